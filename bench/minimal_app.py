@@ -1,0 +1,66 @@
+"""The baseline for ``bench_api``: a minimal FastAPI app with one sync endpoint that inserts one
+row into a SQLite table per request, through SQLAlchemy, with the same engine (and so the same
+pragmas: WAL, synchronous=NORMAL, foreign keys, busy timeout, ``BEGIN IMMEDIATE``) as lojal.
+
+Run: ``python -m bench.minimal_app DATABASE_URL PORT`` (uvicorn with the settings of
+``lojal serve``: one process, ``uvicorn.run(app, host, port, workers=1, log_level="info")``).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+
+from lojal.db.engine import make_engine
+
+metadata = MetaData()
+orders = Table(
+    "bench_orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", String(128), unique=True, nullable=False),
+    Column("recorded_at", String(32), nullable=False),
+)
+
+
+class OrderIn(BaseModel):
+    order_id: str
+    lines: list[dict[str, Any]] = []
+
+
+def create_app(url: str) -> FastAPI:
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    app = FastAPI()
+
+    @app.post("/api/v1/purchases", status_code=201)
+    def record(body: OrderIn) -> dict[str, Any]:
+        with engine.begin() as conn:
+            row_id = conn.execute(
+                insert(orders).values(
+                    order_id=body.order_id, recorded_at=datetime.now(UTC).isoformat()
+                )
+            ).inserted_primary_key[0]
+        return {"id": row_id, "order_id": body.order_id}
+
+    @app.get("/healthz")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    url, port = sys.argv[1], int(sys.argv[2])
+    uvicorn.run(create_app(url), host="127.0.0.1", port=port, workers=1, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""lojal — loyalty programme and customer club platform."""
+
+__version__ = "0.1.0"

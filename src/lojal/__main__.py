@@ -1,0 +1,3 @@
+from lojal.cli import main
+
+main()

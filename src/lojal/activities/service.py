@@ -1,0 +1,531 @@
+"""Recording activity and turning it into points.
+
+Purchases, returns and events are append-only and idempotent on their natural ids (order id,
+return id, event id): recording the same id again returns what was recorded the first time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from lojal.activities.errors import (
+    CurrencyMismatch,
+    InvalidReturn,
+    NothingToReturn,
+    OrderNotFound,
+    UnknownMember,
+)
+from lojal.activities.models import Event, Purchase, PurchaseLine, Return, ReturnLine
+from lojal.activities.schemas import EventCreate, MemberRef, PurchaseCreate, ReturnCreate
+from lojal.ledger import service as ledger
+from lojal.ledger.models import JournalEntry, PointLot
+from lojal.members import queries as member_queries
+from lojal.members.identities import normalise
+from lojal.members.models import Member
+from lojal.program import service as program_service
+from lojal.program.schemas import ProgramConfig
+from lojal.rules import service as rule_service
+from lojal.rules.engine import (
+    Award,
+    EventFacts,
+    LineFacts,
+    MemberFacts,
+    PurchaseFacts,
+    award_event,
+    award_purchase,
+)
+from lojal.rules.models import RuleAward
+
+REF_FIELDS = (
+    ("email", "email"),
+    ("phone", "phone"),
+    ("card", "card_number"),
+    ("external_id", "external_id"),
+)
+
+
+@dataclass
+class Recorded:
+    """What a record call did: the row, its award's explanation, and whether it was new."""
+
+    row: Any
+    explanation: str
+    created: bool
+
+
+def resolve_ref(
+    session: Session, ref: MemberRef, config: ProgramConfig
+) -> tuple[Member | None, tuple[str, str] | None]:
+    """The member an activity belongs to, or the (kind, value) identity to keep for later."""
+    from lojal.members import service as members
+
+    if ref.member_id is not None:
+        member = session.get(Member, ref.member_id)
+        if member is None:
+            raise UnknownMember(f"member {ref.member_id} does not exist", field="member_id")
+        return members.resolve(session, member), None
+    first: tuple[str, str] | None = None
+    for kind, field in REF_FIELDS:
+        raw = getattr(ref, field)
+        if not raw:
+            continue
+        value = normalise(kind, raw, config.phone_region)
+        member_id = member_queries.member_id_by_identity(session, kind, value)
+        if member_id is not None:
+            return members.resolve(session, members.get(session, member_id)), None
+        first = first or (kind, value)
+    return None, first
+
+
+def _member_facts(session: Session, member: Member, before_purchase_id: int | None) -> MemberFacts:
+    query = select(Purchase.id).where(Purchase.member_id == member.id, Purchase.points >= 0)
+    if before_purchase_id is not None:
+        query = query.where(Purchase.id != before_purchase_id)
+    earlier = session.scalar(query.limit(1))
+    return MemberFacts(
+        first_purchase=earlier is None,
+        enrolment_channel=member.enrolment_channel,
+        attributes=member.attributes,
+    )
+
+
+def record_purchase(session: Session, *, data: PurchaseCreate, now: datetime) -> Recorded:
+    existing = session.scalar(select(Purchase).where(Purchase.order_id == data.order_id))
+    if existing is not None:
+        return Recorded(existing, _explanation(session, f"purchase:{existing.id}"), False)
+    config = program_service.current(session)
+    if data.currency is not None and data.currency != config.currency:
+        raise CurrencyMismatch(
+            f"the club's currency is {config.currency}, not {data.currency}", field="currency"
+        )
+    member, identity = resolve_ref(session, data, config)
+    occurred_at = data.occurred_at or now
+    purchase = Purchase(
+        order_id=data.order_id,
+        member_id=member.id if member else None,
+        identity_kind=identity[0] if identity else None,
+        identity_value=identity[1] if identity else None,
+        channel=data.channel,
+        store_id=data.store_id,
+        occurred_at=occurred_at,
+        currency=config.currency,
+        total_minor=sum(line.amount for line in data.lines),
+        points=0,
+        order_points=0,
+        attributes=data.attributes,
+        recorded_at=now,
+    )
+    session.add(purchase)
+    session.flush()
+    lines = [
+        PurchaseLine(
+            purchase_id=purchase.id,
+            member_id=purchase.member_id,
+            line_no=i,
+            sku=line.sku,
+            name=line.name,
+            category=line.category,
+            quantity=line.quantity,
+            unit_price_minor=line.unit_price_minor,
+            total_minor=line.amount,
+            points=0,
+        )
+        for i, line in enumerate(data.lines, start=1)
+    ]
+    session.add_all(lines)
+    session.flush()
+    explanation = ""
+    if member is not None and member.status == "active":
+        explanation = _award_purchase(session, purchase, lines, member, config, now)
+    return Recorded(purchase, explanation, True)
+
+
+def _award_purchase(
+    session: Session,
+    purchase: Purchase,
+    lines: Sequence[PurchaseLine],
+    member: Member,
+    config: ProgramConfig,
+    now: datetime,
+) -> str:
+    ruleset = config.ruleset()
+    facts = PurchaseFacts(
+        occurred_at=purchase.occurred_at,
+        channel=purchase.channel,
+        total_minor=purchase.total_minor,
+        store_id=purchase.store_id,
+        attributes=purchase.attributes,
+        lines=[
+            LineFacts(
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price_minor=line.unit_price_minor,
+                total_minor=line.total_minor,
+                name=line.name,
+                category=line.category,
+            )
+            for line in lines
+        ],
+    )
+    used = rule_service.used_points(
+        session, ruleset=ruleset, member_id=member.id, at=purchase.occurred_at
+    )
+    award = award_purchase(ruleset, facts, _member_facts(session, member, purchase.id), used)
+    if award.points <= 0:
+        return award.explanation
+    for line, points in zip(lines, award.line_points, strict=True):
+        line.points = points
+    purchase.points = award.points
+    purchase.order_points = award.order_points
+    entry = ledger.earn(
+        session,
+        member_id=member.id,
+        points=award.points,
+        key=f"purchase:{purchase.id}",
+        earned_at=purchase.occurred_at,
+        now=now,
+        config=config,
+        source=f"purchase:{purchase.order_id}",
+        explanation=award.explanation,
+        detail=_detail(award),
+    )
+    rule_service.record_usage(
+        session,
+        ruleset=ruleset,
+        award=award,
+        member_id=member.id,
+        entry_id=entry.id,
+        at=purchase.occurred_at,
+    )
+    session.flush()
+    return award.explanation
+
+
+def _detail(award: Award) -> dict[str, Any]:
+    return {"parts": [{"rule": p.rule_id, "points": p.points, "text": p.text} for p in award.parts]}
+
+
+def _explanation(session: Session, key: str) -> str:
+    return session.scalar(select(JournalEntry.explanation).where(JournalEntry.key == key)) or ""
+
+
+def returned_quantities(session: Session, purchase_id: int) -> dict[int, int]:
+    rows = session.execute(
+        select(ReturnLine.purchase_line_id, func.sum(ReturnLine.quantity))
+        .join(PurchaseLine, PurchaseLine.id == ReturnLine.purchase_line_id)
+        .where(PurchaseLine.purchase_id == purchase_id)
+        .group_by(ReturnLine.purchase_line_id)
+    )
+    return {line_id: int(qty) for line_id, qty in rows}
+
+
+def line_points_returned(points: int, quantity: int, before: int, after: int) -> int:
+    """Points of a line that ``after - before`` returned units take back. Cumulative rounding:
+    returning every unit, in any number of returns, takes back exactly the line's points."""
+    return points * after // quantity - points * before // quantity
+
+
+def record_return(session: Session, *, data: ReturnCreate, now: datetime) -> Recorded:
+    existing = session.scalar(select(Return).where(Return.return_id == data.return_id))
+    if existing is not None:
+        return Recorded(existing, "", False)
+    purchase = session.scalar(
+        select(Purchase).where(Purchase.order_id == data.order_id).with_for_update()
+    )
+    if purchase is None:
+        raise OrderNotFound(f"order {data.order_id!r} has not been recorded", field="order_id")
+    lines = list(
+        session.scalars(
+            select(PurchaseLine)
+            .where(PurchaseLine.purchase_id == purchase.id)
+            .order_by(PurchaseLine.line_no)
+        )
+    )
+    done = returned_quantities(session, purchase.id)
+    left = {line.id: line.quantity - done.get(line.id, 0) for line in lines}
+    wanted: dict[int, int] = {}
+    if data.lines is None:
+        wanted = {line_id: qty for line_id, qty in left.items() if qty > 0}
+        if not wanted:
+            raise NothingToReturn(f"order {data.order_id!r} has already been returned in full")
+    else:
+        for i, item in enumerate(data.lines):
+            line = _find_line(lines, item.line_no, item.sku, left, wanted)
+            if line is None:
+                raise InvalidReturn(
+                    f"lines[{i}]: order {data.order_id!r} has no line "
+                    f"{item.line_no if item.line_no is not None else item.sku!r} left to return",
+                    field=f"lines[{i}]",
+                )
+            room = left[line.id] - wanted.get(line.id, 0)
+            if item.quantity > room:
+                raise InvalidReturn(
+                    f"lines[{i}].quantity: {item.quantity} returned but only {room} of "
+                    f"line {line.line_no} ({line.sku}) can still be returned",
+                    field=f"lines[{i}].quantity",
+                )
+            wanted[line.id] = wanted.get(line.id, 0) + item.quantity
+    row = Return(
+        return_id=data.return_id,
+        purchase_id=purchase.id,
+        member_id=purchase.member_id,
+        occurred_at=data.occurred_at or now,
+        total_minor=0,
+        points_clawed_back=0,
+        points_unrecovered=0,
+        recorded_at=now,
+    )
+    session.add(row)
+    session.flush()
+    by_id = {line.id: line for line in lines}
+    total_minor = 0
+    points = 0
+    for line_id, qty in wanted.items():
+        line = by_id[line_id]
+        before = done.get(line_id, 0)
+        amount = line.total_minor * (before + qty) // line.quantity - (
+            line.total_minor * before // line.quantity
+        )
+        line_points = line_points_returned(line.points, line.quantity, before, before + qty)
+        session.add(
+            ReturnLine(
+                return_id=row.id,
+                purchase_line_id=line_id,
+                member_id=purchase.member_id,
+                quantity=qty,
+                amount_minor=amount,
+                points=line_points,
+            )
+        )
+        total_minor += amount
+        points += line_points
+    fully_returned = all(left[line_id] - wanted.get(line_id, 0) == 0 for line_id in left)
+    if fully_returned:
+        points += purchase.order_points
+    row.total_minor = total_minor
+    if points > 0 and purchase.member_id is not None:
+        _clawback(session, row, purchase, points, now)
+    session.flush()
+    return Recorded(row, "", True)
+
+
+def _clawback(
+    session: Session, row: Return, purchase: Purchase, points: int, now: datetime
+) -> None:
+    assert purchase.member_id is not None
+    own_lot = session.scalar(
+        select(PointLot.id)
+        .join(JournalEntry, JournalEntry.id == PointLot.entry_id)
+        .where(JournalEntry.key == f"purchase:{purchase.id}")
+    )
+    _, short = ledger.clawback(
+        session,
+        member_id=purchase.member_id,
+        points=points,
+        own_lot_id=own_lot,
+        key=f"return:{row.id}",
+        now=now,
+        explanation=f"-{points} points: return {row.return_id} of order {purchase.order_id}",
+        detail={"return_id": row.return_id, "order_id": purchase.order_id},
+    )
+    row.points_clawed_back = points - short
+    row.points_unrecovered = short
+
+
+def _find_line(
+    lines: Sequence[PurchaseLine],
+    line_no: int | None,
+    sku: str | None,
+    left: dict[int, int],
+    wanted: dict[int, int],
+) -> PurchaseLine | None:
+    for line in lines:
+        if line_no is not None and line.line_no != line_no:
+            continue
+        if sku is not None and line.sku != sku:
+            continue
+        if line_no is not None or left[line.id] - wanted.get(line.id, 0) > 0:
+            return line
+    return None
+
+
+def record_event(session: Session, *, data: EventCreate, now: datetime) -> Recorded:
+    if data.event_id is not None:
+        existing = session.scalar(select(Event).where(Event.event_id == data.event_id))
+        if existing is not None:
+            return Recorded(existing, _explanation(session, f"event:{existing.id}"), False)
+    config = program_service.current(session)
+    member, identity = resolve_ref(session, data, config)
+    event = Event(
+        event_id=data.event_id or f"lojal:{uuid.uuid4()}",
+        member_id=member.id if member else None,
+        identity_kind=identity[0] if identity else None,
+        identity_value=identity[1] if identity else None,
+        type=data.type,
+        channel=data.channel,
+        occurred_at=data.occurred_at or now,
+        properties=data.properties,
+        points=0,
+        recorded_at=now,
+    )
+    session.add(event)
+    session.flush()
+    explanation = ""
+    if member is not None and member.status == "active":
+        explanation = _award_event(session, event, member, config, now)
+    return Recorded(event, explanation, True)
+
+
+def _award_event(
+    session: Session, event: Event, member: Member, config: ProgramConfig, now: datetime
+) -> str:
+    ruleset = config.ruleset()
+    used = rule_service.used_points(
+        session, ruleset=ruleset, member_id=member.id, at=event.occurred_at
+    )
+    award = award_event(
+        ruleset,
+        EventFacts(
+            type=event.type,
+            occurred_at=event.occurred_at,
+            properties=event.properties,
+            channel=event.channel,
+        ),
+        MemberFacts(enrolment_channel=member.enrolment_channel, attributes=member.attributes),
+        used,
+    )
+    if award.points <= 0:
+        return award.explanation
+    event.points = award.points
+    entry = ledger.earn(
+        session,
+        member_id=member.id,
+        points=award.points,
+        key=f"event:{event.id}",
+        earned_at=event.occurred_at,
+        now=now,
+        config=config,
+        source=f"event:{event.type}",
+        explanation=award.explanation,
+        detail=_detail(award),
+    )
+    rule_service.record_usage(
+        session,
+        ruleset=ruleset,
+        award=award,
+        member_id=member.id,
+        entry_id=entry.id,
+        at=event.occurred_at,
+    )
+    return award.explanation
+
+
+def credit_unmatched(
+    session: Session, *, member: Member, identities: Sequence[tuple[str, str]], now: datetime
+) -> int:
+    """Give a new member the purchases and events that arrived for their identities before
+    they enrolled, oldest first, with the points the rules give (and any returns applied)."""
+    if not identities:
+        return 0
+    credited = 0
+    config: ProgramConfig | None = None
+    for kind, value in identities:
+        purchases = list(
+            session.scalars(
+                select(Purchase)
+                .where(
+                    Purchase.member_id.is_(None),
+                    Purchase.identity_kind == kind,
+                    Purchase.identity_value == value,
+                )
+                .order_by(Purchase.occurred_at, Purchase.id)
+            )
+        )
+        events = list(
+            session.scalars(
+                select(Event)
+                .where(
+                    Event.member_id.is_(None),
+                    Event.identity_kind == kind,
+                    Event.identity_value == value,
+                )
+                .order_by(Event.occurred_at, Event.id)
+            )
+        )
+        if not purchases and not events:
+            continue
+        config = config or program_service.current(session)
+        for purchase in purchases:
+            purchase.member_id = member.id
+            lines = list(
+                session.scalars(
+                    select(PurchaseLine)
+                    .where(PurchaseLine.purchase_id == purchase.id)
+                    .order_by(PurchaseLine.line_no)
+                )
+            )
+            for line in lines:
+                line.member_id = member.id
+            session.execute(
+                update(Return).where(Return.purchase_id == purchase.id).values(member_id=member.id)
+            )
+            session.flush()
+            _award_purchase(session, purchase, lines, member, config, now)
+            _apply_earlier_returns(session, purchase, lines, now)
+            credited += 1
+        for event in events:
+            event.member_id = member.id
+            session.flush()
+            _award_event(session, event, member, config, now)
+            credited += 1
+    return credited
+
+
+def _apply_earlier_returns(
+    session: Session, purchase: Purchase, lines: Sequence[PurchaseLine], now: datetime
+) -> None:
+    returns = list(
+        session.scalars(select(Return).where(Return.purchase_id == purchase.id).order_by(Return.id))
+    )
+    if not returns or purchase.points == 0:
+        return
+    by_id = {line.id: line for line in lines}
+    done: dict[int, int] = {}
+    for row in returns:
+        points = 0
+        for rl in session.scalars(select(ReturnLine).where(ReturnLine.return_id == row.id)):
+            line = by_id[rl.purchase_line_id]
+            before = done.get(line.id, 0)
+            rl.points = line_points_returned(
+                line.points, line.quantity, before, before + rl.quantity
+            )
+            rl.member_id = purchase.member_id
+            done[line.id] = before + rl.quantity
+            points += rl.points
+        if all(done.get(line.id, 0) == line.quantity for line in lines):
+            points += purchase.order_points
+        if points:
+            _clawback(session, row, purchase, points, now)
+
+
+def move_activity(session: Session, *, from_id: int, into_id: int) -> None:
+    """Re-point a merged member's activity to the member that carries on."""
+    for model in (Purchase, PurchaseLine, Return, ReturnLine, Event, RuleAward):
+        session.execute(update(model).where(model.member_id == from_id).values(member_id=into_id))
+
+
+def purchase_lines(session: Session, purchase_id: int) -> list[PurchaseLine]:
+    return list(
+        session.scalars(
+            select(PurchaseLine)
+            .where(PurchaseLine.purchase_id == purchase_id)
+            .order_by(PurchaseLine.line_no)
+        )
+    )

@@ -1,0 +1,310 @@
+"""The ``lojal`` command. Commands parse, make one service call inside one transaction, and
+print; domain errors become a message and an exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from lojal.clock import SystemClock
+from lojal.config import Settings
+from lojal.db.engine import make_engine
+from lojal.db.session import make_session_factory, transaction
+from lojal.errors import Conflict, Forbidden, Invalid, LojalError, NotFound, Unauthorized
+
+app = typer.Typer(
+    help="lojal — the loyalty programme and customer club platform.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+program_app = typer.Typer(help="The club's programme (one per database).", no_args_is_help=True)
+members_app = typer.Typer(help="Find, enrol, merge and close members.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Scheduled jobs.", no_args_is_help=True)
+import_app = typer.Typer(help="Import CSV files (streaming, idempotent).", no_args_is_help=True)
+ledger_app = typer.Typer(help="The points ledger.", no_args_is_help=True)
+for sub, name in (
+    (db_app, "db"),
+    (program_app, "program"),
+    (members_app, "members"),
+    (keys_app, "keys"),
+    (jobs_app, "jobs"),
+    (import_app, "import"),
+    (ledger_app, "ledger"),
+):
+    app.add_typer(sub, name=name)
+
+console = Console()
+err = Console(stderr=True)
+EXIT_CODES = ((NotFound, 4), (Invalid, 2), (Conflict, 3), (Unauthorized, 5), (Forbidden, 5))
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="LOJAL_DATABASE_URL",
+        help="Database URL (default sqlite:///lojal.db)",
+    ),
+]
+
+
+def settings(database_url: str | None = None) -> Settings:
+    return Settings(database_url=database_url) if database_url else Settings()
+
+
+@contextmanager
+def session_for(database_url: str | None) -> Iterator[Session]:
+    engine = make_engine(settings(database_url).database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def exit_code(error: LojalError) -> int:
+    for cls, code in EXIT_CODES:
+        if isinstance(error, cls):
+            return code
+    return 1
+
+
+def main() -> None:
+    try:
+        app()
+    except LojalError as error:
+        err.print(f"[red]{error.code}[/red]: {error.detail}")
+        sys.exit(exit_code(error))
+
+
+# ------------------------------------------------------------------ serve and db
+
+
+@app.command()
+def serve(
+    database_url: DbOption = None,
+    host: Annotated[str, typer.Option(envvar="LOJAL_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="LOJAL_PORT")] = 8000,
+    workers: int = 1,
+) -> None:
+    """Serve the API (OpenAPI at /openapi.json, docs at /docs)."""
+    import uvicorn
+
+    from lojal.app import create_app
+
+    cfg = settings(database_url)
+    uvicorn.run(create_app(cfg), host=host, port=port, workers=workers, log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DbOption = None, revision: str = "head") -> None:
+    """Create or migrate the schema."""
+    from lojal.db.migrate import upgrade
+
+    engine = make_engine(settings(database_url).database_url)
+    upgrade(engine, revision)
+    engine.dispose()
+    console.print(f"database at [bold]{revision}[/bold]")
+
+
+# ------------------------------------------------------------------ program
+
+
+@program_app.command("apply")
+def program_apply(file: Path, database_url: DbOption = None) -> None:
+    """Apply a programme file (YAML or JSON)."""
+    from lojal.program import service
+
+    text = file.read_text(encoding="utf-8")
+    config = service.parse(text)
+    with session_for(database_url) as session:
+        program = service.apply(session, config=config, source=text, now=SystemClock().now())
+        console.print(f"programme [bold]{config.name}[/bold] at version {program.version}")
+
+
+@program_app.command("show")
+def program_show(database_url: DbOption = None) -> None:
+    """Print the programme as it was applied."""
+    from lojal.program import service
+
+    with session_for(database_url) as session:
+        program = service.get(session)
+        console.print(program.source, markup=False, highlight=False)
+
+
+# ------------------------------------------------------------------ members
+
+
+@members_app.command("find")
+def members_find(
+    value: str,
+    kind: Annotated[str, typer.Option(help="email, phone, card or external_id")] = "email",
+    database_url: DbOption = None,
+) -> None:
+    """Find a member by an identity and show them with their points."""
+    from lojal.ledger import service as ledger
+    from lojal.members import service
+    from lojal.program import service as program
+
+    with session_for(database_url) as session:
+        region = program.current(session).phone_region
+        member = service.find(session, kind=kind, value=value, region=region)
+        read = service.to_read(session, member)
+        balance = ledger.balance(session, member.id)
+        data = read.model_dump(mode="json")
+        data["points"] = {
+            "available": balance.available,
+            "pending": balance.pending,
+            "lifetime_earned": balance.lifetime_earned,
+        }
+        console.print_json(json.dumps(data))
+
+
+@members_app.command("enrol")
+def members_enrol(
+    email: str | None = None,
+    phone: str | None = None,
+    card: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    channel: str = "store",
+    database_url: DbOption = None,
+) -> None:
+    """Enrol a member."""
+    from lojal.members import service
+    from lojal.members.schemas import MemberCreate
+    from lojal.program import service as program
+
+    data = MemberCreate.model_validate(
+        {
+            "channel": channel,
+            "email": email,
+            "phone": phone,
+            "card_number": card,
+            "first_name": first_name,
+            "last_name": last_name,
+        }
+    )
+    with session_for(database_url) as session:
+        member = service.enrol(
+            session,
+            data=data,
+            now=SystemClock().now(),
+            region=program.current(session).phone_region,
+        )
+        console.print(f"member {member.id} enrolled, card {member.identity('card')}")
+
+
+@members_app.command("merge")
+def members_merge(into_id: int, from_id: int, database_url: DbOption = None) -> None:
+    """Merge member FROM_ID into INTO_ID (activity and points move)."""
+    from lojal.members import service
+
+    with session_for(database_url) as session:
+        service.merge(session, into_id=into_id, from_id=from_id, now=SystemClock().now())
+        console.print(f"member {from_id} merged into {into_id}")
+
+
+@members_app.command("close")
+def members_close(member_id: int, database_url: DbOption = None) -> None:
+    """Close a membership (remaining points are forfeited)."""
+    from lojal.members import service
+
+    with session_for(database_url) as session:
+        service.close(session, member_id=member_id, now=SystemClock().now())
+        console.print(f"member {member_id} closed")
+
+
+# ------------------------------------------------------------------ keys
+
+
+@keys_app.command("create")
+def keys_create(
+    name: str,
+    scope: Annotated[list[str], typer.Option(help="admin, integration or pos")] = ["admin"],  # noqa: B006
+    database_url: DbOption = None,
+) -> None:
+    """Create an API key; the key is printed once."""
+    from lojal.staff import service
+
+    cfg = settings(database_url)
+    with session_for(database_url) as session:
+        row, key = service.create_key(
+            session, name=name, scopes=scope, pepper=cfg.api_key_pepper, now=SystemClock().now()
+        )
+    console.print(f"API key for [bold]{row.name}[/bold] ({row.scopes}):")
+    print(key)
+
+
+@keys_app.command("revoke")
+def keys_revoke(prefix: str, database_url: DbOption = None) -> None:
+    """Revoke an API key by its prefix (the part after 'lojal_')."""
+    from lojal.staff import service
+
+    with session_for(database_url) as session:
+        service.revoke(session, prefix=prefix, now=SystemClock().now())
+    console.print(f"key {prefix} revoked")
+
+
+# ------------------------------------------------------------------ jobs and ledger
+
+
+@jobs_app.command("run")
+def jobs_run(database_url: DbOption = None) -> None:
+    """Activate points whose pending period is over and expire points past their date. Safe to
+    run twice, and from cron."""
+    from lojal.jobs.service import run_due
+
+    engine = make_engine(settings(database_url).database_url)
+    try:
+        summary = run_due(
+            make_session_factory(engine),
+            clock=SystemClock(),
+            ttl_hours=settings(database_url).idempotency_ttl_hours,
+        )
+    finally:
+        engine.dispose()
+    console.print(
+        f"activated {summary.activated} lots, expired {summary.expired} lots, "
+        f"forgot {summary.idempotency_purged} idempotency records"
+    )
+
+
+@ledger_app.command("verify")
+def ledger_verify(database_url: DbOption = None) -> None:
+    """Check that every entry balances and every balance equals the sum of its postings."""
+    from lojal.ledger import service
+
+    with session_for(database_url) as session:
+        problems = service.verify(session)
+    for problem in problems:
+        err.print(problem)
+    if problems:
+        raise typer.Exit(1)
+    console.print("ledger verified: every entry balances, every balance is its postings' sum")
+
+
+def _table(title: str, rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=title)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for k, v in rows:
+        table.add_row(k, v)
+    return table
+
+
+# ------------------------------------------------------------------ imports and demo
+from lojal.imports.cli import register as _register_imports  # noqa: E402
+
+_register_imports(import_app)
+from lojal.demo.cli import register as _register_demo  # noqa: E402
+
+_register_demo(app)

@@ -1,0 +1,36 @@
+"""Settings: one typed object, read once from the environment (``LOJAL_`` prefix) and passed in.
+
+Nothing else in lojal reads ``os.environ``. Outside development the settings refuse the
+defaults that are only safe on a developer's laptop.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_API_KEY_PEPPER = "development-only-pepper"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOJAL_", env_file=None, extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///lojal.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Mixed into every API key hash so that a leaked database alone does not reveal keys.
+    api_key_pepper: str = DEV_API_KEY_PEPPER
+    # Idempotency records older than this are forgotten (hours).
+    idempotency_ttl_hours: int = 24
+    # A request holding an idempotency key longer than this (seconds) is taken to have died.
+    idempotency_lock_seconds: int = 60
+    sql_echo: bool = False
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Settings:
+        if self.environment == "production" and self.api_key_pepper == DEV_API_KEY_PEPPER:
+            raise ValueError("LOJAL_API_KEY_PEPPER must be set to a secret in production")
+        return self

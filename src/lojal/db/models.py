@@ -1,0 +1,30 @@
+"""Every table, imported in one place so that Alembic and ``Base.metadata`` see them all."""
+
+from lojal.activities.models import Event, Purchase, PurchaseLine, Return, ReturnLine
+from lojal.db.base import Base
+from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
+from lojal.members.models import Consent, Member, MemberIdentity
+from lojal.program.models import Program
+from lojal.rules.models import RuleAward
+from lojal.staff.models import ApiKey
+from lojal.web.models import IdempotencyRecord
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Consent",
+    "Event",
+    "IdempotencyRecord",
+    "JournalEntry",
+    "Member",
+    "MemberIdentity",
+    "PointBalance",
+    "PointLot",
+    "Posting",
+    "Program",
+    "Purchase",
+    "PurchaseLine",
+    "Return",
+    "ReturnLine",
+    "RuleAward",
+]

@@ -1,0 +1,348 @@
+"""A demo club with a believable year of activity, deterministic for a seed and an end date.
+
+Kafferosteriet Klubb (``club.yaml``): members with Swedish names enrolled in the shop, on the
+web and in the app; a catalogue of coffee, tea, pastries and merchandise; a year of purchases
+with a Christmas peak and a summer dip, some returns, and e-mail, browsing, survey, review and
+profile events. Members go through ``lojal.members.service.enrol``, purchases through the bulk
+path (``lojal.activities.bulk``), returns and events through the ordinary services.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from lojal.activities import service as activities
+from lojal.activities.bulk import BulkLine, BulkPurchase, import_purchases
+from lojal.activities.schemas import EventCreate, ReturnCreate
+from lojal.db.session import transaction
+from lojal.imports.members import MemberRow, import_members
+from lojal.members.models import MemberIdentity
+from lojal.members.schemas import ConsentGrant, MemberCreate
+from lojal.program import service as program_service
+from lojal.staff import service as staff
+
+CLUB_FILE = Path(__file__).with_name("club.yaml")
+MARKER = "demo-1"  # the external id of the first demo member
+TZ = ZoneInfo("Europe/Stockholm")
+
+FIRST_NAMES = (
+    "Anna",
+    "Eva",
+    "Maria",
+    "Karin",
+    "Sara",
+    "Emma",
+    "Elin",
+    "Ida",
+    "Linnea",
+    "Maja",
+    "Astrid",
+    "Ingrid",
+    "Sofia",
+    "Hanna",
+    "Johanna",
+    "Erik",
+    "Lars",
+    "Karl",
+    "Anders",
+    "Johan",
+    "Per",
+    "Nils",
+    "Mikael",
+    "Oskar",
+    "Lucas",
+    "Axel",
+    "Gustav",
+    "Björn",
+    "Sven",
+    "Olof",
+    "Henrik",
+    "Jonas",
+    "Åsa",
+    "Märta",
+    "Göran",
+)
+LAST_NAMES = (
+    "Andersson",
+    "Johansson",
+    "Karlsson",
+    "Nilsson",
+    "Eriksson",
+    "Larsson",
+    "Olsson",
+    "Persson",
+    "Svensson",
+    "Gustafsson",
+    "Pettersson",
+    "Jonsson",
+    "Jansson",
+    "Hansson",
+    "Bengtsson",
+    "Lindberg",
+    "Lindström",
+    "Lundgren",
+    "Berg",
+    "Holm",
+    "Sjöberg",
+    "Ström",
+    "Åberg",
+    "Öberg",
+    "Wallin",
+    "Nyström",
+    "Ekström",
+)
+CATALOGUE: dict[str, list[tuple[str, int]]] = {
+    "kaffe": [
+        ("Bryggkaffe", 3200),
+        ("Cappuccino", 4500),
+        ("Latte", 4900),
+        ("Espresso", 3000),
+        ("Flat white", 4800),
+        ("Iskaffe", 5200),
+    ],
+    "te": [("Earl Grey", 3500), ("Grönt te", 3500), ("Chai latte", 4900)],
+    "bakverk": [
+        ("Kanelbulle", 3500),
+        ("Kardemummabulle", 3800),
+        ("Semla", 5500),
+        ("Chokladboll", 2500),
+        ("Lussekatt", 3200),
+        ("Prinsesstårta", 6500),
+    ],
+    "smörgåsar": [("Räksmörgås", 11900), ("Ostsmörgås", 6500), ("Vegansk wrap", 8900)],
+    "kaffebönor": [
+        ("Mellanrost 450 g", 14900),
+        ("Mörkrost 450 g", 14900),
+        ("Etiopien Yirgacheffe 250 g", 12900),
+        ("Espressobönor 1 kg", 32900),
+    ],
+    "tillbehör": [
+        ("Termosmugg", 24900),
+        ("Kaffekvarn", 59900),
+        ("Presskanna", 34900),
+        ("Filterpapper", 3900),
+    ],
+}
+EVENT_TYPES = (
+    ("email_opened", 40),
+    ("email_clicked", 15),
+    ("product_viewed", 30),
+    ("survey_answered", 6),
+    ("review_written", 5),
+    ("profile_completed", 4),
+)
+
+
+@dataclass
+class DemoSummary:
+    members: int = 0
+    purchases: int = 0
+    returns: int = 0
+    events: int = 0
+    points: int = 0
+    already_loaded: bool = False
+    api_key: str = ""
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def seasonality(day: date) -> float:
+    """Relative purchase volume: a Christmas peak, a summer dip, busier weekends."""
+    doy = day.timetuple().tm_yday
+    weight = 1.0 + 0.15 * math.cos(2 * math.pi * (doy - 15) / 365)
+    if day.month == 12:
+        weight *= 1.0 + 1.2 * max(0.0, 1 - abs(day.day - 20) / 15)
+    if day.month == 7:
+        weight *= 0.55
+    if day.weekday() >= 5:
+        weight *= 1.3
+    return weight
+
+
+def is_loaded(session: Session) -> bool:
+    return (
+        session.scalar(
+            select(MemberIdentity.id).where(
+                MemberIdentity.kind == "external_id", MemberIdentity.value == MARKER
+            )
+        )
+        is not None
+    )
+
+
+def generate(
+    factory: sessionmaker[Session],
+    *,
+    members: int = 3000,
+    seed: int = 1,
+    until: date | None = None,
+    now: datetime,
+    pepper: str,
+    batch_size: int = 5000,
+) -> DemoSummary:
+    """Apply the programme and load the club; a second run only makes a new API key."""
+    summary = DemoSummary()
+    until = until or now.astimezone(TZ).date()
+    with transaction(factory) as session:
+        summary.already_loaded = is_loaded(session)
+        if not summary.already_loaded:
+            text = CLUB_FILE.read_text(encoding="utf-8")
+            program_service.apply(session, config=program_service.parse(text), source=text, now=now)
+        _, summary.api_key = staff.create_key(
+            session, name="demo admin", scopes=["admin"], pepper=pepper, now=now
+        )
+    if summary.already_loaded:
+        return summary
+    rnd = random.Random(seed)
+    start = until - timedelta(days=365)
+
+    # Members
+    people: list[tuple[str, datetime, str]] = []  # external id, enrolled at, channel
+    rows: list[MemberRow] = []
+    for i in range(1, members + 1):
+        first, last = rnd.choice(FIRST_NAMES), rnd.choice(LAST_NAMES)
+        channel = rnd.choices(("store", "web", "app"), (55, 25, 20))[0]
+        if rnd.random() < 0.6:
+            enrolled_day = start - timedelta(days=rnd.randint(1, 900))
+        else:
+            enrolled_day = start + timedelta(days=rnd.randint(0, 364))
+        enrolled_at = datetime.combine(enrolled_day, time(rnd.randint(8, 19)), TZ).astimezone(UTC)
+        external_id = f"demo-{i}"
+        email = f"{_ascii(first)}.{_ascii(last)}{i}@example.se"
+        data = MemberCreate(
+            channel=channel,
+            email=email,
+            external_id=external_id,
+            first_name=first,
+            last_name=last,
+            locale="sv-SE",
+            phone=f"+4670{rnd.randint(1000000, 9999999)}" if rnd.random() < 0.5 else None,
+            birth_date=date(rnd.randint(1950, 2006), rnd.randint(1, 12), rnd.randint(1, 28)),
+            enrolled_at=enrolled_at,
+            consents=[ConsentGrant(channel="email", granted=rnd.random() < 0.7, source=channel)],
+        )
+        identities = [("email", email), ("external_id", external_id)]
+        if data.phone:
+            identities.append(("phone", data.phone))
+        rows.append(MemberRow(0, data, tuple(identities)))
+        people.append((external_id, enrolled_at, channel))
+    for offset in range(0, len(rows), batch_size):
+        with transaction(factory) as session:
+            enrolled = import_members(
+                session, rows[offset : offset + batch_size], now=now, region="SE"
+            )
+            summary.members += enrolled.written
+
+    # Purchases: about ten a member over the year, a few members buy much more.
+    days = [start + timedelta(days=d) for d in range(1, 366)]
+    weights = [seasonality(d) for d in days]
+    products = [(cat, name, price) for cat, items in CATALOGUE.items() for name, price in items]
+    activity = [rnd.paretovariate(1.6) for _ in people]
+    planned: list[BulkPurchase] = []
+    total = members * 10
+    chosen_days = rnd.choices(days, weights, k=total)
+    buyers = rnd.choices(range(len(people)), activity, k=total)
+    for day, who in zip(chosen_days, buyers, strict=True):
+        external_id, enrolled_at, channel = people[who]
+        local = datetime.combine(day, time(rnd.randint(7, 18), rnd.randint(0, 59)), TZ)
+        at = local.astimezone(UTC)
+        if at < enrolled_at or at > now:
+            continue
+        lines = []
+        for _ in range(rnd.choices((1, 2, 3, 4), (45, 30, 15, 10))[0]):
+            category, name, price = rnd.choice(products)
+            lines.append(
+                BulkLine(
+                    sku=_ascii(name).replace(" ", "-"),
+                    name=name,
+                    category=category,
+                    unit_price_minor=price,
+                    quantity=rnd.choices((1, 2, 3), (80, 15, 5))[0],
+                )
+            )
+        buy_channel = channel if rnd.random() < 0.7 else rnd.choice(("store", "web", "app"))
+        planned.append(
+            BulkPurchase(
+                order_id="",
+                occurred_at=at,
+                lines=tuple(lines),
+                external_id=external_id,
+                channel=buy_channel,
+                store_id=f"butik-{rnd.randint(1, 6)}" if buy_channel == "store" else None,
+            )
+        )
+    planned.sort(key=lambda p: p.occurred_at)
+    numbered = [
+        BulkPurchase(
+            order_id=f"demo-{n:07d}",
+            occurred_at=p.occurred_at,
+            lines=p.lines,
+            external_id=p.external_id,
+            channel=p.channel,
+            store_id=p.store_id,
+        )
+        for n, p in enumerate(planned, start=1)
+    ]
+    for offset in range(0, len(numbered), batch_size):
+        with transaction(factory) as session:
+            result = import_purchases(session, numbered[offset : offset + batch_size], now)
+        summary.purchases += result.written
+        summary.points += result.points
+
+    # Returns: about three in a hundred purchases, within the return window.
+    with transaction(factory) as session:
+        for p in numbered:
+            if rnd.random() >= 0.03:
+                continue
+            returned_at = p.occurred_at + timedelta(days=rnd.randint(1, 13))
+            if returned_at > now:
+                continue
+            activities.record_return(
+                session,
+                data=ReturnCreate(
+                    return_id=f"{p.order_id}-r", order_id=p.order_id, occurred_at=returned_at
+                ),
+                now=now,
+            )
+            summary.returns += 1
+
+    # Events: e-mail engagement, browsing, surveys, reviews, completed profiles.
+    types = [t for t, _ in EVENT_TYPES]
+    type_weights = [w for _, w in EVENT_TYPES]
+    with transaction(factory) as session:
+        n = 0
+        for external_id, enrolled_at, channel in people:
+            for _ in range(rnd.randint(0, 4)):
+                kind = rnd.choices(types, type_weights)[0]
+                day = rnd.choices(days, weights)[0]
+                at = datetime.combine(day, time(rnd.randint(6, 22)), TZ).astimezone(UTC)
+                if at < enrolled_at or at > now:
+                    continue
+                n += 1
+                activities.record_event(
+                    session,
+                    data=EventCreate(
+                        event_id=f"demo-e-{n}",
+                        type=kind,
+                        external_id=external_id,
+                        channel="web" if kind.startswith("email") else channel,
+                        occurred_at=at,
+                        properties={"campaign": f"nyhetsbrev-{day:%Y-%m}"}
+                        if kind.startswith("email")
+                        else {},
+                    ),
+                    now=now,
+                )
+        summary.events = n
+    return summary

@@ -1,0 +1,159 @@
+"""``lojal import members|purchases|cdnow``: stream a file in batches with a progress bar and
+end with a summary line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy.orm import Session, sessionmaker
+
+from lojal.clock import SystemClock
+from lojal.config import Settings
+from lojal.db.engine import make_engine
+from lojal.db.session import make_session_factory
+
+console = Console(stderr=True)
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map", help="field=Column: read FIELD from the file's column COLUMN (repeatable)"
+    ),
+]
+RejectsOption = Annotated[
+    Path | None, typer.Option("--rejects", help="where rejected rows go (default FILE.rejects.csv)")
+]
+BatchOption = Annotated[
+    int, typer.Option("--batch-size", min=1, help="rows (purchases: orders) per transaction")
+]
+PauseOption = Annotated[
+    float, typer.Option("--pause", hidden=True, help="seconds to wait after each batch (tests)")
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="LOJAL_DATABASE_URL",
+        help="Database URL (default sqlite:///lojal.db)",
+    ),
+]
+
+
+@contextmanager
+def _factory(database_url: str | None) -> Iterator[sessionmaker[Session]]:
+    cfg = Settings(database_url=database_url) if database_url else Settings()
+    engine = make_engine(cfg.database_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def register(import_app: typer.Typer) -> None:
+    @import_app.command("members")
+    def import_members(
+        file: Path,
+        database_url: DbOption = None,
+        map: MapOption = None,
+        rejects: RejectsOption = None,
+        batch_size: BatchOption = 5000,
+        pause: PauseOption = 0.0,
+    ) -> None:
+        """Import members from CSV (email, phone, card_number, external_id, names, consents)."""
+        from lojal.imports import members
+        from lojal.imports.reader import parse_mapping
+
+        mapping = parse_mapping(map)
+        with _factory(database_url) as factory, _progress("members") as progress:
+            summary = members.run(
+                factory,
+                file,
+                now=SystemClock().now(),
+                mapping=mapping,
+                rejects_path=rejects,
+                batch_size=batch_size,
+                progress=progress,
+                pause=pause,
+            )
+        _report(summary.line(), summary.rejected, rejects or Path(f"{file}.rejects.csv"))
+
+    @import_app.command("purchases")
+    def import_purchases(
+        file: Path,
+        database_url: DbOption = None,
+        map: MapOption = None,
+        rejects: RejectsOption = None,
+        batch_size: BatchOption = 5000,
+        pause: PauseOption = 0.0,
+    ) -> None:
+        """Import purchases from CSV (one row per line item) through the rules into the
+        ledger. Re-running the same file adds nothing."""
+        from lojal.imports import purchases
+        from lojal.imports.reader import parse_mapping
+
+        mapping = parse_mapping(map)
+        with _factory(database_url) as factory, _progress("purchases") as progress:
+            summary = purchases.run(
+                factory,
+                file,
+                now=SystemClock().now(),
+                mapping=mapping,
+                rejects_path=rejects,
+                batch_size=batch_size,
+                progress=progress,
+                pause=pause,
+            )
+        _report(summary.line(), summary.rejected, rejects or Path(f"{file}.rejects.csv"))
+
+    @import_app.command("cdnow")
+    def import_cdnow(
+        file: Annotated[
+            Path | None, typer.Argument(help="CDNOW_master.txt (default: the copy in data/cdnow)")
+        ] = None,
+        database_url: DbOption = None,
+        limit: Annotated[int | None, typer.Option(help="only the first N rows")] = None,
+        batch_size: BatchOption = 5000,
+    ) -> None:
+        """Load the real CDNOW purchase history (1997-98) as members and purchases."""
+        from lojal.imports import cdnow
+
+        path = file or cdnow.DEFAULT_FILE
+        with _factory(database_url) as factory, _progress("cdnow") as progress:
+            summary = cdnow.run(
+                factory,
+                path,
+                now=SystemClock().now(),
+                limit=limit,
+                batch_size=batch_size,
+                progress=progress,
+            )
+        _report(summary.line(), summary.rejected, None)
+
+
+def _report(line: str, rejected: int, rejects: Path | None) -> None:
+    print(line)
+    if rejected and rejects is not None:
+        console.print(f"rejected rows are in {rejects}")

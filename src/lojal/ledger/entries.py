@@ -1,0 +1,222 @@
+"""The points ledger's pure core: accounts, the sign convention, and how each business event
+becomes balanced postings. No database here — values in, values out.
+
+Accounts
+--------
+Member accounts (one pair per member) hold the member's points and are never negative:
+
+* ``member_pending``   earned, still inside the pending period (the return window);
+* ``member_available`` spendable.
+
+Programme accounts are the other side of every movement:
+
+* ``program_issued``   points the programme has given out (less what returns took back);
+* ``program_redeemed`` points members have spent;
+* ``program_expired``  points that expired;
+* ``program_adjusted`` staff corrections, goodwill and merges of history.
+
+Sign convention
+---------------
+A posting's ``amount`` is the change of the account's balance, and every journal entry's
+postings sum to zero. Member accounts therefore carry positive balances, ``program_issued`` and
+``program_adjusted`` (when net generous) carry negative balances, and ``program_redeemed`` and
+``program_expired`` positive ones. At every moment::
+
+    member_pending + member_available            (the programme's liability, in points)
+      = -(program_issued + program_adjusted) - program_redeemed - program_expired
+
+=============  ===================================  =====================================
+entry kind     member side                          programme side
+=============  ===================================  =====================================
+earn           member_pending   +N  (new lot)       program_issued   -N
+activate       member_pending   -N, available +N    (none: a move between member accounts)
+spend          member_available -N  (oldest first)  program_redeemed +N
+clawback       member_pending/available -N          program_issued   +N
+expire         member_pending/available -N          program_expired  +N
+adjust (+)     member_available +N  (new lot)       program_adjusted -N
+adjust (-)     member_available -N  (oldest first)  program_adjusted +N
+merge          from-member -N, into-member +N       (none: lots move, with their dates)
+=============  ===================================  =====================================
+
+Points live in *lots*: the points of one earning, with the time they become available and the
+time they expire. Every member-side posting names its lot, so a lot's remaining points are a
+sum of postings too.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from lojal.errors import Conflict, Invalid
+
+MEMBER_PENDING = "member_pending"
+MEMBER_AVAILABLE = "member_available"
+PROGRAM_ISSUED = "program_issued"
+PROGRAM_REDEEMED = "program_redeemed"
+PROGRAM_EXPIRED = "program_expired"
+PROGRAM_ADJUSTED = "program_adjusted"
+ACCOUNTS = (
+    MEMBER_PENDING,
+    MEMBER_AVAILABLE,
+    PROGRAM_ISSUED,
+    PROGRAM_REDEEMED,
+    PROGRAM_EXPIRED,
+    PROGRAM_ADJUSTED,
+)
+MEMBER_ACCOUNTS = (MEMBER_PENDING, MEMBER_AVAILABLE)
+ENTRY_KINDS = ("earn", "activate", "spend", "clawback", "expire", "adjust", "merge")
+LOT_STATES = ("pending", "available", "closed")
+
+
+class InsufficientPoints(Conflict):
+    pass
+
+
+class UnbalancedEntry(Invalid):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One posting before it is stored. ``lot_id`` None on a member leg means "the new lot"."""
+
+    account: str
+    amount: int
+    lot_id: int | None = None
+    member_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    id: int
+    state: str
+    remaining: int
+    earned_at: datetime
+    expires_at: datetime | None = None
+
+
+def account_of(state: str) -> str:
+    return MEMBER_PENDING if state == "pending" else MEMBER_AVAILABLE
+
+
+def check_balanced(legs: Iterable[Leg]) -> None:
+    legs = list(legs)
+    total = sum(leg.amount for leg in legs)
+    if total != 0:
+        raise UnbalancedEntry(f"postings sum to {total}, not 0")
+    if any(leg.amount == 0 for leg in legs):
+        raise UnbalancedEntry("a posting of zero points")
+    if any(leg.account not in ACCOUNTS for leg in legs):
+        raise UnbalancedEntry("unknown account")
+
+
+def fifo_order(lots: Iterable[Lot]) -> list[Lot]:
+    """Oldest points first: by earning time, then by lot id."""
+    return sorted(lots, key=lambda lot: (lot.earned_at, lot.id))
+
+
+def take(lots: Sequence[Lot], points: int) -> tuple[list[tuple[Lot, int]], int]:
+    """Take up to ``points`` from ``lots`` in the given order. Returns (lot, taken) pairs and
+    what could not be taken."""
+    taken: list[tuple[Lot, int]] = []
+    left = points
+    for lot in lots:
+        if left == 0:
+            break
+        if lot.remaining <= 0:
+            continue
+        n = min(lot.remaining, left)
+        taken.append((lot, n))
+        left -= n
+    return taken, left
+
+
+def earn(points: int, *, pending: bool = True) -> list[Leg]:
+    """Earned points: pending when the programme has a pending period, else available."""
+    _positive(points)
+    return [
+        Leg(MEMBER_PENDING if pending else MEMBER_AVAILABLE, points),
+        Leg(PROGRAM_ISSUED, -points),
+    ]
+
+
+def grant(points: int) -> list[Leg]:
+    """A positive staff adjustment: a new, immediately available lot."""
+    _positive(points)
+    return [Leg(MEMBER_AVAILABLE, points), Leg(PROGRAM_ADJUSTED, -points)]
+
+
+def activate(lot: Lot) -> list[Leg]:
+    return [
+        Leg(MEMBER_PENDING, -lot.remaining, lot.id),
+        Leg(MEMBER_AVAILABLE, lot.remaining, lot.id),
+    ]
+
+
+def spend(available: Sequence[Lot], points: int, *, counter: str = PROGRAM_REDEEMED) -> list[Leg]:
+    """Spend ``points`` from available lots, oldest first; never more than there is."""
+    _positive(points)
+    usable = [lot for lot in available if lot.state == "available"]
+    taken, short = take(fifo_order(usable), points)
+    if short:
+        have = sum(lot.remaining for lot in usable)
+        raise InsufficientPoints(
+            f"{points} points requested but only {have} are available", available=have
+        )
+    legs = [Leg(MEMBER_AVAILABLE, -n, lot.id) for lot, n in taken]
+    legs.append(Leg(counter, points))
+    return legs
+
+
+def clawback(own: Lot | None, others: Sequence[Lot], points: int) -> tuple[list[Leg], int]:
+    """Take back ``points`` after a return: first from the purchase's own lot, then from other
+    pending lots (newest first), then from available lots (oldest first). Never below zero:
+    returns the legs and the points that could not be recovered."""
+    _positive(points)
+    pending = sorted(
+        (lot for lot in others if lot.state == "pending"),
+        key=lambda lot: (lot.earned_at, lot.id),
+        reverse=True,
+    )
+    available = fifo_order(lot for lot in others if lot.state == "available")
+    order = ([own] if own is not None and own.state != "closed" else []) + pending + available
+    taken, short = take(order, points)
+    legs = [Leg(account_of(lot.state), -n, lot.id) for lot, n in taken]
+    recovered = points - short
+    if recovered:
+        legs.append(Leg(PROGRAM_ISSUED, recovered))
+    return legs, short
+
+
+def expire(lot: Lot) -> list[Leg]:
+    return [Leg(account_of(lot.state), -lot.remaining, lot.id), Leg(PROGRAM_EXPIRED, lot.remaining)]
+
+
+def expiry_for(
+    earned_at: datetime, *, months: int | None, round_to_month_end: bool, timezone: str
+) -> datetime | None:
+    """When points earned at ``earned_at`` expire: ``months`` later in the club's time zone,
+    or at the end of that month (the first instant of the next month) when rounding."""
+    if months is None:
+        return None
+    local = earned_at.astimezone(ZoneInfo(timezone))
+    month_index = local.month - 1 + months
+    year, month = local.year + month_index // 12, month_index % 12 + 1
+    if round_to_month_end:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        result = local.replace(
+            year=year, month=month, day=1, hour=0, minute=0, second=0, microsecond=0
+        )
+    else:
+        day = min(local.day, calendar.monthrange(year, month)[1])
+        result = local.replace(year=year, month=month, day=day)
+    return result.astimezone(earned_at.tzinfo)
+
+
+def _positive(points: int) -> None:
+    if points <= 0:
+        raise Invalid("points must be a positive whole number", field="points")

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from lojal.clock import ensure_utc
+from lojal.db.types import MAX_ID
+
+# Times without an offset are read as UTC.
+UtcDatetime = Annotated[datetime, AfterValidator(ensure_utc)]
+
+Channel = Literal["store", "web", "app", "api", "import"]
+ConsentChannel = Literal["email", "sms", "push"]
+IdentityKind = Literal["email", "phone", "card", "external_id"]
+
+
+class ConsentGrant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: ConsentChannel
+    granted: bool
+    source: str = Field(default="api", min_length=1, max_length=64)
+
+
+class MemberCreate(BaseModel):
+    """Only the essentials: at least one of email, phone, card number or shop customer id."""
+
+    model_config = ConfigDict(extra="forbid")
+    channel: Channel = "api"
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    card_number: str | None = Field(default=None, max_length=40)
+    external_id: str | None = Field(default=None, max_length=128)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    birth_date: date | None = None
+    locale: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    store_id: str | None = Field(default=None, max_length=64)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    consents: list[ConsentGrant] = Field(default_factory=list)
+    enrolled_at: UtcDatetime | None = None
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> MemberCreate:
+        if not (self.email or self.phone or self.card_number or self.external_id):
+            raise ValueError("give at least one of email, phone, card_number or external_id")
+        return self
+
+
+class MemberUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    external_id: str | None = Field(default=None, max_length=128)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    birth_date: date | None = None
+    locale: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    attributes: dict[str, Any] | None = None
+
+
+class ConsentRead(BaseModel):
+    granted: bool
+    source: str
+    recorded_at: datetime
+
+
+class MemberRead(BaseModel):
+    id: int
+    status: str
+    enrolment_channel: str
+    enrolled_at: datetime
+    email: str | None
+    phone: str | None
+    card_number: str | None
+    external_id: str | None
+    first_name: str | None
+    last_name: str | None
+    birth_date: date | None
+    locale: str | None
+    store_id: str | None
+    attributes: dict[str, Any]
+    consents: dict[str, ConsentRead]
+    merged_into_id: int | None
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    from_member_id: int = Field(gt=0, le=MAX_ID)

@@ -1,0 +1,7 @@
+from lojal.errors import Invalid, ProgramNotConfigured
+
+__all__ = ["InvalidProgram", "ProgramNotConfigured"]
+
+
+class InvalidProgram(Invalid):
+    pass

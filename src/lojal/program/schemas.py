@@ -1,0 +1,86 @@
+"""The programme file (``club.yaml``): everything a club decides, in one readable document."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lojal.rules.engine import RuleSet
+from lojal.rules.schemas import Rule
+
+# ISO 4217 currencies whose minor unit is not 2 digits (the rest use 2).
+_MINOR_UNITS = {
+    "JPY": 0,
+    "KRW": 0,
+    "ISK": 0,
+    "CLP": 0,
+    "VND": 0,
+    "BHD": 3,
+    "KWD": 3,
+    "OMR": 3,
+    "JOD": 3,
+    "TND": 3,
+}
+
+
+class ExpiryPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    months: int | None = Field(default=None, ge=1, le=120)
+    round_to_month_end: bool = False
+
+
+class ProgramConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    timezone: str = "Europe/Stockholm"
+    # Region for phone numbers given without a country code (ISO 3166 alpha-2).
+    phone_region: str = Field(default="SE", pattern=r"^[A-Z]{2}$")
+    point_name: str = Field(default="points", min_length=1, max_length=50)
+    pending_days: int = Field(default=0, ge=0, le=365)
+    expiry: ExpiryPolicy = ExpiryPolicy()
+    # What one point is worth in the currency's major unit (for the liability figure).
+    point_value: Decimal = Field(default=Decimal("0.01"), ge=0, max_digits=18, decimal_places=6)
+    multiplier_stacking: Literal["multiply", "add", "max"] = "multiply"
+    rules: list[Rule] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _unique_rule_ids(self) -> ProgramConfig:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id!r} is used twice")
+            seen.add(rule.id)
+        return self
+
+    @property
+    def minor_units(self) -> int:
+        return _MINOR_UNITS.get(self.currency, 2)
+
+    def ruleset(self) -> RuleSet:
+        return RuleSet(
+            rules=self.rules,
+            timezone=self.timezone,
+            currency=self.currency,
+            minor_units=self.minor_units,
+            stacking=self.multiplier_stacking,
+            point_name=self.point_name,
+        )
+
+
+class ProgramRead(BaseModel):
+    version: int
+    config: ProgramConfig

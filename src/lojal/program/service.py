@@ -1,0 +1,77 @@
+"""Apply and read the club's programme (one per database)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from lojal.program.errors import InvalidProgram, ProgramNotConfigured
+from lojal.program.models import Program
+from lojal.program.schemas import ProgramConfig
+
+
+def parse(text: str) -> ProgramConfig:
+    """Parse a programme file (YAML or JSON). Errors name the field that is wrong."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidProgram(f"the programme file is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidProgram("the programme file must be a mapping of settings")
+    return validate(data)
+
+
+def validate(data: dict[str, Any]) -> ProgramConfig:
+    try:
+        return ProgramConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidProgram(f"{where}: {first['msg']}", field=where) from exc
+
+
+def apply(session: Session, *, config: ProgramConfig, source: str | None, now: datetime) -> Program:
+    program = session.get(Program, 1, with_for_update=True)
+    data = config.model_dump(mode="json")
+    text = source if source is not None else json.dumps(data, indent=2)
+    if program is None:
+        program = Program(id=1, config=data, source=text, version=1, updated_at=now)
+        session.add(program)
+    elif program.config != data:
+        program.config = data
+        program.source = text
+        program.version += 1
+        program.updated_at = now
+    session.flush()
+    _cache.clear()
+    return program
+
+
+_cache: dict[tuple[int, int], ProgramConfig] = {}
+
+
+def current(session: Session) -> ProgramConfig:
+    program = session.get(Program, 1)
+    if program is None:
+        raise ProgramNotConfigured(
+            "no programme is configured: run `lojal program apply club.yaml` first"
+        )
+    key = (id(session.get_bind()), program.version)
+    cached = _cache.get(key)
+    if cached is None:
+        cached = ProgramConfig.model_validate(program.config)
+        _cache.clear()
+        _cache[key] = cached
+    return cached
+
+
+def get(session: Session) -> Program:
+    program = session.get(Program, 1)
+    if program is None:
+        raise ProgramNotConfigured("no programme is configured")
+    return program

@@ -1,0 +1,81 @@
+"""The one module that speaks HTTP about errors: ``{"error": "<Code>", "detail": "..."}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lojal.errors import Conflict, Forbidden, Invalid, LojalError, NotFound, Unauthorized
+
+log = logging.getLogger("lojal.web")
+
+STATUS = ((NotFound, 404), (Unauthorized, 401), (Forbidden, 403), (Invalid, 422), (Conflict, 409))
+
+
+def status_of(error: LojalError) -> int:
+    for cls, status in STATUS:
+        if isinstance(error, cls):
+            return status
+    return 400
+
+
+def body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"error": code, "detail": detail, **extra}
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LojalError)
+    async def _domain(_: Request, exc: LojalError) -> JSONResponse:
+        extra: dict[str, Any] = {}
+        field = exc.field if isinstance(exc, Invalid) else exc.context.get("field")
+        if field:
+            extra["field"] = field
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        return JSONResponse(body(exc.code, exc.detail, **extra), status_of(exc), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _loc(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        return JSONResponse(body("ValidationError", detail, errors=errors), 422)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        log.info("integrity error: %s", exc.orig)
+        return JSONResponse(
+            body("Conflict", "the request conflicts with data written at the same time; retry it"),
+            409,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _operational(_: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database busy: %s", exc.orig)
+        return JSONResponse(
+            body("Unavailable", "the database is busy; retry shortly"), 503, {"Retry-After": "1"}
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "NotFound", 405: "MethodNotAllowed", 401: "Unauthorized"}.get(
+            exc.status_code, "HTTPError"
+        )
+        return JSONResponse(body(code, str(exc.detail)), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return JSONResponse(body("InternalError", "an unexpected error occurred"), 500)

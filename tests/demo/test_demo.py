@@ -1,0 +1,85 @@
+"""`lojal demo`: a small club on SQLite loads, the ledger verifies, and a second run is
+harmless."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from lojal.activities.models import Event, Purchase, Return
+from lojal.cli import app
+from lojal.db.engine import make_engine
+from lojal.db.session import make_session_factory, transaction
+from lojal.demo.generator import seasonality
+from lojal.ledger import service as ledger
+from lojal.members.models import Member
+
+
+def test_demo_loads_a_club_whose_ledger_verifies(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    runner = CliRunner()
+    args = [
+        "demo",
+        "--database-url",
+        url,
+        "--members",
+        "60",
+        "--seed",
+        "3",
+        "--until",
+        "2026-06-30",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "demo club loaded: 60 members" in result.output
+    assert "lojal_" in result.output
+    engine = make_engine(url)
+    try:
+        with transaction(make_session_factory(engine), read_only=True) as session:
+            assert ledger.verify(session) == []
+            count = {
+                m.__name__: session.scalar(select(func.count()).select_from(m))
+                for m in (Member, Purchase, Return, Event)
+            }
+        assert count["Member"] == 60
+        assert count["Purchase"] > 300
+        assert count["Event"] > 0
+        again = runner.invoke(app, args)
+        assert again.exit_code == 0, again.output
+        assert "already loaded" in again.output
+        with transaction(make_session_factory(engine), read_only=True) as session:
+            assert session.scalar(select(func.count()).select_from(Purchase)) == count["Purchase"]
+    finally:
+        engine.dispose()
+
+
+def test_demo_is_deterministic_for_a_seed(tmp_path: Path) -> None:
+    runner = CliRunner()
+    totals = []
+    for name in ("a", "b"):
+        url = f"sqlite:///{tmp_path / name}.db"
+        result = runner.invoke(
+            app,
+            [
+                "demo",
+                "--database-url",
+                url,
+                "--members",
+                "30",
+                "--seed",
+                "9",
+                "--until",
+                "2026-06-30",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        totals.append(result.output.splitlines()[0])
+    assert totals[0] == totals[1]
+
+
+def test_seasonality_has_a_christmas_peak_and_a_summer_dip() -> None:
+    from datetime import date
+
+    assert seasonality(date(2025, 12, 19)) > 2 * seasonality(date(2025, 7, 16))
