@@ -12,7 +12,7 @@ from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table,
 from sqlalchemy.orm import Session
 
 from lojal.conditions.compile import Fields, to_sql
-from lojal.conditions.evaluate import matches
+from lojal.conditions.evaluate import compile_condition, matches
 from lojal.conditions.model import parse_condition
 from lojal.db.types import JSONType, UTCDateTime
 
@@ -308,7 +308,11 @@ def label(case: tuple[dict[str, Any], set[int]]) -> str:
 @pytest.mark.parametrize("case", CASES, ids=[label(c) for c in CASES])
 def test_matches_in_memory(case: tuple[dict[str, Any], set[int]]) -> None:
     data, expected = case
-    assert ids_in_memory(parse_condition(data)) == expected
+    condition = parse_condition(data)
+    assert ids_in_memory(condition) == expected
+    # the compiled form (what the rule engine runs) answers the same for every row
+    predicate = compile_condition(condition)
+    assert {row["id"] for row in ROWS if predicate(context(row))} == expected
 
 
 @pytest.mark.parametrize("case", CASES, ids=[label(c) for c in CASES])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+import operator
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -116,3 +118,74 @@ def _order(actual: Any, value: Any) -> int:
         raise TypeError("booleans have no order")
     other = _coerce(actual, value)
     return int(actual > other) - int(actual < other)
+
+
+Predicate = Callable[[Mapping[str, Any]], bool]
+
+
+def compile_condition(condition: Condition) -> Predicate:
+    """``matches`` prepared once: the same answer for every context, without walking the tree
+    and re-reading the operator on each call (rules run once per purchase line)."""
+    if isinstance(condition, AllOf):
+        children = tuple(compile_condition(child) for child in condition.all)
+        return lambda context: all(child(context) for child in children)
+    if isinstance(condition, AnyOf):
+        options = tuple(compile_condition(child) for child in condition.any)
+        return lambda context: any(option(context) for option in options)
+    if isinstance(condition, Not):
+        inner = compile_condition(condition.not_)
+        return lambda context: not inner(context)
+    return _compile_compare(condition)
+
+
+def _compile_compare(node: Compare) -> Predicate:
+    path = node.field
+    parts = tuple(path.split("."))
+
+    def get(context: Mapping[str, Any]) -> Any:
+        if path in context:
+            return context[path]
+        current: Any = context
+        for part in parts:
+            if isinstance(current, Mapping) and part in current:
+                current = current[part]
+            else:
+                return _MISSING
+        return current
+
+    value = node.value
+    # Fast paths for the common shapes; anything else goes through ``_compare``.
+    if node.op in ("eq", "in", "not_in") and all(
+        isinstance(v, str) for v in (value if isinstance(value, list) else [value])
+    ):
+        texts = frozenset(value if isinstance(value, list) else [value])
+        negate = node.op == "not_in"
+
+        def member(context: Mapping[str, Any]) -> bool:
+            actual = get(context)
+            if type(actual) is str:
+                return (actual in texts) is not negate
+            return _compare(node, actual)
+
+        return member
+    if node.op in _ORDERS and (
+        type(value) is int or (type(value) is float and math.isfinite(value))
+    ):
+        test = _ORDERS[node.op]
+
+        def order(context: Mapping[str, Any]) -> bool:
+            actual = get(context)
+            if type(actual) is int:
+                return test(actual, value)
+            return _compare(node, actual)
+
+        return order
+    return lambda context: _compare(node, get(context))
+
+
+_ORDERS: dict[str, Callable[[Any, Any], bool]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from math import floor
+from math import gcd
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from lojal.conditions.evaluate import matches
+from lojal.conditions.evaluate import Predicate, compile_condition, matches
 from lojal.rules.schemas import (
     BaseRule,
     BonusRule,
@@ -161,23 +161,34 @@ def _fmt_decimal(value: Decimal | Fraction) -> str:
     return format(value.normalize(), "f")
 
 
-def _money(minor: int, ruleset: RuleSet) -> str:
-    major = Fraction(minor, 10**ruleset.minor_units)
-    return f"{_fmt_decimal(major)} {ruleset.currency}"
+def _money(minor: int, minor_units: int, currency: str) -> str:
+    """``12550`` öre → ``125.5 SEK``: the amount in major units, without trailing zeros."""
+    if minor_units == 0:
+        return f"{minor} {currency}"
+    major, rest = divmod(minor, 10**minor_units)
+    if rest == 0:
+        return f"{major} {currency}"
+    digits = str(rest).rjust(minor_units, "0").rstrip("0")
+    return f"{major}.{digits} {currency}"
 
 
-def _allocate(total: int, weights: Sequence[Fraction]) -> list[int]:
-    """Share ``total`` integer points over lines in proportion to ``weights`` (largest
+def _allocate(total: int, weights: Sequence[int]) -> list[int]:
+    """Share ``total`` integer points over lines in proportion to integer ``weights`` (largest
     remainder; ties to the earlier line)."""
-    weight_sum = sum(weights, Fraction(0))
+    weight_sum = sum(weights)
     if total == 0 or weight_sum == 0:
         return [0] * len(weights)
-    exact = [w * total / weight_sum for w in weights]
-    shares = [floor(x) for x in exact]
+    shares: list[int] = []
+    remainders: list[int] = []
+    for w in weights:
+        q, r = divmod(w * total, weight_sum)
+        shares.append(q)
+        remainders.append(r)
     left = total - sum(shares)
-    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - shares[i]), i))
-    for i in order[:left]:
-        shares[i] += 1
+    if left:
+        order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
+        for i in order[:left]:
+            shares[i] += 1
     return shares
 
 
@@ -188,6 +199,123 @@ def _cap(rule: Rule, points: int, used: Mapping[str, int]) -> tuple[int, bool]:
     return (points, False) if points <= room else (room, True)
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    bases: list[tuple[BaseRule, Predicate | None, int]]
+    multipliers: list[tuple[MultiplierRule, Predicate | None, int]]
+    line_rules: list[tuple[Rule, int, bool]]
+    order_rules: list[tuple[BonusRule | FirstPurchaseRule, Predicate | None]]
+    line_context: bool
+
+
+class _Compiled:
+    """A ruleset prepared for fast, exact evaluation (built once per ruleset).
+
+    Every point a line earns is ``line.total_minor × K`` for a rational ``K`` that depends only
+    on the base rule that priced the line and the multipliers that applied to it. ``K`` is
+    computed once per such combination; a rule's points are then a sum of integers over one
+    common denominator, floored once, and shared out to the lines by largest remainder with
+    integer arithmetic — the same numbers exact fractions give, at a fraction of the cost.
+    """
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        self.rules = list(ruleset.rules)
+        self.windowed = any(
+            r.valid_from is not None or r.valid_until is not None for r in self.rules
+        )
+        self.scale = 10**ruleset.minor_units
+        self.zone = ZoneInfo(ruleset.timezone)
+        self.position = {id(rule): i for i, rule in enumerate(self.rules)}
+        self.texts: dict[int, str] = {}
+        for rule in self.rules:
+            if isinstance(rule, BaseRule):
+                per = "" if rule.per == 1 else f"{_fmt_decimal(rule.per)} "
+                self.texts[id(rule)] = (
+                    f"{_fmt_decimal(rule.points)} per {per}{ruleset.currency} on "
+                )
+            elif isinstance(rule, MultiplierRule):
+                label = rule.name or _describe_when(rule)
+                self.texts[id(rule)] = f"×{_fmt_decimal(rule.factor)} {label}".rstrip()
+        self.when: dict[int, Predicate] = {
+            id(rule): compile_condition(rule.when) for rule in self.rules if rule.when is not None
+        }
+        self._plans: dict[tuple[bool, ...], _Plan] = {}
+        self._coefficients: dict[tuple[int, tuple[int, ...]], tuple[tuple[int, int, int], ...]] = {}
+
+    def plan(self, at: datetime) -> _Plan:
+        """The rules in force at ``at``, sorted by what they do (cached per set of rules)."""
+        key = tuple(_active(rule, at) for rule in self.rules) if self.windowed else ()
+        found = self._plans.get(key)
+        if found is None:
+            active = [r for r in self.rules if _active(r, at)] if self.windowed else self.rules
+            bases = [
+                (r, self.when.get(id(r)), self.position[id(r)])
+                for r in active
+                if isinstance(r, BaseRule)
+            ]
+            multipliers = [
+                (r, self.when.get(id(r)), self.position[id(r)])
+                for r in active
+                if isinstance(r, MultiplierRule)
+            ]
+            order: list[tuple[BonusRule | FirstPurchaseRule, Predicate | None]] = [
+                (r, self.when.get(id(r)))
+                for r in active
+                if isinstance(r, (BonusRule, FirstPurchaseRule))
+            ]
+            found = _Plan(
+                bases=bases,
+                multipliers=multipliers,
+                # base rules first, then multipliers, each in the order they are listed
+                line_rules=[(r, pos, True) for r, _, pos in bases]
+                + [(r, pos, False) for r, _, pos in multipliers],
+                order_rules=order,
+                line_context=any(w is not None for _, w, _ in bases + multipliers),
+            )
+            self._plans[key] = found
+        return found
+
+    def coefficients(
+        self, base: BaseRule, applied: Sequence[MultiplierRule]
+    ) -> tuple[tuple[int, int, int], ...]:
+        """(rule position, numerator, denominator) of ``K`` for each rule a line earns from."""
+        key = (self.position[id(base)], tuple(self.position[id(m)] for m in applied))
+        found = self._coefficients.get(key)
+        if found is not None:
+            return found
+        rate = Fraction(base.points) / Fraction(base.per) / self.scale
+        parts: list[tuple[int, Fraction]] = [(key[0], rate)]
+        stacking = self.ruleset.stacking
+        if applied:
+            if stacking == "max":
+                best = max(applied, key=lambda m: m.factor)
+                parts.append((self.position[id(best)], rate * (Fraction(best.factor) - 1)))
+            elif stacking == "add":
+                parts += [(self.position[id(m)], rate * (Fraction(m.factor) - 1)) for m in applied]
+            else:
+                running = rate
+                for m in applied:
+                    parts.append((self.position[id(m)], running * (Fraction(m.factor) - 1)))
+                    running *= Fraction(m.factor)
+        found = tuple((pos, k.numerator, k.denominator) for pos, k in parts)
+        self._coefficients[key] = found
+        return found
+
+
+_compiled: dict[int, _Compiled] = {}
+
+
+def _compile(ruleset: RuleSet) -> _Compiled:
+    held = _compiled.get(id(ruleset))
+    if held is None or held.ruleset is not ruleset:
+        if len(_compiled) > 64:
+            _compiled.clear()
+        held = _Compiled(ruleset)
+        _compiled[id(ruleset)] = held
+    return held
+
+
 def award_purchase(
     ruleset: RuleSet,
     purchase: PurchaseFacts,
@@ -195,97 +323,73 @@ def award_purchase(
     used: Mapping[str, int] | None = None,
 ) -> Award:
     used = used or {}
-    at = purchase.occurred_at
-    context = purchase_context(purchase, member, ruleset.timezone)
-    line_contexts = [_line_context(context, line) for line in purchase.lines]
-    n = len(purchase.lines)
-    active = [rule for rule in ruleset.rules if _active(rule, at)]
+    compiled = _compile(ruleset)
+    plan = compiled.plan(purchase.occurred_at)
+    lines = purchase.lines
+    n = len(lines)
+    context: dict[str, Any] | None = None
+    if plan.line_context or plan.order_rules:
+        context = purchase_context(purchase, member, ruleset.timezone)
 
-    # Base points per line (exact), from the first base rule matching each line.
-    base: list[Fraction] = [Fraction(0)] * n
-    base_rule_of: list[BaseRule | None] = [None] * n
-    for i, (line, ctx) in enumerate(zip(purchase.lines, line_contexts, strict=True)):
-        for rule in active:
-            if isinstance(rule, BaseRule) and (rule.when is None or matches(rule.when, ctx)):
-                major = Fraction(line.total_minor, 10**ruleset.minor_units)
-                base[i] = major * Fraction(rule.points) / Fraction(rule.per)
-                base_rule_of[i] = rule
+    # Per rule position: (line index, weight numerator, denominator) of what each line earns.
+    earned: dict[int, list[tuple[int, int, int]]] = {}
+    base_spent: dict[int, int] = {}
+    for i, line in enumerate(lines):
+        line_ctx: dict[str, Any] = (
+            _line_context(context, line) if plan.line_context and context is not None else {}
+        )
+        base: BaseRule | None = None
+        position = 0
+        for candidate, when, pos in plan.bases:
+            if when is None or when(line_ctx):
+                base, position = candidate, pos
                 break
-
-    # line-level contributions per rule: rule id -> per-line exact points
-    contributions: list[tuple[Rule, list[Fraction], str]] = []
-    for rule in active:
-        if isinstance(rule, BaseRule):
-            per_line = [base[i] if base_rule_of[i] is rule else Fraction(0) for i in range(n)]
-            if any(per_line):
-                spent = sum(
-                    (
-                        line.total_minor
-                        for i, line in enumerate(purchase.lines)
-                        if base_rule_of[i] is rule
-                    ),
-                    0,
-                )
-                per = "" if rule.per == 1 else f"{_fmt_decimal(rule.per)} "
-                text = (
-                    f"{_fmt_decimal(rule.points)} per {per}{ruleset.currency} "
-                    f"on {_money(spent, ruleset)}"
-                )
-                contributions.append((rule, per_line, text))
-
-    multipliers = [rule for rule in active if isinstance(rule, MultiplierRule)]
-    factors_by_line: list[list[MultiplierRule]] = [
-        [m for m in multipliers if m.when is None or matches(m.when, ctx)] for ctx in line_contexts
-    ]
-    extra: dict[str, list[Fraction]] = {m.id: [Fraction(0)] * n for m in multipliers}
-    for i in range(n):
-        applied = factors_by_line[i]
-        if not applied or base[i] == 0:
+        if base is None:
             continue
-        if ruleset.stacking == "max":
-            best = max(applied, key=lambda m: m.factor)
-            extra[best.id][i] = base[i] * (Fraction(best.factor) - 1)
-        elif ruleset.stacking == "add":
-            for m in applied:
-                extra[m.id][i] = base[i] * (Fraction(m.factor) - 1)
-        else:
-            running = base[i]
-            for m in applied:
-                extra[m.id][i] = running * (Fraction(m.factor) - 1)
-                running *= Fraction(m.factor)
-    for m in multipliers:
-        if any(extra[m.id]):
-            label = m.name or _describe_when(m)
-            contributions.append((m, extra[m.id], f"×{_fmt_decimal(m.factor)} {label}".rstrip()))
+        base_spent[position] = base_spent.get(position, 0) + line.total_minor
+        if line.total_minor == 0:
+            continue
+        applied = [m for m, when, _ in plan.multipliers if when is None or when(line_ctx)]
+        for pos, num, den in compiled.coefficients(base, applied):
+            earned.setdefault(pos, []).append((i, line.total_minor * num, den))
 
     parts: list[AwardPart] = []
     line_points = [0] * n
-    for rule, per_line, text in contributions:
-        points = floor(sum(per_line, Fraction(0)))
-        points, capped = _cap(rule, points, used)
+    for rule, pos, is_base in plan.line_rules:
+        shares = earned.get(pos)
+        if not shares:
+            continue
+        common = 1
+        for _, _, den in shares:
+            common = common * den // gcd(common, den)
+        weights = [0] * n
+        for i, num, den in shares:
+            weights[i] += num * (common // den)
+        points, capped = _cap(rule, sum(weights) // common, used)
         if points <= 0:
             continue
-        for i, share in enumerate(_allocate(points, per_line)):
+        for i, share in enumerate(_allocate(points, weights)):
             line_points[i] += share
+        text = compiled.texts[id(rule)]
+        if is_base:
+            text += _money(base_spent[pos], ruleset.minor_units, ruleset.currency)
         parts.append(AwardPart(rule.id, points, text + (" (capped)" if capped else ""), capped))
 
     order_points = 0
-    for rule in active:
-        if isinstance(rule, BonusRule) and (rule.when is None or matches(rule.when, context)):
-            points, capped = _cap(rule, rule.points, used)
-            text = f"+{points} {rule.name or 'bonus'}" + (" (capped)" if capped else "")
-        elif (
-            isinstance(rule, FirstPurchaseRule)
-            and member.first_purchase
-            and (rule.when is None or matches(rule.when, context))
-        ):
-            points, capped = _cap(rule, rule.points, used)
-            text = f"+{points} {rule.name or 'first purchase bonus'}"
-        else:
+    for bonus, when in plan.order_rules:
+        first = isinstance(bonus, FirstPurchaseRule)
+        if first and not member.first_purchase:
             continue
+        if when is not None and context is not None and not when(context):
+            continue
+        points, capped = _cap(bonus, bonus.points, used)
+        if first:
+            text = f"+{points} {bonus.name or 'first purchase bonus'}"
+        else:
+            text = f"+{points} {bonus.name or 'bonus'}" + (" (capped)" if capped else "")
         if points > 0:
             order_points += points
-            parts.append(AwardPart(rule.id, points, text, capped))
+            parts.append(AwardPart(bonus.id, points, text, capped))
 
     total = sum(line_points) + order_points
     return Award(
