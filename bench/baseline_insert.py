@@ -19,7 +19,7 @@ from itertools import groupby
 from operator import itemgetter
 
 from lojal.db.engine import make_engine
-from lojal.db.types import sqlite_datetime
+from lojal.db.driver import sqlite_time as sqlite_datetime
 
 
 def main() -> None:

@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.activities import bulk as bulk_path
 from lojal.activities import service as activities
-from lojal.activities.bulk import BulkLine, BulkPurchase, import_purchases
+from lojal.activities.bulk import BulkPurchase, import_purchases
 from lojal.activities.models import Purchase, PurchaseLine
 from lojal.activities.schemas import PurchaseCreate
 from lojal.db.session import transaction
 from lojal.imports import purchases
 from lojal.ledger import service as ledger
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
+from lojal.rules.engine import LineFacts
 from lojal.rules.models import RuleAward
 from tests.conftest import START, migrated_engine, new_database_url
 from tests.imports.helpers import club, counts, read_csv, write_csv
@@ -194,7 +195,7 @@ def generated(seed: int, n: int, members: int, *, repeated: bool = False) -> lis
     for i in range(n):
         lines = (
             tuple(
-                BulkLine(
+                LineFacts.of(
                     sku=f"S{rnd.randint(1, 9)}",
                     quantity=rnd.randint(1, 3),
                     unit_price_minor=rnd.choice([900, 4500, 12900, 25000]),
@@ -205,10 +206,12 @@ def generated(seed: int, n: int, members: int, *, repeated: bool = False) -> lis
             if not repeated
             else rnd.choice(
                 [
-                    (BulkLine(sku="K1", unit_price_minor=4500, category="coffee"),),
+                    (LineFacts.of(sku="K1", unit_price_minor=4500, category="coffee"),),
                     (
-                        BulkLine(sku="B1", unit_price_minor=35000, category="bakery", quantity=1),
-                        BulkLine(sku="K1", unit_price_minor=4500, category="coffee"),
+                        LineFacts.of(
+                            sku="B1", unit_price_minor=35000, category="bakery", quantity=1
+                        ),
+                        LineFacts.of(sku="K1", unit_price_minor=4500, category="coffee"),
                     ),
                 ]
             )

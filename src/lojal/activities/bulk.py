@@ -1,50 +1,52 @@
-"""Purchases in bulk: the set-based path of ``record_purchase`` for imports and the demo.
+"""Recording purchases in batches: the path every purchase takes — an API request (a batch of
+one, or the requests the writer groups into one transaction), an import, the demo.
 
-It writes what ``lojal.activities.service.record_purchase`` and ``lojal.ledger.service.earn``
-would write for the same purchases in the same order — the same rule engine, the same keys
-(entry ``purchase:<purchase id>``, lot source ``purchase:<order id>``), lot dates, postings,
-cap usage and balances — but per batch instead of per purchase: one query per identity kind to
-find members, one query for the order ids already recorded, one for the members' earlier
-purchases, one per capped rule family for the caps' usage, then one multi-row insert per table
-and one ``executemany`` for the balances.
+For a batch it writes, in the caller's transaction, the purchases and their lines and, for
+members, what the rules award: a journal entry ``purchase:<purchase id>`` per purchase, its
+point lot (``purchase:<order id>``, available after the pending period, expiring by the
+programme's policy), the two postings (``member_pending``/``member_available`` and
+``program_issued``), the capped rules' usage and the members' balances. It reads what the
+rules need once per batch — the order ids already recorded, the members behind the
+identities, who has bought before, what the capped rules have already given — and writes one
+multi-row insert per table (``executemany`` on SQLite, ``COPY`` on PostgreSQL), on the
+driver's cursor (``lojal.db.driver``).
 
 How to call it::
-
-    from lojal.activities.bulk import BulkLine, BulkPurchase, import_purchases
 
     with transaction(factory) as session:          # one transaction per batch
         result = import_purchases(session, [
             BulkPurchase(order_id="A-1", email="anna@example.se",
                          occurred_at=datetime(2026, 3, 2, 9, tzinfo=UTC),
-                         lines=(BulkLine(sku="K-1", unit_price_minor=4500, quantity=2),)),
+                         lines=(LineFacts.of("K-1", 4500, 2),)),
         ], now=datetime.now(UTC))
         result.written, result.skipped, result.rejected
 
 Identity values must already be normalised (``lojal.members.identities.normalise``). A purchase
 whose order id is already recorded (or repeated in the batch) is skipped; one that names an
 unknown ``member_id`` or another currency is rejected (``BatchResult.rejected``) and the rest
-are written. Keep batches to some thousands of purchases: the batch is held in memory.
+are written. A purchase for an identity that is not a member yet is kept without points and
+credited when they enrol. Keep batches to some thousands of purchases.
+
+On PostgreSQL the batch first locks its members' balance rows (in member order), so that
+what it reads — first purchase, caps — cannot change under it; SQLite's ``BEGIN IMMEDIATE``
+already gives the batch the whole database.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select, text
+import orjson
 from sqlalchemy.orm import Session
 
-from lojal.activities.models import Purchase
 from lojal.conditions.model import AllOf, AnyOf, Compare, Not
-from lojal.db.types import sqlite_datetime
+from lojal.db.driver import Driver
 from lojal.ledger import entries
-from lojal.members.models import Member, MemberIdentity
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
 from lojal.rules.engine import (
@@ -57,41 +59,74 @@ from lojal.rules.engine import (
     award_purchase,
     cap_window,
 )
-from lojal.rules.models import RuleAward
 
-CHUNK = 900  # bound parameters per IN (...) list
 IDENTITY_FIELDS = (
     ("email", "email"),
     ("phone", "phone"),
     ("card", "card_number"),
     ("external_id", "external_id"),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class BulkLine:
-    sku: str
-    unit_price_minor: int
-    quantity: int = 1
-    name: str | None = None
-    category: str | None = None
-    # Defaults to quantity × unit price (give it for a discounted line).
-    total_minor: int | None = None
-
-    @property
-    def amount(self) -> int:
-        return (
-            self.total_minor
-            if self.total_minor is not None
-            else (self.quantity * self.unit_price_minor)
-        )
+PURCHASE_COLUMNS = (
+    "id",
+    "order_id",
+    "member_id",
+    "identity_kind",
+    "identity_value",
+    "channel",
+    "store_id",
+    "occurred_at",
+    "currency",
+    "total_minor",
+    "points",
+    "order_points",
+    "attributes",
+    "recorded_at",
+)
+LINE_COLUMNS = (
+    "id",
+    "purchase_id",
+    "member_id",
+    "line_no",
+    "sku",
+    "name",
+    "category",
+    "quantity",
+    "unit_price_minor",
+    "total_minor",
+    "points",
+)
+ENTRY_COLUMNS = (
+    "id",
+    "member_id",
+    "kind",
+    "key",
+    "effective_at",
+    "recorded_at",
+    "points",
+    "explanation",
+    "detail",
+)
+LOT_COLUMNS = (
+    "id",
+    "member_id",
+    "entry_id",
+    "points",
+    "remaining",
+    "state",
+    "earned_at",
+    "available_at",
+    "expires_at",
+    "source",
+)
+POSTING_COLUMNS = ("entry_id", "member_id", "account", "amount", "lot_id")
+USAGE_COLUMNS = ("member_id", "rule_id", "entry_id", "points", "awarded_at")
 
 
 @dataclass(frozen=True, slots=True)
 class BulkPurchase:
     order_id: str
-    occurred_at: datetime
-    lines: Sequence[BulkLine]
+    occurred_at: datetime  # timezone-aware
+    lines: Sequence[LineFacts]
     member_id: int | None = None
     email: str | None = None
     phone: str | None = None
@@ -110,6 +145,19 @@ class Rejected:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What was written for one purchase of the batch (``details=True``)."""
+
+    purchase_id: int
+    member_id: int | None
+    occurred_at: datetime
+    total_minor: int
+    points: int
+    line_points: tuple[int, ...]
+    explanation: str
+
+
 @dataclass
 class BatchResult:
     read: int = 0
@@ -119,10 +167,12 @@ class BatchResult:
     points: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     skipped_indices: list[int] = field(default_factory=list)
+    # index in the batch -> what was written (only with details=True)
+    details: dict[int, Written] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
-class _MemberInfo:
+class _Member:
     id: int
     status: str
     merged_into_id: int | None
@@ -130,9 +180,19 @@ class _MemberInfo:
     attributes: dict[str, Any]
 
 
-def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
+class ImportState:
+    """What a run of batches learns and keeps between them: the member behind each identity
+    already seen, and the members known to have bought (a fact that never becomes false)."""
+
+    def __init__(self) -> None:
+        self.identities: dict[tuple[str, str], int] = {}
+        self.has_purchase: set[int] = set()
+
+    def trim(self, limit: int = 2_000_000) -> None:
+        if len(self.identities) > limit:
+            self.identities.clear()
+        if len(self.has_purchase) > limit:
+            self.has_purchase.clear()
 
 
 def import_purchases(
@@ -141,19 +201,25 @@ def import_purchases(
     now: datetime,
     *,
     config: ProgramConfig | None = None,
+    state: ImportState | None = None,
+    details: bool = False,
 ) -> BatchResult:
     """Record ``purchases`` (in order) with their points; see the module docstring."""
-    session.flush()
     config = config or program_service.current(session)
     ruleset = config.ruleset()
+    state = state or ImportState()
+    state.trim()
     result = BatchResult(read=len(purchases))
-    conn = session.connection()
+    db = Driver.of(session)
 
     # 1. Order ids already recorded, or repeated within the batch.
-    order_ids = list({p.order_id for p in purchases})
-    seen: set[str] = set()
-    for chunk in _chunks(order_ids):
-        seen.update(session.scalars(select(Purchase.order_id).where(Purchase.order_id.in_(chunk))))
+    seen: set[str] = {
+        row[0]
+        for row in db.in_chunks(
+            "SELECT order_id FROM purchases WHERE order_id IN ({})",
+            list({p.order_id for p in purchases}),
+        )
+    }
     todo: list[tuple[int, BulkPurchase]] = []
     for i, p in enumerate(purchases):
         if p.order_id in seen:
@@ -162,29 +228,35 @@ def import_purchases(
             continue
         seen.add(p.order_id)
         if p.currency is not None and p.currency != config.currency:
-            result.rejected.append(
-                Rejected(
-                    i, "currency", f"the club's currency is {config.currency}, not {p.currency}"
-                )
-            )
+            reason = f"the club's currency is {config.currency}, not {p.currency}"
+            result.rejected.append(Rejected(i, "currency", reason))
             continue
         todo.append((i, p))
 
     # 2. Members: by id, then by each identity kind, following merges.
-    by_identity: dict[tuple[str, str], int] = {}
+    known = state.identities
     for kind, attr in IDENTITY_FIELDS:
-        values = list({v for _, p in todo if (v := getattr(p, attr))})
-        for chunk in _chunks(values):
-            for value, member_id in session.execute(
-                select(MemberIdentity.value, MemberIdentity.member_id).where(
-                    MemberIdentity.kind == kind, MemberIdentity.value.in_(chunk)
-                )
-            ):
-                by_identity[(kind, value)] = member_id
-    wanted = {p.member_id for _, p in todo if p.member_id is not None} | set(by_identity.values())
-    members = _load_members(session, wanted)
+        values = list(
+            {v for _, p in todo if (v := getattr(p, attr)) is not None and (kind, v) not in known}
+        )
+        for value, member_id in db.in_chunks(
+            "SELECT value, member_id FROM member_identities WHERE kind = ? AND value IN ({})",
+            values,
+            (kind,),
+        ):
+            known[(kind, value)] = member_id
+    wanted: set[int] = set()
+    for _, p in todo:
+        if p.member_id is not None:
+            wanted.add(p.member_id)
+        else:
+            for kind, attr in IDENTITY_FIELDS:
+                value = getattr(p, attr)
+                if value is not None and (kind, value) in known:
+                    wanted.add(known[(kind, value)])
+    members = _load_members(db, wanted)
 
-    def resolve(member_id: int) -> _MemberInfo:
+    def resolve(member_id: int) -> _Member:
         member = members[member_id]
         hops = 0
         while member.status == "merged" and member.merged_into_id is not None and hops < 100:
@@ -192,9 +264,9 @@ def import_purchases(
             hops += 1
         return member
 
-    plan: list[tuple[BulkPurchase, _MemberInfo | None, tuple[str, str] | None]] = []
+    plan: list[tuple[int, BulkPurchase, _Member | None, tuple[str, str] | None]] = []
     for i, p in todo:
-        member: _MemberInfo | None = None
+        member: _Member | None = None
         identity: tuple[str, str] | None = None
         if p.member_id is not None:
             if p.member_id not in members:
@@ -208,8 +280,8 @@ def import_purchases(
                 value = getattr(p, attr)
                 if not value:
                     continue
-                found = by_identity.get((kind, value))
-                if found is not None:
+                found = known.get((kind, value))
+                if found is not None and found in members:
                     member = resolve(found)
                     break
                 identity = identity or (kind, value)
@@ -222,33 +294,49 @@ def import_purchases(
                     )
                 )
                 continue
-        plan.append((p, member, identity if member is None else None))
+        plan.append((i, p, member, identity if member is None else None))
 
-    # 3. Facts that need the database: earlier purchases and the caps' usage so far.
-    member_ids = list({m.id for _, m, _ in plan if m is not None})
-    has_purchase: set[int] = set()
-    for chunk in _chunks(member_ids):
-        has_purchase.update(
-            session.scalars(
-                select(Purchase.member_id).where(Purchase.member_id.in_(chunk)).distinct()
-            )
+    # 3. What the rules read from the database: earlier purchases, the caps' usage so far.
+    member_ids = sorted({m.id for _, _, m, _ in plan if m is not None})
+    if not db.sqlite and member_ids:
+        for _ in db.in_chunks(
+            "SELECT member_id FROM point_balances WHERE member_id IN ({}) "
+            "ORDER BY member_id FOR UPDATE",
+            member_ids,
+        ):
+            pass
+    has_purchase = state.has_purchase
+    unknown = [m for m in member_ids if m not in has_purchase]
+    has_purchase.update(
+        row[0]
+        for row in db.in_chunks(
+            "SELECT DISTINCT member_id FROM purchases WHERE member_id IN ({})", unknown
         )
+    )
+    zone = ZoneInfo(config.timezone)
     used = _CapUsage(
-        session, ruleset, member_ids, [utc(p.occurred_at) for p, m, _ in plan if m is not None]
+        db, ruleset, zone, member_ids, [p.occurred_at for _, p, m, _ in plan if m is not None]
     )
 
     # 4. Awards, ids and rows.
     awards = _awards_for(ruleset)
-    ids = _IdAllocator(conn)
+    awarded = sum(1 for _, _, m, _ in plan if m is not None and m.status == "active")
+    ids = _ids(
+        db,
+        {
+            "purchases": len(plan),
+            "purchase_lines": sum(len(p.lines) for _, p, _, _ in plan),
+            "journal_entries": awarded,
+            "point_lots": awarded,
+        },
+    )
+    purchase_ids, line_ids = ids["purchases"], ids["purchase_lines"]
+    entry_ids, lot_ids = ids["journal_entries"], ids["point_lots"]
     pending_days = timedelta(days=config.pending_days)
-    sqlite = conn.dialect.name == "sqlite"
-    dt = sqlite_datetime if sqlite else _same
-    now_db = dt(now)
-    purchase_ids = ids.take("purchases", len(plan))
-    line_ids = ids.take("purchase_lines", sum(len(p.lines) for p, _, _ in plan))
-    awarded = sum(1 for _, m, _ in plan if m is not None and m.status == "active")
-    entry_ids = ids.take("journal_entries", awarded)
-    lot_ids = ids.take("point_lots", awarded)
+    expiry = _Expiry(config, zone)
+    time = db.time
+    now_db = time(now)
+    currency = config.currency
     purchase_rows: list[tuple[Any, ...]] = []
     line_rows: list[tuple[Any, ...]] = []
     entry_rows: list[tuple[Any, ...]] = []
@@ -257,112 +345,86 @@ def import_purchases(
     usage_rows: list[tuple[Any, ...]] = []
     balance: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     capped = {rule.id for rule in ruleset.capped}
-    next_line = iter(line_ids)
-    next_entry = iter(entry_ids)
-    next_lot = iter(lot_ids)
-    for purchase_id, (p, member, identity) in zip(purchase_ids, plan, strict=True):
-        occurred_at = utc(p.occurred_at)
-        amounts = [line.amount for line in p.lines]
-        total = sum(amounts)
-        line_points: Sequence[int] = [0] * len(p.lines)
+    pending_account, available_account = entries.MEMBER_PENDING, entries.MEMBER_AVAILABLE
+    issued = entries.PROGRAM_ISSUED
+    for index, p, member, identity in plan:
+        purchase_id = next(purchase_ids)
+        occurred_at = p.occurred_at
+        if occurred_at.tzinfo is not UTC:
+            occurred_at = occurred_at.astimezone(UTC)
+        occurred_db = time(occurred_at)
+        lines = p.lines
+        total = sum(line.total_minor for line in lines)
+        line_points: Sequence[int] = (0,) * len(lines)
         points = order_points = 0
+        explanation = ""
+        owner: int | None = None
         if member is not None:
-            first = member.id not in has_purchase
-            has_purchase.add(member.id)
+            owner = member.id
+            first = owner not in has_purchase
+            has_purchase.add(owner)
             if member.status == "active":
                 facts = PurchaseFacts(
-                    occurred_at=occurred_at,
-                    channel=p.channel,
-                    total_minor=total,
-                    store_id=p.store_id,
-                    attributes=p.attributes,
-                    lines=[
-                        LineFacts(
-                            sku=line.sku,
-                            quantity=line.quantity,
-                            unit_price_minor=line.unit_price_minor,
-                            total_minor=amount,
-                            name=line.name,
-                            category=line.category,
-                        )
-                        for line, amount in zip(p.lines, amounts, strict=True)
-                    ],
+                    occurred_at, p.channel, total, lines, p.store_id, p.attributes
                 )
-                member_facts = MemberFacts(
-                    first_purchase=first,
-                    enrolment_channel=member.enrolment_channel,
-                    attributes=member.attributes,
-                )
-                usage = used.for_purchase(member.id, occurred_at) if capped else None
+                member_facts = MemberFacts(first, member.enrolment_channel, member.attributes)
+                usage = used.for_purchase(owner, occurred_at) if capped else None
                 key = awards.key(facts, member_facts, usage)
                 award = awards.get(key)
                 if award is None:
                     award = award_purchase(ruleset, facts, member_facts, usage)
                     if key is not None:
                         awards.put(key, award)
-                entry_id = next(next_entry)
-                lot_id = next(next_lot)
+                explanation = award.explanation
                 if award.points > 0:
+                    entry_id = next(entry_ids)
+                    lot_id = next(lot_ids)
                     points, order_points = award.points, award.order_points
                     line_points = award.line_points
                     available_at = occurred_at + pending_days
                     is_pending = available_at > now
-                    expires_at = _expiry(
-                        occurred_at,
-                        config.expiry.months,
-                        config.expiry.round_to_month_end,
-                        config.timezone,
-                    )
-                    detail = {
-                        "parts": [
-                            {"rule": part.rule_id, "points": part.points, "text": part.text}
-                            for part in award.parts
-                        ]
-                    }
+                    expires_at = expiry.of(occurred_at)
                     entry_rows.append(
                         (
                             entry_id,
-                            member.id,
+                            owner,
                             "earn",
                             f"purchase:{purchase_id}",
-                            dt(occurred_at),
+                            occurred_db,
                             now_db,
                             points,
-                            award.explanation[:1000],
-                            json.dumps(detail),
+                            explanation[:1000],
+                            _detail(award),
                         )
                     )
                     lot_rows.append(
                         (
                             lot_id,
-                            member.id,
+                            owner,
                             entry_id,
                             points,
                             points,
                             "pending" if is_pending else "available",
-                            dt(occurred_at),
-                            dt(available_at),
-                            dt(expires_at) if expires_at else None,
+                            occurred_db,
+                            time(available_at),
+                            time(expires_at) if expires_at is not None else None,
                             f"purchase:{p.order_id}"[:200],
                         )
                     )
-                    account = entries.MEMBER_PENDING if is_pending else entries.MEMBER_AVAILABLE
-                    posting_rows.append((entry_id, member.id, account, points, lot_id))
-                    posting_rows.append(
-                        (entry_id, member.id, entries.PROGRAM_ISSUED, -points, None)
-                    )
-                    change = balance[member.id]
-                    change[0 if is_pending else 1] += points
-                    for rule_id, rule_points in award.by_rule.items():
-                        if rule_id in capped:
-                            usage_rows.append(
-                                (member.id, rule_id, entry_id, rule_points, dt(occurred_at))
-                            )
-                            used.add(member.id, rule_id, occurred_at, rule_points)
+                    account = pending_account if is_pending else available_account
+                    posting_rows.append((entry_id, owner, account, points, lot_id))
+                    posting_rows.append((entry_id, owner, issued, -points, None))
+                    balance[owner][0 if is_pending else 1] += points
+                    if capped:
+                        for part in award.parts:
+                            if part.rule_id in capped:
+                                usage_rows.append(
+                                    (owner, part.rule_id, entry_id, part.points, occurred_db)
+                                )
+                                used.add(owner, part.rule_id, occurred_at, part.points)
                     result.points += points
         else:
             result.unmatched += 1
-        owner = member.id if member is not None else None
         purchase_rows.append(
             (
                 purchase_id,
@@ -372,21 +434,19 @@ def import_purchases(
                 identity[1] if identity else None,
                 p.channel,
                 p.store_id,
-                dt(occurred_at),
-                config.currency,
+                occurred_db,
+                currency,
                 total,
                 points,
                 order_points,
-                json.dumps(dict(p.attributes)),
+                db.json(dict(p.attributes)) if p.attributes else "{}",
                 now_db,
             )
         )
-        for line_no, (line, amount, lp) in enumerate(
-            zip(p.lines, amounts, line_points, strict=True), start=1
-        ):
+        for line_no, (line, lp) in enumerate(zip(lines, line_points, strict=True), start=1):
             line_rows.append(
                 (
-                    next(next_line),
+                    next(line_ids),
                     purchase_id,
                     owner,
                     line_no,
@@ -395,92 +455,33 @@ def import_purchases(
                     line.category,
                     line.quantity,
                     line.unit_price_minor,
-                    amount,
+                    line.total_minor,
                     lp,
                 )
+            )
+        if details:
+            result.details[index] = Written(
+                purchase_id,
+                owner,
+                occurred_at,
+                total,
+                points,
+                tuple(line_points),
+                explanation,
             )
     result.written = len(purchase_rows)
 
     # 5. Write: parents before children.
-    writer = _Writer(conn)
-    writer.insert(
-        "purchases",
-        (
-            "id",
-            "order_id",
-            "member_id",
-            "identity_kind",
-            "identity_value",
-            "channel",
-            "store_id",
-            "occurred_at",
-            "currency",
-            "total_minor",
-            "points",
-            "order_points",
-            "attributes",
-            "recorded_at",
-        ),
-        purchase_rows,
-    )
-    writer.insert(
-        "purchase_lines",
-        (
-            "id",
-            "purchase_id",
-            "member_id",
-            "line_no",
-            "sku",
-            "name",
-            "category",
-            "quantity",
-            "unit_price_minor",
-            "total_minor",
-            "points",
-        ),
-        line_rows,
-    )
-    writer.insert(
-        "journal_entries",
-        (
-            "id",
-            "member_id",
-            "kind",
-            "key",
-            "effective_at",
-            "recorded_at",
-            "points",
-            "explanation",
-            "detail",
-        ),
-        entry_rows,
-    )
-    writer.insert(
-        "point_lots",
-        (
-            "id",
-            "member_id",
-            "entry_id",
-            "points",
-            "remaining",
-            "state",
-            "earned_at",
-            "available_at",
-            "expires_at",
-            "source",
-        ),
-        lot_rows,
-    )
-    writer.insert(
-        "postings", ("entry_id", "member_id", "account", "amount", "lot_id"), posting_rows
-    )
-    writer.insert(
-        "rule_awards", ("member_id", "rule_id", "entry_id", "points", "awarded_at"), usage_rows
-    )
+    db.insert("purchases", PURCHASE_COLUMNS, purchase_rows)
+    db.insert("purchase_lines", LINE_COLUMNS, line_rows)
+    db.insert("journal_entries", ENTRY_COLUMNS, entry_rows)
+    db.insert("point_lots", LOT_COLUMNS, lot_rows)
+    db.insert("postings", POSTING_COLUMNS, posting_rows)
+    db.insert("rule_awards", USAGE_COLUMNS, usage_rows)
     if balance:
-        writer.executemany(
-            "UPDATE point_balances SET pending = pending + {p}, available = available + {p}, "
-            "lifetime_earned = lifetime_earned + {p}, updated_at = {p} WHERE member_id = {p}",
+        db.many(
+            "UPDATE point_balances SET pending = pending + ?, available = available + ?, "
+            "lifetime_earned = lifetime_earned + ?, updated_at = ? WHERE member_id = ?",
             [
                 (pend, avail, pend + avail, now_db, member_id)
                 for member_id, (pend, avail) in sorted(balance.items())
@@ -489,6 +490,71 @@ def import_purchases(
     # The ORM must not serve rows cached before these writes.
     session.expire_all()
     return result
+
+
+def _detail(award: Award) -> str:
+    return orjson.dumps(
+        {"parts": [{"rule": p.rule_id, "points": p.points, "text": p.text} for p in award.parts]}
+    ).decode()
+
+
+def _ids(db: Driver, counts: Mapping[str, int]) -> dict[str, Iterator[int]]:
+    """Ids for the rows about to be inserted, per table. SQLite: after max(id), safe because
+    the write transaction (BEGIN IMMEDIATE) excludes other writers. PostgreSQL: from each
+    table's sequence."""
+    tables = list(counts)
+    if db.sqlite:
+        row = db.one(
+            "SELECT " + ", ".join(f"(SELECT COALESCE(MAX(id), 0) FROM {table})" for table in tables)
+        )
+        return {
+            table: iter(range(int(start) + 1, int(start) + 1 + counts[table]))
+            for table, start in zip(tables, row, strict=True)
+        }
+    return {
+        table: iter(
+            [
+                int(r[0])
+                for r in db.all(
+                    f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                    "FROM generate_series(1, ?)",
+                    (counts[table],),
+                )
+            ]
+            if counts[table]
+            else []
+        )
+        for table in tables
+    }
+
+
+class _Expiry:
+    """Expiry times, cached per local month when the policy rounds to the month's end."""
+
+    def __init__(self, config: ProgramConfig, zone: ZoneInfo) -> None:
+        self.months = config.expiry.months
+        self.round = config.expiry.round_to_month_end
+        self.timezone = config.timezone
+        self.zone = zone
+        self.by_month: dict[tuple[int, int], datetime] = {}
+
+    def of(self, earned_at: datetime) -> datetime | None:
+        if self.months is None:
+            return None
+        if not self.round:
+            return entries.expiry_for(
+                earned_at, months=self.months, round_to_month_end=False, timezone=self.timezone
+            )
+        local = earned_at.astimezone(self.zone)
+        key = (local.year, local.month)
+        found = self.by_month.get(key)
+        if found is None:
+            found = entries.expiry_for(
+                earned_at, months=self.months, round_to_month_end=True, timezone=self.timezone
+            )
+            assert found is not None
+            self.by_month[key] = found
+        return found
 
 
 class _AwardCache:
@@ -535,10 +601,10 @@ class _AwardCache:
     def key(
         self, facts: PurchaseFacts, member: MemberFacts, used: Mapping[str, int] | None
     ) -> tuple[Any, ...] | None:
+        if not self.enabled:
+            return None
         try:
             time_key: Any = None
-            if not self.enabled:
-                return None
             if self.exact_time:
                 time_key = facts.occurred_at
             elif self.parts:
@@ -556,11 +622,15 @@ class _AwardCache:
                 facts.channel,
                 facts.store_id,
                 facts.total_minor,
-                json.dumps(facts.attributes, sort_keys=True) if facts.attributes else "",
+                orjson.dumps(facts.attributes, option=orjson.OPT_SORT_KEYS)
+                if facts.attributes
+                else b"",
                 tuple(facts.lines),
                 member.first_purchase,
                 member.enrolment_channel,
-                json.dumps(member.attributes, sort_keys=True) if member.attributes else "",
+                orjson.dumps(member.attributes, option=orjson.OPT_SORT_KEYS)
+                if member.attributes
+                else b"",
                 tuple(sorted(used.items())) if used else (),
             )
         except (TypeError, ValueError):  # attributes that do not serialise: no caching
@@ -579,11 +649,11 @@ _award_caches: dict[int, tuple[RuleSet, _AwardCache]] = {}
 
 def _awards_for(ruleset: RuleSet) -> _AwardCache:
     """One cache per programme version (the ruleset object), reused across batches."""
-    held = _award_caches.get(id(ruleset.rules))
-    if held is None or held[0].rules is not ruleset.rules or held[0] != ruleset:
+    held = _award_caches.get(id(ruleset))
+    if held is None or held[0] is not ruleset:
         _award_caches.clear()
         held = (ruleset, _AwardCache(ruleset))
-        _award_caches[id(ruleset.rules)] = held
+        _award_caches[id(ruleset)] = held
     return held[1]
 
 
@@ -600,172 +670,74 @@ def _condition_fields(condition: Any, out: set[str]) -> None:
         _condition_fields(condition.not_, out)
 
 
-def _same(value: datetime) -> datetime:
-    return value
-
-
-@lru_cache(maxsize=65536)
-def _expiry(
-    earned_at: datetime, months: int | None, round_to_month_end: bool, timezone: str
-) -> datetime | None:
-    return entries.expiry_for(
-        earned_at, months=months, round_to_month_end=round_to_month_end, timezone=timezone
-    )
-
-
-def _load_members(session: Session, wanted: set[int]) -> dict[int, _MemberInfo]:
-    members: dict[int, _MemberInfo] = {}
+def _load_members(db: Driver, wanted: set[int]) -> dict[int, _Member]:
+    members: dict[int, _Member] = {}
     todo = set(wanted)
     while todo:
         ids = sorted(todo)
         todo = set()
-        for chunk in _chunks(ids):
-            for row in session.execute(
-                select(
-                    Member.id,
-                    Member.status,
-                    Member.merged_into_id,
-                    Member.enrolment_channel,
-                    Member.attributes,
-                ).where(Member.id.in_(chunk))
-            ):
-                info = _MemberInfo(
-                    row.id,
-                    row.status,
-                    row.merged_into_id,
-                    row.enrolment_channel,
-                    row.attributes or {},
-                )
-                members[info.id] = info
-                merged_into = info.merged_into_id
-                if merged_into is not None and merged_into not in members:
-                    todo.add(merged_into)
+        for row in db.in_chunks(
+            "SELECT id, status, merged_into_id, enrolment_channel, attributes FROM members "
+            "WHERE id IN ({})",
+            ids,
+        ):
+            attributes = db.read_json(row[4]) if row[4] not in (None, "{}") else {}
+            member = _Member(int(row[0]), row[1], row[2], row[3], attributes or {})
+            members[member.id] = member
+            merged_into = member.merged_into_id
+            if merged_into is not None and merged_into not in members:
+                todo.add(merged_into)
     return members
 
 
 class _CapUsage:
-    """Points each capped rule has given each member, per cap window."""
+    """Points each capped rule has given each member, per cap window (windows start at local
+    midnights, so they are found by the local date)."""
 
     def __init__(
         self,
-        session: Session,
+        db: Driver,
         ruleset: RuleSet,
+        zone: ZoneInfo,
         member_ids: Sequence[int],
         times: Sequence[datetime],
     ) -> None:
-        self.ruleset = ruleset
+        self.timezone = ruleset.timezone
+        self.zone = zone
         self.rules = [(rule.id, rule.cap.period) for rule in ruleset.capped if rule.cap]
+        self.period = dict(self.rules)
+        self.windows: dict[tuple[str, date], datetime | None] = {}
         self.used: dict[tuple[int, str, datetime | None], int] = defaultdict(int)
         if not self.rules or not member_ids or not times:
             return
-        periods = dict(self.rules)
-        starts: list[datetime] = []
-        for _, period in self.rules:
-            window = self._window(period, min(times))
-            if window is None:
-                starts.clear()
-                break
-            starts.append(window[0])
-        earliest = min(starts) if starts else None
-        for chunk in _chunks(list(member_ids)):
-            query = select(
-                RuleAward.member_id, RuleAward.rule_id, RuleAward.awarded_at, RuleAward.points
-            ).where(RuleAward.member_id.in_(chunk), RuleAward.rule_id.in_(list(periods)))
-            if earliest is not None:
-                query = query.where(RuleAward.awarded_at >= earliest)
-            for member_id, rule_id, at, points in session.execute(query):
-                self.add(member_id, rule_id, at, int(points), periods[rule_id])
+        starts = [self._start(period, min(times)) for _, period in self.rules]
+        earliest = None if any(s is None for s in starts) else min(s for s in starts if s)
+        query = (
+            "SELECT member_id, rule_id, awarded_at, points FROM rule_awards "
+            f"WHERE rule_id IN ({', '.join('?' * len(self.period))})"
+        )
+        params: list[Any] = list(self.period)
+        if earliest is not None:
+            query += " AND awarded_at >= ?"
+            params.append(db.time(earliest))
+        for member_id, rule_id, at, points in db.in_chunks(
+            query + " AND member_id IN ({})", list(member_ids), params
+        ):
+            self.add(member_id, rule_id, db.read_time(at), int(points))
 
-    def _window(self, period: str, at: datetime) -> tuple[datetime, datetime] | None:
-        # Cap windows start at local midnights: whole minutes in every time zone.
-        return _cap_window(period, at.replace(second=0, microsecond=0), self.ruleset.timezone)
+    def _start(self, period: str, at: datetime) -> datetime | None:
+        day = at.astimezone(self.zone).date()
+        key = (period, day)
+        if key not in self.windows:
+            window = cap_window(period, at, self.timezone)
+            self.windows[key] = window[0] if window else None
+        return self.windows[key]
 
-    def add(
-        self, member_id: int, rule_id: str, at: datetime, points: int, period: str | None = None
-    ) -> None:
-        if period is None:
-            period = next(p for r, p in self.rules if r == rule_id)
-        window = self._window(period, at)
-        self.used[(member_id, rule_id, window[0] if window else None)] += points
+    def add(self, member_id: int, rule_id: str, at: datetime, points: int) -> None:
+        self.used[(member_id, rule_id, self._start(self.period[rule_id], at))] += points
 
     def for_purchase(self, member_id: int, at: datetime) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for rule_id, period in self.rules:
-            window = self._window(period, at)
-            out[rule_id] = self.used.get((member_id, rule_id, window[0] if window else None), 0)
-        return out
-
-
-@lru_cache(maxsize=65536)
-def _cap_window(period: str, at: datetime, timezone: str) -> tuple[datetime, datetime] | None:
-    return cap_window(period, at, timezone)
-
-
-class _IdAllocator:
-    """Primary keys for rows about to be inserted. SQLite: after max(id), safe because the
-    write transaction (BEGIN IMMEDIATE) excludes other writers. PostgreSQL: from the table's
-    sequence."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def take(self, table: str, n: int) -> list[int]:
-        if n == 0:
-            return []
-        if self.conn.dialect.name == "sqlite":
-            start = (
-                int(
-                    self.conn.exec_driver_sql(
-                        f"SELECT COALESCE(MAX(id), 0) FROM {table}"
-                    ).scalar_one()
-                )
-                + 1
-            )
-            return list(range(start, start + n))
-        return [
-            int(v)
-            for v in self.conn.execute(
-                text(
-                    f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-                    "FROM generate_series(1, :n)"
-                ),
-                {"n": n},
-            ).scalars()
-        ]
-
-
-class _Writer:
-    """Multi-row inserts on the driver's cursor: ``executemany`` on SQLite, ``COPY`` on
-    PostgreSQL."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.sqlite = conn.dialect.name == "sqlite"
-        self.raw: Any = conn.connection.driver_connection
-
-    def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        names = ", ".join(columns)
-        cursor = self.raw.cursor()
-        try:
-            if self.sqlite:
-                marks = ", ".join("?" * len(columns))
-                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
-            else:
-                with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-        finally:
-            cursor.close()
-
-    def executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
-        cursor = self.raw.cursor()
-        try:
-            cursor.executemany(statement.format(p="?" if self.sqlite else "%s"), rows)
-        finally:
-            cursor.close()
-
-
-def utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return {
+            rule_id: self.used.get((member_id, rule_id, self._start(period, at)), 0)
+            for rule_id, period in self.rules
+        }

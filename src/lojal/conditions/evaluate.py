@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -120,39 +120,56 @@ def _order(actual: Any, value: Any) -> int:
     return int(actual > other) - int(actual < other)
 
 
-Predicate = Callable[[Mapping[str, Any]], bool]
+Predicate = Callable[[Any], bool]
 
 
-def compile_condition(condition: Condition) -> Predicate:
+def compile_condition(
+    condition: Condition, getter: Callable[[str], Callable[[Any], Any]] | None = None
+) -> Predicate:
     """``matches`` prepared once: the same answer for every context, without walking the tree
-    and re-reading the operator on each call (rules run once per purchase line)."""
+    and re-reading the operator on each call (rules run once per purchase line).
+
+    ``getter(path)`` may give a faster way to read a field from the caller's own context
+    object; it must return what ``lookup`` would return from the equivalent mapping (a value,
+    None, or ``MISSING``). By default the context is a mapping read with ``lookup``."""
+    get_field = getter or _mapping_getter
     if isinstance(condition, AllOf):
-        children = tuple(compile_condition(child) for child in condition.all)
+        children = tuple(compile_condition(child, getter) for child in condition.all)
         return lambda context: all(child(context) for child in children)
     if isinstance(condition, AnyOf):
-        options = tuple(compile_condition(child) for child in condition.any)
+        options = tuple(compile_condition(child, getter) for child in condition.any)
         return lambda context: any(option(context) for option in options)
     if isinstance(condition, Not):
-        inner = compile_condition(condition.not_)
+        inner = compile_condition(condition.not_, getter)
         return lambda context: not inner(context)
-    return _compile_compare(condition)
+    return _compile_compare(condition, get_field(condition.field))
 
 
-def _compile_compare(node: Compare) -> Predicate:
-    path = node.field
+MISSING = _MISSING
+
+
+def walk(current: Any, parts: Sequence[str]) -> Any:
+    """Follow ``parts`` down nested mappings, as ``lookup`` does (``MISSING`` if absent)."""
+    for part in parts:
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+        else:
+            return _MISSING
+    return current
+
+
+def _mapping_getter(path: str) -> Callable[[Any], Any]:
     parts = tuple(path.split("."))
 
-    def get(context: Mapping[str, Any]) -> Any:
+    def get(context: Any) -> Any:
         if path in context:
             return context[path]
-        current: Any = context
-        for part in parts:
-            if isinstance(current, Mapping) and part in current:
-                current = current[part]
-            else:
-                return _MISSING
-        return current
+        return walk(context, parts)
 
+    return get
+
+
+def _compile_compare(node: Compare, get: Callable[[Any], Any]) -> Predicate:
     value = node.value
     # Fast paths for the common shapes; anything else goes through ``_compare``.
     if node.op in ("eq", "in", "not_in") and all(
@@ -161,7 +178,7 @@ def _compile_compare(node: Compare) -> Predicate:
         texts = frozenset(value if isinstance(value, list) else [value])
         negate = node.op == "not_in"
 
-        def member(context: Mapping[str, Any]) -> bool:
+        def member(context: Any) -> bool:
             actual = get(context)
             if type(actual) is str:
                 return (actual in texts) is not negate
@@ -173,7 +190,7 @@ def _compile_compare(node: Compare) -> Predicate:
     ):
         test = _ORDERS[node.op]
 
-        def order(context: Mapping[str, Any]) -> bool:
+        def order(context: Any) -> bool:
             actual = get(context)
             if type(actual) is int:
                 return test(actual, value)

@@ -22,15 +22,6 @@ BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 Amount = BigInteger()
 MAX_ID = 2**63 - 1
 
-SQLITE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
-
-
-def sqlite_datetime(value: datetime) -> str:
-    """The text SQLite stores for a UTC datetime (used by the bulk paths that bypass the ORM)."""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.strftime(SQLITE_DATETIME_FORMAT)
-
 
 class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)

@@ -21,13 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.activities import service as activities
-from lojal.activities.bulk import BulkLine, BulkPurchase, import_purchases
+from lojal.activities.bulk import BulkPurchase, import_purchases
 from lojal.activities.schemas import EventCreate, ReturnCreate
 from lojal.db.session import transaction
 from lojal.imports.members import MemberRow, import_members
 from lojal.members.models import MemberIdentity
 from lojal.members.schemas import ConsentGrant, MemberCreate
 from lojal.program import service as program_service
+from lojal.rules.engine import LineFacts
 from lojal.staff import service as staff
 
 CLUB_FILE = Path(__file__).with_name("club.yaml")
@@ -263,7 +264,7 @@ def generate(
         for _ in range(rnd.choices((1, 2, 3, 4), (45, 30, 15, 10))[0]):
             category, name, price = rnd.choice(products)
             lines.append(
-                BulkLine(
+                LineFacts.of(
                     sku=_ascii(name).replace(" ", "-"),
                     name=name,
                     category=category,

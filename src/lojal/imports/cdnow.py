@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from lojal.activities.bulk import BulkLine, BulkPurchase, import_purchases
+from lojal.activities.bulk import BulkPurchase, import_purchases
 from lojal.db.session import transaction
 from lojal.imports.members import MemberRow, import_members
 from lojal.imports.reader import Summary
 from lojal.members.schemas import MemberCreate
 from lojal.program import service as program_service
+from lojal.rules.engine import LineFacts
 
 DEFAULT_FILE = Path(__file__).resolve().parents[3] / "data" / "cdnow" / "CDNOW_master.txt"
 Progress = Callable[[int, int], None]
@@ -97,7 +98,7 @@ def run(
                     external_id=customer,
                     channel="import",
                     lines=(
-                        BulkLine(
+                        LineFacts.of(
                             sku="cd",
                             name="CD",
                             category="music",

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from lojal.activities.bulk import BulkLine, BulkPurchase, import_purchases
+from lojal.activities.bulk import BulkPurchase, ImportState, import_purchases
 from lojal.db.session import transaction
 from lojal.errors import LojalError
 from lojal.imports.reader import (
@@ -49,15 +49,13 @@ from lojal.imports.reader import (
     Row,
     RowError,
     Summary,
-    integer,
     money_minor,
-    required,
-    text_or_none,
-    when,
+    parse_when,
 )
 from lojal.members.identities import normalise
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
+from lojal.rules.engine import LineFacts
 
 FIELDS = (
     "order_id",
@@ -95,113 +93,186 @@ def normalised(kind: str, value: str, region: str) -> str:
 
 @dataclass
 class Order:
-    rows: list[Row]
+    rows: list[tuple[int, list[str]]]  # (line number, columns) of each of its rows
     purchase: BulkPurchase | None
     error: tuple[int, str] | None  # (index of the bad row, reason)
 
 
-def parse_line(row: Row, config: ProgramConfig) -> BulkLine:
-    quantity = integer(row, "quantity", default=1, low=1, high=100_000)
-    if row.values.get("unit_price_minor"):
-        price = integer(row, "unit_price_minor")
-    elif row.values.get("unit_price"):
-        price = money_minor(row, "unit_price", config.minor_units)
-    else:
-        raise RowError(
-            "unit_price_minor: missing (give unit_price_minor or unit_price)",
-            field="unit_price_minor",
+class OrderParser:
+    """Turns the rows of one order into a ``BulkPurchase``, or the first reason it cannot be
+    one (naming the field). Columns are found once, by the file's header; a column the file
+    does not have is never looked at."""
+
+    def __init__(self, index: dict[str, int], config: ProgramConfig, now: datetime) -> None:
+        self.columns = {name: index.get(name, -1) for name in FIELDS}
+        self.config = config
+        self.now = now
+        self.region = config.phone_region
+        self.timezone = config.timezone
+        self.minor_units = config.minor_units
+        self.identities = [
+            (name, kind, self.columns[name])
+            for name, kind in IDENTITY_KIND.items()
+            if self.columns[name] >= 0
+        ]
+        self.seen_times: dict[str, datetime] = {}
+
+    def value(self, raw: list[str], name: str) -> str:
+        i = self.columns[name]
+        return raw[i].strip() if 0 <= i < len(raw) else ""
+
+    def text(self, raw: list[str], name: str, max_length: int) -> str | None:
+        i = self.columns[name]
+        if i < 0 or i >= len(raw):
+            return None
+        value = raw[i].strip()
+        if not value:
+            return None
+        if len(value) > max_length:
+            raise RowError(f"{name}: longer than {max_length} characters", field=name)
+        return value
+
+    def required(self, raw: list[str], name: str, max_length: int) -> str:
+        value = self.text(raw, name, max_length)
+        if value is None:
+            raise RowError(f"{name}: missing", field=name)
+        return value
+
+    def integer(self, raw: list[str], name: str, low: int, high: int) -> int | None:
+        i = self.columns[name]
+        if i < 0 or i >= len(raw):
+            return None
+        value = raw[i].strip()
+        if not value:
+            return None
+        try:
+            number = int(value)
+        except ValueError as exc:
+            raise RowError(f"{name}: {value!r} is not a whole number", field=name) from exc
+        if not low <= number <= high:
+            raise RowError(f"{name}: {number} is outside {low}..{high}", field=name)
+        return number
+
+    def line(self, raw: list[str]) -> LineFacts:
+        quantity = self.integer(raw, "quantity", 1, 100_000) or 1
+        price = self.integer(raw, "unit_price_minor", 0, 10**12)
+        if price is None:
+            if self.value(raw, "unit_price"):
+                row = Row(0, {"unit_price": self.value(raw, "unit_price")}, raw)
+                price = money_minor(row, "unit_price", self.minor_units)
+            else:
+                raise RowError(
+                    "unit_price_minor: missing (give unit_price_minor or unit_price)",
+                    field="unit_price_minor",
+                )
+        total = self.integer(raw, "total_minor", 0, 10**12)
+        return LineFacts(
+            self.required(raw, "sku", 64),
+            quantity,
+            price,
+            quantity * price if total is None else total,
+            self.text(raw, "name", 200),
+            self.text(raw, "category", 100),
         )
-    total = integer(row, "total_minor") if row.values.get("total_minor") else None
-    return BulkLine(
-        sku=required(row, "sku", 64),
-        unit_price_minor=price,
-        quantity=quantity,
-        name=text_or_none(row, "name", 200),
-        category=text_or_none(row, "category", 100),
-        total_minor=total,
-    )
 
+    def when(self, raw: list[str]) -> datetime:
+        value = self.value(raw, "occurred_at")
+        if not value:
+            return self.now
+        # Orders of one time (a till's batch, one day's file) parse once.
+        found = self.seen_times.get(value)
+        if found is None:
+            found = parse_when(value, "occurred_at", self.timezone)
+            if len(self.seen_times) > 10_000:
+                self.seen_times.clear()
+            self.seen_times[value] = found
+        return found
 
-def parse_head(
-    row: Row, config: ProgramConfig, now: datetime, lines: list[BulkLine]
-) -> BulkPurchase:
-    identities: dict[str, str] = {}
-    for name, kind in IDENTITY_KIND.items():
-        value = row.values.get(name, "")
-        if value:
+    def head(self, raw: list[str], lines: list[LineFacts]) -> BulkPurchase:
+        found: dict[str, str] = {}
+        width = len(raw)
+        for name, kind, i in self.identities:
+            value = raw[i].strip() if i < width else ""
+            if value:
+                try:
+                    found[name] = normalised(kind, value, self.region)
+                except LojalError as exc:
+                    raise RowError(f"{name}: {exc.detail}", field=name) from exc
+        member_id = self.integer(raw, "member_id", 1, 2**63 - 1)
+        if member_id is None and not found:
+            raise RowError(
+                "member_id: give member_id, email, phone, card_number or external_id",
+                field="member_id",
+            )
+        channel = self.value(raw, "channel") or "import"
+        if channel not in CHANNELS:
+            raise RowError(
+                f"channel: {channel!r} is not one of {', '.join(CHANNELS)}", field="channel"
+            )
+        currency = self.value(raw, "currency") or None
+        if currency is not None and currency != self.config.currency:
+            raise RowError(
+                f"currency: the club's currency is {self.config.currency}, not {currency}",
+                field="currency",
+            )
+        return BulkPurchase(
+            order_id=self.required(raw, "order_id", 128),
+            occurred_at=self.when(raw),
+            lines=lines,
+            member_id=member_id,
+            channel=channel,
+            store_id=self.text(raw, "store_id", 64),
+            email=found.get("email"),
+            phone=found.get("phone"),
+            card_number=found.get("card_number"),
+            external_id=found.get("external_id"),
+        )
+
+    def order(self, rows: list[tuple[int, list[str]]]) -> Order:
+        lines: list[LineFacts] = []
+        for i, (_, raw) in enumerate(rows):
             try:
-                identities[name] = normalised(kind, value, config.phone_region)
-            except LojalError as exc:
-                raise RowError(f"{name}: {exc.detail}", field=name) from exc
-    member_id = (
-        integer(row, "member_id", low=1, high=2**63 - 1) if row.values.get("member_id") else None
-    )
-    if member_id is None and not identities:
-        raise RowError(
-            "member_id: give member_id, email, phone, card_number or external_id", field="member_id"
-        )
-    channel = row.values.get("channel") or "import"
-    if channel not in CHANNELS:
-        raise RowError(f"channel: {channel!r} is not one of {', '.join(CHANNELS)}", field="channel")
-    currency = row.values.get("currency") or None
-    if currency is not None and currency != config.currency:
-        raise RowError(
-            f"currency: the club's currency is {config.currency}, not {currency}", field="currency"
-        )
-    return BulkPurchase(
-        order_id=required(row, "order_id", 128),
-        occurred_at=when(row, "occurred_at", config.timezone, default=now),
-        lines=tuple(lines),
-        member_id=member_id,
-        channel=channel,
-        store_id=text_or_none(row, "store_id", 64),
-        email=identities.get("email"),
-        phone=identities.get("phone"),
-        card_number=identities.get("card_number"),
-        external_id=identities.get("external_id"),
-    )
+                lines.append(self.line(raw))
+            except RowError as exc:
+                return Order(rows, None, (i, exc.detail))
+        try:
+            return Order(rows, self.head(rows[0][1], lines), None)
+        except RowError as exc:
+            return Order(rows, None, (0, exc.detail))
 
 
-def orders(rows: Iterator[Row], config: ProgramConfig, now: datetime) -> Iterator[Order]:
+def orders(
+    source: CsvSource, parser_for: Callable[[dict[str, int]], OrderParser]
+) -> Iterator[Order]:
     """Group consecutive rows of one order and parse them."""
-    group: list[Row] = []
+    parser: OrderParser | None = None
+    group: list[tuple[int, list[str]]] = []
     current: str | None = None
-    for row in rows:
-        order_id = row.values.get("order_id", "")
+    column = -1
+    for line, raw in source.records():
+        if parser is None:
+            parser = parser_for(source.index)
+            column = source.index.get("order_id", -1)
+        order_id = raw[column].strip() if 0 <= column < len(raw) else ""
         if group and order_id != current:
-            yield _order(group, config, now)
+            yield parser.order(group)
             group = []
         current = order_id
-        group.append(row)
-    if group:
-        yield _order(group, config, now)
-
-
-def _order(group: list[Row], config: ProgramConfig, now: datetime) -> Order:
-    lines: list[BulkLine] = []
-    for i, row in enumerate(group):
-        try:
-            lines.append(parse_line(row, config))
-        except RowError as exc:
-            return Order(group, None, (i, exc.detail))
-    try:
-        return Order(group, parse_head(group[0], config, now, lines), None)
-    except RowError as exc:
-        return Order(group, None, (0, exc.detail))
-    except ValueError as exc:
-        return Order(group, None, (0, f"order_id: {exc}"))
+        group.append((line, raw))
+    if group and parser is not None:
+        yield parser.order(group)
 
 
 def reject_order(
     order: Order, index: int, reason: str, rejects: Rejects, header: list[str]
 ) -> None:
-    bad = order.rows[index]
-    for i, row in enumerate(order.rows):
+    bad_line = order.rows[index][0]
+    for i, (line, raw) in enumerate(order.rows):
         rejects.add(
-            row,
+            Row(line, {}, raw),
             reason
             if i == index
-            else f"order_id: line {bad.line} of this order was rejected ({reason})",
+            else f"order_id: line {bad_line} of this order was rejected ({reason})",
             header,
         )
 
@@ -223,6 +294,7 @@ def run(
     source = CsvSource(path, mapping=mapping, known=FIELDS)
     rejects = Rejects(rejects_path or path.with_name(path.name + ".rejects.csv"))
     summary = Summary(extra={"purchases written": 0, "points": 0})
+    state = ImportState()
     batch: list[Order] = []
 
     def flush() -> None:
@@ -230,7 +302,11 @@ def run(
             return
         with transaction(factory) as session:
             result = import_purchases(
-                session, [o.purchase for o in batch if o.purchase], now, config=config
+                session,
+                [o.purchase for o in batch if o.purchase],
+                now,
+                config=config,
+                state=state,
             )
         bad = {r.index: r for r in result.rejected}
         skipped = set(result.skipped_indices)
@@ -252,7 +328,7 @@ def run(
             time.sleep(pause)
 
     try:
-        for order in orders(source.rows(), config, now):
+        for order in orders(source, lambda index: OrderParser(index, config, now)):
             summary.read += len(order.rows)
             if order.purchase is None:
                 assert order.error is not None

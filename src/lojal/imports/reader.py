@@ -10,6 +10,7 @@ number and a reason that names the field; the good rows are imported.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -60,7 +61,10 @@ def parse_mapping(items: Sequence[str] | None) -> dict[str, str]:
 
 
 class CsvSource:
-    """Iterate a CSV file's rows as ``Row`` values, tracking the bytes read."""
+    """Iterate a CSV file's rows, tracking the bytes read.
+
+    ``records()`` gives ``(line number, columns)`` with ``index`` mapping each importer field to
+    its column (the fast way, for purchases); ``rows()`` gives ``Row`` values."""
 
     def __init__(
         self,
@@ -77,20 +81,14 @@ class CsvSource:
         self.known = known
         self.delimiter = delimiter
         self.header: list[str] = []
+        self.index: dict[str, int] = {}
 
-    def _lines(self, handle: IO[bytes]) -> Iterator[str]:
-        first = True
-        for chunk in handle:
-            self.position += len(chunk)
-            text = chunk.decode("utf-8")
-            if first:
-                text = text.removeprefix("\ufeff")
-                first = False
-            yield text
-
-    def rows(self) -> Iterator[Row]:
-        with self.path.open("rb") as handle:
-            reader = csv.reader(self._lines(handle), delimiter=self.delimiter)
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        with (
+            self.path.open("rb") as raw,
+            io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text,
+        ):
+            reader = csv.reader(text, delimiter=self.delimiter)
             try:
                 self.header = [name.strip() for name in next(reader)]
             except StopIteration:
@@ -104,15 +102,29 @@ class CsvSource:
                         field="map",
                     )
                 column_of[name] = column
-            index = {name: self.header.index(column) for name, column in column_of.items()}
-            fields = [
-                (name, i) for name, i in index.items() if not self.known or name in self.known
-            ]
-            for raw in reader:
-                if not raw or (len(raw) == 1 and not raw[0].strip()):
-                    continue
-                values = {name: raw[i].strip() if i < len(raw) else "" for name, i in fields}
-                yield Row(reader.line_num, values, raw)
+            self.index = {
+                name: self.header.index(column)
+                for name, column in column_of.items()
+                if not self.known or name in self.known
+            }
+            try:
+                for record in reader:
+                    if not record or (len(record) == 1 and not record[0].strip()):
+                        continue
+                    self.position = raw.tell()
+                    yield reader.line_num, record
+            except UnicodeDecodeError as exc:
+                raise Invalid(
+                    f"line {reader.line_num + 1}: the file is not UTF-8 text ({exc.reason})",
+                    field="file",
+                ) from exc
+            self.position = self.size
+
+    def rows(self) -> Iterator[Row]:
+        for line, raw in self.records():
+            width = len(raw)
+            values = {name: raw[i].strip() if i < width else "" for name, i in self.index.items()}
+            yield Row(line, values, raw)
 
 
 class Rejects:

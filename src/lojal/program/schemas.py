@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cached_property
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -70,7 +71,8 @@ class ProgramConfig(BaseModel):
     def minor_units(self) -> int:
         return _MINOR_UNITS.get(self.currency, 2)
 
-    def ruleset(self) -> RuleSet:
+    @cached_property
+    def _ruleset(self) -> RuleSet:
         return RuleSet(
             rules=self.rules,
             timezone=self.timezone,
@@ -79,6 +81,11 @@ class ProgramConfig(BaseModel):
             stacking=self.multiplier_stacking,
             point_name=self.point_name,
         )
+
+    def ruleset(self) -> RuleSet:
+        """The rules as the engine runs them: one object per configuration, so that what the
+        engine prepares for a ruleset is prepared once."""
+        return self._ruleset
 
 
 class ProgramRead(BaseModel):

@@ -10,7 +10,7 @@ returned lines' points.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -19,7 +19,7 @@ from math import gcd
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from lojal.conditions.evaluate import Predicate, compile_condition, matches
+from lojal.conditions.evaluate import MISSING, Predicate, compile_condition, matches, walk
 from lojal.rules.schemas import (
     BaseRule,
     BonusRule,
@@ -41,6 +41,21 @@ class LineFacts:
     total_minor: int
     name: str | None = None
     category: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        sku: str,
+        unit_price_minor: int,
+        quantity: int = 1,
+        *,
+        name: str | None = None,
+        category: str | None = None,
+        total_minor: int | None = None,
+    ) -> LineFacts:
+        """A line whose total is quantity × unit price unless given (a discounted line)."""
+        total = quantity * unit_price_minor if total_minor is None else total_minor
+        return cls(sku, quantity, unit_price_minor, total, name, category)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +160,68 @@ def _line_context(base: dict[str, Any], line: LineFacts) -> dict[str, Any]:
     }
 
 
+class _Scope:
+    """What a purchase rule's condition reads, as ``purchase_context`` + ``_line_context``
+    would give it, read straight from the facts (``_field_getter``)."""
+
+    __slots__ = ("_local", "line", "member", "purchase", "zone")
+
+    def __init__(self, purchase: PurchaseFacts, member: MemberFacts, zone: ZoneInfo) -> None:
+        self.purchase = purchase
+        self.member = member
+        self.zone = zone
+        self.line: LineFacts | None = None
+        self._local: datetime | None = None
+
+    def local(self) -> datetime:
+        if self._local is None:
+            self._local = self.purchase.occurred_at.astimezone(self.zone)
+        return self._local
+
+    def nested(self) -> dict[str, Any]:
+        context = purchase_context(self.purchase, self.member, self.zone.key)
+        return context if self.line is None else _line_context(context, self.line)
+
+
+_LINE_FIELDS = frozenset(("sku", "name", "category", "quantity", "unit_price_minor", "total_minor"))
+_PURCHASE_FIELDS = frozenset(("channel", "store_id", "total_minor", "occurred_at"))
+_LOCAL_FIELDS: dict[str, Callable[[datetime], Any]] = {
+    "weekday": lambda local: WEEKDAYS[local.weekday()],
+    "hour": lambda local: local.hour,
+    "local_date": lambda local: local.date(),
+}
+
+
+def _field_getter(path: str) -> Callable[[Any], Any]:
+    """How to read ``path`` from a ``_Scope``: the value ``lookup`` finds in the nested
+    context, without building it (an unusual path falls back to building it)."""
+    head, _, rest = path.partition(".")
+    name, _, deeper = rest.partition(".")
+    if head == "line" and name in _LINE_FIELDS and not deeper:
+
+        def line_field(scope: _Scope) -> Any:
+            return MISSING if scope.line is None else getattr(scope.line, name)
+
+        return line_field
+    if head == "purchase" and not deeper:
+        if name in _PURCHASE_FIELDS:
+            return lambda scope: getattr(scope.purchase, name)
+        if name in _LOCAL_FIELDS:
+            part = _LOCAL_FIELDS[name]
+            return lambda scope: part(scope.local())
+        if name == "line_count":
+            return lambda scope: len(scope.purchase.lines)
+    if name == "attributes" and deeper and head in ("purchase", "member"):
+        parts = tuple(deeper.split("."))
+        if head == "purchase":
+            return lambda scope: walk(scope.purchase.attributes, parts)
+        return lambda scope: walk(scope.member.attributes, parts)
+    if head == "member" and name in ("first_purchase", "enrolment_channel") and not deeper:
+        return lambda scope: getattr(scope.member, name)
+    parts = tuple(path.split("."))
+    return lambda scope: walk(scope.nested(), parts)
+
+
 def _active(rule: Rule, at: datetime) -> bool:
     if rule.valid_from is not None and at < _aware(rule.valid_from):
         return False
@@ -201,11 +278,10 @@ def _cap(rule: Rule, points: int, used: Mapping[str, int]) -> tuple[int, bool]:
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    bases: list[tuple[BaseRule, Predicate | None, int]]
-    multipliers: list[tuple[MultiplierRule, Predicate | None, int]]
+    bases: list[tuple[Predicate | None, int]]
+    multipliers: list[tuple[Predicate | None, int]]
     line_rules: list[tuple[Rule, int, bool]]
     order_rules: list[tuple[BonusRule | FirstPurchaseRule, Predicate | None]]
-    line_context: bool
 
 
 class _Compiled:
@@ -228,17 +304,17 @@ class _Compiled:
         self.zone = ZoneInfo(ruleset.timezone)
         self.position = {id(rule): i for i, rule in enumerate(self.rules)}
         self.texts: dict[int, str] = {}
-        for rule in self.rules:
+        for pos, rule in enumerate(self.rules):
             if isinstance(rule, BaseRule):
                 per = "" if rule.per == 1 else f"{_fmt_decimal(rule.per)} "
-                self.texts[id(rule)] = (
-                    f"{_fmt_decimal(rule.points)} per {per}{ruleset.currency} on "
-                )
+                self.texts[pos] = f"{_fmt_decimal(rule.points)} per {per}{ruleset.currency} on "
             elif isinstance(rule, MultiplierRule):
                 label = rule.name or _describe_when(rule)
-                self.texts[id(rule)] = f"×{_fmt_decimal(rule.factor)} {label}".rstrip()
+                self.texts[pos] = f"×{_fmt_decimal(rule.factor)} {label}".rstrip()
         self.when: dict[int, Predicate] = {
-            id(rule): compile_condition(rule.when) for rule in self.rules if rule.when is not None
+            id(rule): compile_condition(rule.when, _field_getter)
+            for rule in self.rules
+            if rule.when is not None
         }
         self._plans: dict[tuple[bool, ...], _Plan] = {}
         self._coefficients: dict[tuple[int, tuple[int, ...]], tuple[tuple[int, int, int], ...]] = {}
@@ -250,12 +326,12 @@ class _Compiled:
         if found is None:
             active = [r for r in self.rules if _active(r, at)] if self.windowed else self.rules
             bases = [
-                (r, self.when.get(id(r)), self.position[id(r)])
+                (self.when.get(id(r)), self.position[id(r)])
                 for r in active
                 if isinstance(r, BaseRule)
             ]
             multipliers = [
-                (r, self.when.get(id(r)), self.position[id(r)])
+                (self.when.get(id(r)), self.position[id(r)])
                 for r in active
                 if isinstance(r, MultiplierRule)
             ]
@@ -268,39 +344,45 @@ class _Compiled:
                 bases=bases,
                 multipliers=multipliers,
                 # base rules first, then multipliers, each in the order they are listed
-                line_rules=[(r, pos, True) for r, _, pos in bases]
-                + [(r, pos, False) for r, _, pos in multipliers],
+                line_rules=[(self.rules[pos], pos, True) for _, pos in bases]
+                + [(self.rules[pos], pos, False) for _, pos in multipliers],
                 order_rules=order,
-                line_context=any(w is not None for _, w, _ in bases + multipliers),
             )
             self._plans[key] = found
         return found
 
-    def coefficients(
-        self, base: BaseRule, applied: Sequence[MultiplierRule]
-    ) -> tuple[tuple[int, int, int], ...]:
-        """(rule position, numerator, denominator) of ``K`` for each rule a line earns from."""
-        key = (self.position[id(base)], tuple(self.position[id(m)] for m in applied))
+    def coefficients(self, base: int, applied: tuple[int, ...]) -> tuple[tuple[int, int, int], ...]:
+        """(rule position, numerator, denominator) of ``K`` for each rule a line earns from,
+        given the position of its base rule and of the multipliers that applied."""
+        key = (base, applied)
         found = self._coefficients.get(key)
         if found is not None:
             return found
-        rate = Fraction(base.points) / Fraction(base.per) / self.scale
-        parts: list[tuple[int, Fraction]] = [(key[0], rate)]
-        stacking = self.ruleset.stacking
-        if applied:
+        rule = self.rules[base]
+        assert isinstance(rule, BaseRule)
+        rate = Fraction(rule.points) / Fraction(rule.per) / self.scale
+        parts: list[tuple[int, Fraction]] = [(base, rate)]
+        factors = [(pos, Fraction(self._factor(pos))) for pos in applied]
+        if factors:
+            stacking = self.ruleset.stacking
             if stacking == "max":
-                best = max(applied, key=lambda m: m.factor)
-                parts.append((self.position[id(best)], rate * (Fraction(best.factor) - 1)))
+                best = max(factors, key=lambda f: f[1])
+                parts.append((best[0], rate * (best[1] - 1)))
             elif stacking == "add":
-                parts += [(self.position[id(m)], rate * (Fraction(m.factor) - 1)) for m in applied]
+                parts += [(pos, rate * (factor - 1)) for pos, factor in factors]
             else:
                 running = rate
-                for m in applied:
-                    parts.append((self.position[id(m)], running * (Fraction(m.factor) - 1)))
-                    running *= Fraction(m.factor)
+                for pos, factor in factors:
+                    parts.append((pos, running * (factor - 1)))
+                    running *= factor
         found = tuple((pos, k.numerator, k.denominator) for pos, k in parts)
         self._coefficients[key] = found
         return found
+
+    def _factor(self, pos: int) -> Decimal:
+        rule = self.rules[pos]
+        assert isinstance(rule, MultiplierRule)
+        return rule.factor
 
 
 _compiled: dict[int, _Compiled] = {}
@@ -327,60 +409,71 @@ def award_purchase(
     plan = compiled.plan(purchase.occurred_at)
     lines = purchase.lines
     n = len(lines)
-    context: dict[str, Any] | None = None
-    if plan.line_context or plan.order_rules:
-        context = purchase_context(purchase, member, ruleset.timezone)
+    scope = _Scope(purchase, member, compiled.zone)
 
     # Per rule position: (line index, weight numerator, denominator) of what each line earns.
     earned: dict[int, list[tuple[int, int, int]]] = {}
     base_spent: dict[int, int] = {}
+    bases = plan.bases
+    multipliers = plan.multipliers
+    coefficients = compiled.coefficients
     for i, line in enumerate(lines):
-        line_ctx: dict[str, Any] = (
-            _line_context(context, line) if plan.line_context and context is not None else {}
-        )
-        base: BaseRule | None = None
-        position = 0
-        for candidate, when, pos in plan.bases:
-            if when is None or when(line_ctx):
-                base, position = candidate, pos
+        scope.line = line
+        base = -1
+        for when, pos in bases:
+            if when is None or when(scope):
+                base = pos
                 break
-        if base is None:
+        if base < 0:
             continue
-        base_spent[position] = base_spent.get(position, 0) + line.total_minor
-        if line.total_minor == 0:
+        amount = line.total_minor
+        base_spent[base] = base_spent.get(base, 0) + amount
+        if amount == 0:
             continue
-        applied = [m for m, when, _ in plan.multipliers if when is None or when(line_ctx)]
-        for pos, num, den in compiled.coefficients(base, applied):
-            earned.setdefault(pos, []).append((i, line.total_minor * num, den))
+        applied = tuple(pos for when, pos in multipliers if when is None or when(scope))
+        for pos, num, den in coefficients(base, applied):
+            found = earned.get(pos)
+            if found is None:
+                earned[pos] = [(i, amount * num, den)]
+            else:
+                found.append((i, amount * num, den))
+    scope.line = None
 
     parts: list[AwardPart] = []
     line_points = [0] * n
-    for rule, pos, is_base in plan.line_rules:
-        shares = earned.get(pos)
-        if not shares:
-            continue
-        common = 1
-        for _, _, den in shares:
-            common = common * den // gcd(common, den)
-        weights = [0] * n
-        for i, num, den in shares:
-            weights[i] += num * (common // den)
-        points, capped = _cap(rule, sum(weights) // common, used)
-        if points <= 0:
-            continue
-        for i, share in enumerate(_allocate(points, weights)):
-            line_points[i] += share
-        text = compiled.texts[id(rule)]
-        if is_base:
-            text += _money(base_spent[pos], ruleset.minor_units, ruleset.currency)
-        parts.append(AwardPart(rule.id, points, text + (" (capped)" if capped else ""), capped))
+    if earned:
+        for rule, pos, is_base in plan.line_rules:
+            shares = earned.get(pos)
+            if not shares:
+                continue
+            weights = [0] * n
+            if len(shares) == 1:
+                i, num, common = shares[0]
+                weights[i] = num
+            else:
+                common = 1
+                for _, _, den in shares:
+                    common = common * den // gcd(common, den)
+                for i, num, den in shares:
+                    weights[i] += num * (common // den)
+            points, capped = _cap(rule, sum(weights) // common, used)
+            if points <= 0:
+                continue
+            for i, share in enumerate(_allocate(points, weights)):
+                line_points[i] += share
+            text = compiled.texts[pos]
+            if is_base:
+                text += _money(base_spent[pos], ruleset.minor_units, ruleset.currency)
+            if capped:
+                text += " (capped)"
+            parts.append(AwardPart(rule.id, points, text, capped))
 
     order_points = 0
     for bonus, when in plan.order_rules:
         first = isinstance(bonus, FirstPurchaseRule)
         if first and not member.first_purchase:
             continue
-        if when is not None and context is not None and not when(context):
+        if when is not None and not when(scope):
             continue
         points, capped = _cap(bonus, bonus.points, used)
         if first:
