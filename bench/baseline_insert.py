@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from itertools import groupby
 from operator import itemgetter
 
-from lojal.db.engine import make_engine
 from lojal.db.driver import sqlite_time as sqlite_datetime
+from lojal.db.engine import make_engine
 
 
 def main() -> None:
