@@ -210,8 +210,7 @@ def api(
             session, name=f"test-{scope}", scopes=[scope], pepper=PEPPER, now=clock.now()
         )
     session.commit()
-    # the middleware captured the factory at build time; rebuild the stack with ours
-    app.user_middleware[0].kwargs["session_factory"] = session_factory
-    app.middleware_stack = app.build_middleware_stack()
+    # writes run in the test's transaction too
+    app.state.writer.factory = session_factory
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, keys)

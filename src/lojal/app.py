@@ -2,48 +2,74 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
 
 from lojal import __version__
 from lojal.activities.api import router as activities_router
 from lojal.clock import Clock, SystemClock
 from lojal.config import Settings
-from lojal.db.engine import make_engine
+from lojal.db.engine import Checkpointer, make_engine
 from lojal.db.session import make_session_factory
 from lojal.ledger.api import router as ledger_router
 from lojal.members.api import router as members_router
 from lojal.program.api import router as program_router
 from lojal.web import errors
-from lojal.web.idempotency import IdempotencyMiddleware
+from lojal.web.writer import Writer
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     engine = make_engine(settings.database_url, echo=settings.sql_echo)
+    clock = clock or SystemClock()
+    sqlite = engine.dialect.name == "sqlite"
+    # SQLite: the writer runs on the event loop and must never wait there for another
+    # process's write lock; it backs off instead (lojal.web.writer).
+    writer_engine = (
+        make_engine(
+            settings.database_url,
+            echo=settings.sql_echo,
+            busy_timeout_ms=0,
+            auto_checkpoint=False,
+        )
+        if sqlite
+        else engine
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        checkpointer = Checkpointer(settings.database_url).start() if sqlite else None
+        yield
+        app.state.writer.close()
+        if checkpointer is not None:
+            checkpointer.stop()
+        writer_engine.dispose()
+        engine.dispose()
+
     app = FastAPI(
         title="lojal",
         version=__version__,
         summary="Loyalty programme and customer club API",
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    app.state.clock = clock or SystemClock()
+    app.state.clock = clock
     app.state.auth_cache = {}
+    app.state.writer = Writer(
+        make_session_factory(writer_engine), clock, inline=sqlite, threads=settings.writer_threads
+    )
     errors.install(app)
-    api = APIRouter(prefix="/api/v1")
-    for router in (members_router, activities_router, ledger_router, program_router):
-        api.include_router(router)
-    app.include_router(api)
+    # The routes go straight into the app's route list: FastAPI matches an included router's
+    # routes through a wrapper per inclusion, which costs ~25% of a small request here.
+    for router in (activities_router, members_router, ledger_router, program_router):
+        app.router.routes.extend(router.routes)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.add_middleware(
-        IdempotencyMiddleware,
-        session_factory=app.state.session_factory,
-        clock=app.state.clock,
-        lock_seconds=settings.idempotency_lock_seconds,
-    )
     return app

@@ -25,8 +25,8 @@ class Settings(BaseSettings):
     api_key_pepper: str = DEV_API_KEY_PEPPER
     # Idempotency records older than this are forgotten (hours).
     idempotency_ttl_hours: int = 24
-    # A request holding an idempotency key longer than this (seconds) is taken to have died.
-    idempotency_lock_seconds: int = 60
+    # PostgreSQL: threads that run write transactions side by side (SQLite has one writer).
+    writer_threads: int = 4
     sql_echo: bool = False
 
     @model_validator(mode="after")

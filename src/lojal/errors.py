@@ -49,7 +49,3 @@ class ProgramNotConfigured(Conflict):
 
 class IdempotencyKeyReused(Invalid):
     pass
-
-
-class IdempotencyKeyInFlight(Conflict):
-    pass

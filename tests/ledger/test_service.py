@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lojal.activities.models import Purchase
 from lojal.clock import FixedClock
 from lojal.errors import Invalid
 from lojal.jobs.service import Summary, run_due
@@ -89,7 +90,7 @@ def test_activity_before_enrolment_is_credited_with_its_returns(
         session, data=MemberCreate(phone="+46701234567", channel="store"), now=clock.now()
     )
     session.flush()
-    assert first.row.member_id == member.id
+    assert session.get(Purchase, first.row.id).member_id == member.id  # type: ignore[union-attr]
     assert bal(session, member) == (200, 0)
     assert ledger.balance(session, member.id).lifetime_earned == 200
     assert ledger.verify(session) == []

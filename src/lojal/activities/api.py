@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
 from lojal.activities import service
-from lojal.activities.models import Event, Purchase, Return
+from lojal.activities.models import Event, Return
 from lojal.activities.schemas import (
     EventCreate,
     EventRead,
@@ -14,27 +17,26 @@ from lojal.activities.schemas import (
     ReturnCreate,
     ReturnRead,
 )
-from lojal.web.deps import Channel, NowDep, SessionDep
+from lojal.errors import LojalError
+from lojal.web.deps import API_PREFIX, ChannelWrite
+from lojal.web.writer import Batch, Reply
 
-router = APIRouter(tags=["activity"])
-
-
-def _status(response: Response, created: bool) -> None:
-    response.status_code = 201 if created else 200
+router = APIRouter(prefix=API_PREFIX, tags=["activity"])
 
 
-def purchase_read(session: Session, purchase: Purchase, explanation: str) -> PurchaseRead:
+def purchase_read(recorded: service.Recorded) -> PurchaseRead:
+    row: service.RecordedPurchase = recorded.row
     return PurchaseRead(
-        id=purchase.id,
-        order_id=purchase.order_id,
-        member_id=purchase.member_id,
-        channel=purchase.channel,
-        store_id=purchase.store_id,
-        occurred_at=purchase.occurred_at,
-        currency=purchase.currency,
-        total_minor=purchase.total_minor,
-        points=purchase.points,
-        explanation=explanation,
+        id=row.id,
+        order_id=row.order_id,
+        member_id=row.member_id,
+        channel=row.channel,
+        store_id=row.store_id,
+        occurred_at=row.occurred_at,
+        currency=row.currency,
+        total_minor=row.total_minor,
+        points=row.points,
+        explanation=recorded.explanation,
         lines=[
             LineRead(
                 line_no=line.line_no,
@@ -46,9 +48,24 @@ def purchase_read(session: Session, purchase: Purchase, explanation: str) -> Pur
                 total_minor=line.total_minor,
                 points=line.points,
             )
-            for line in service.purchase_lines(session, purchase.id)
+            for line in row.lines
         ],
     )
+
+
+def _record_purchases(
+    session: Session, now: datetime, items: Sequence[PurchaseCreate]
+) -> list[Reply]:
+    return [
+        Reply.error(outcome)
+        if isinstance(outcome, LojalError)
+        else Reply.of(purchase_read(outcome), 201 if outcome.created else 200)
+        for outcome in service.record_purchases(session, items=items, now=now)
+    ]
+
+
+# Purchases that arrive together are recorded in one batch.
+PURCHASES = Batch("purchases", _record_purchases)
 
 
 @router.post(
@@ -57,12 +74,8 @@ def purchase_read(session: Session, purchase: Purchase, explanation: str) -> Pur
     status_code=201,
     responses={200: {"description": "The order id was already recorded"}},
 )
-def record_purchase(
-    body: PurchaseCreate, session: SessionDep, now: NowDep, _: Channel, response: Response
-) -> PurchaseRead:
-    result = service.record_purchase(session, data=body, now=now)
-    _status(response, result.created)
-    return purchase_read(session, result.row, result.explanation)
+async def record_purchase(body: PurchaseCreate, write: ChannelWrite) -> Response:
+    return await write.batch(PURCHASES, body)
 
 
 @router.post(
@@ -71,22 +84,23 @@ def record_purchase(
     status_code=201,
     responses={200: {"description": "The return id was already recorded"}},
 )
-def record_return(
-    body: ReturnCreate, session: SessionDep, now: NowDep, _: Channel, response: Response
-) -> ReturnRead:
-    result = service.record_return(session, data=body, now=now)
-    _status(response, result.created)
-    row: Return = result.row
-    return ReturnRead(
-        id=row.id,
-        return_id=row.return_id,
-        order_id=body.order_id,
-        member_id=row.member_id,
-        occurred_at=row.occurred_at,
-        total_minor=row.total_minor,
-        points_clawed_back=row.points_clawed_back,
-        points_unrecovered=row.points_unrecovered,
-    )
+async def record_return(body: ReturnCreate, write: ChannelWrite) -> Response:
+    def work(session: Session, now: datetime) -> Reply:
+        result = service.record_return(session, data=body, now=now)
+        row: Return = result.row
+        read = ReturnRead(
+            id=row.id,
+            return_id=row.return_id,
+            order_id=body.order_id,
+            member_id=row.member_id,
+            occurred_at=row.occurred_at,
+            total_minor=row.total_minor,
+            points_clawed_back=row.points_clawed_back,
+            points_unrecovered=row.points_unrecovered,
+        )
+        return Reply.of(read, 201 if result.created else 200)
+
+    return await write(work)
 
 
 @router.post(
@@ -95,18 +109,19 @@ def record_return(
     status_code=201,
     responses={200: {"description": "The event id was already recorded"}},
 )
-def record_event(
-    body: EventCreate, session: SessionDep, now: NowDep, _: Channel, response: Response
-) -> EventRead:
-    result = service.record_event(session, data=body, now=now)
-    _status(response, result.created)
-    row: Event = result.row
-    return EventRead(
-        id=row.id,
-        event_id=row.event_id,
-        member_id=row.member_id,
-        type=row.type,
-        occurred_at=row.occurred_at,
-        points=row.points,
-        explanation=result.explanation,
-    )
+async def record_event(body: EventCreate, write: ChannelWrite) -> Response:
+    def work(session: Session, now: datetime) -> Reply:
+        result = service.record_event(session, data=body, now=now)
+        row: Event = result.row
+        read = EventRead(
+            id=row.id,
+            event_id=row.event_id,
+            member_id=row.member_id,
+            type=row.type,
+            occurred_at=row.occurred_at,
+            points=row.points,
+            explanation=result.explanation,
+        )
+        return Reply.of(read, 201 if result.created else 200)
+
+    return await write(work)

@@ -212,8 +212,8 @@ def import_purchases(
     result = BatchResult(read=len(purchases))
     db = Driver.of(session)
 
-    # 1. Order ids already recorded, or repeated within the batch.
-    seen: set[str] = {
+    # 1. Order ids already recorded (repeats within the batch are found in step 2).
+    recorded: set[str] = {
         row[0]
         for row in db.in_chunks(
             "SELECT order_id FROM purchases WHERE order_id IN ({})",
@@ -222,11 +222,10 @@ def import_purchases(
     }
     todo: list[tuple[int, BulkPurchase]] = []
     for i, p in enumerate(purchases):
-        if p.order_id in seen:
+        if p.order_id in recorded:
             result.skipped += 1
             result.skipped_indices.append(i)
             continue
-        seen.add(p.order_id)
         if p.currency is not None and p.currency != config.currency:
             reason = f"the club's currency is {config.currency}, not {p.currency}"
             result.rejected.append(Rejected(i, "currency", reason))
@@ -294,6 +293,11 @@ def import_purchases(
                     )
                 )
                 continue
+        if p.order_id in recorded:  # an earlier purchase of this batch has this order id
+            result.skipped += 1
+            result.skipped_indices.append(i)
+            continue
+        recorded.add(p.order_id)
         plan.append((i, p, member, identity if member is None else None))
 
     # 3. What the rules read from the database: earlier purchases, the caps' usage so far.
@@ -470,6 +474,7 @@ def import_purchases(
                 explanation,
             )
     result.written = len(purchase_rows)
+    result.skipped_indices.sort()
 
     # 5. Write: parents before children.
     db.insert("purchases", PURCHASE_COLUMNS, purchase_rows)

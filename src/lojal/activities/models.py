@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lojal.db.base import Base
@@ -21,7 +21,14 @@ class Purchase(Base):
     __tablename__ = "purchases"
     __table_args__ = (
         Index("ix_purchases_member_id_occurred_at", "member_id", "occurred_at"),
-        Index("ix_purchases_unmatched", "identity_kind", "identity_value"),
+        # only purchases waiting for their member to enrol
+        Index(
+            "ix_purchases_unmatched",
+            "identity_kind",
+            "identity_value",
+            sqlite_where=text("member_id IS NULL"),
+            postgresql_where=text("member_id IS NULL"),
+        ),
         CheckConstraint("total_minor >= 0", name="total_not_negative"),
     )
 
@@ -45,8 +52,8 @@ class Purchase(Base):
 class PurchaseLine(Base):
     __tablename__ = "purchase_lines"
     __table_args__ = (
+        # Lines are read through their purchase (member_id is kept for distribution by member).
         Index("ix_purchase_lines_purchase_id", "purchase_id"),
-        Index("ix_purchase_lines_member_id", "member_id"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_price_minor >= 0", name="price_not_negative"),
     )
@@ -103,7 +110,13 @@ class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_member_id_type_occurred_at", "member_id", "type", "occurred_at"),
-        Index("ix_events_unmatched", "identity_kind", "identity_value"),
+        Index(
+            "ix_events_unmatched",
+            "identity_kind",
+            "identity_value",
+            sqlite_where=text("member_id IS NULL"),
+            postgresql_where=text("member_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from lojal.activities.bulk import BulkPurchase, import_purchases
 from lojal.activities.errors import (
     CurrencyMismatch,
     InvalidReturn,
@@ -24,6 +25,7 @@ from lojal.activities.errors import (
 )
 from lojal.activities.models import Event, Purchase, PurchaseLine, Return, ReturnLine
 from lojal.activities.schemas import EventCreate, MemberRef, PurchaseCreate, ReturnCreate
+from lojal.errors import LojalError
 from lojal.ledger import service as ledger
 from lojal.ledger.models import JournalEntry, PointLot
 from lojal.members import queries as member_queries
@@ -96,55 +98,166 @@ def _member_facts(session: Session, member: Member, before_purchase_id: int | No
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedLine:
+    line_no: int
+    sku: str
+    name: str | None
+    category: str | None
+    quantity: int
+    unit_price_minor: int
+    total_minor: int
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedPurchase:
+    """A purchase as recorded (or as recorded the first time, for a repeated order id)."""
+
+    id: int
+    order_id: str
+    member_id: int | None
+    channel: str
+    store_id: str | None
+    occurred_at: datetime
+    currency: str
+    total_minor: int
+    points: int
+    lines: tuple[RecordedLine, ...]
+
+
 def record_purchase(session: Session, *, data: PurchaseCreate, now: datetime) -> Recorded:
-    existing = session.scalar(select(Purchase).where(Purchase.order_id == data.order_id))
-    if existing is not None:
-        return Recorded(existing, _explanation(session, f"purchase:{existing.id}"), False)
+    """Record one purchase (see ``record_purchases``); raises what it refuses."""
+    outcome = record_purchases(session, items=[data], now=now)[0]
+    if isinstance(outcome, LojalError):
+        raise outcome
+    return outcome
+
+
+def record_purchases(
+    session: Session, *, items: Sequence[PurchaseCreate], now: datetime
+) -> list[Recorded | LojalError]:
+    """Record purchases in one batch (``lojal.activities.bulk``), each with its points.
+
+    The answer per item: what was recorded (``created`` False when the order id was recorded
+    before: the first recording is given back), or the error that refused it — an identity
+    that is not valid, an unknown member id, another currency."""
     config = program_service.current(session)
-    if data.currency is not None and data.currency != config.currency:
-        raise CurrencyMismatch(
-            f"the club's currency is {config.currency}, not {data.currency}", field="currency"
+    outcomes: list[Recorded | LojalError | None] = [None] * len(items)
+    batch: list[BulkPurchase] = []
+    positions: list[int] = []
+    for i, data in enumerate(items):
+        if data.currency is not None and data.currency != config.currency:
+            outcomes[i] = CurrencyMismatch(
+                f"the club's currency is {config.currency}, not {data.currency}", field="currency"
+            )
+            continue
+        try:
+            refs = {
+                field: normalise(kind, raw, config.phone_region)
+                for kind, field in REF_FIELDS
+                if (raw := getattr(data, field))
+            }
+        except LojalError as exc:
+            outcomes[i] = exc
+            continue
+        batch.append(
+            BulkPurchase(
+                order_id=data.order_id,
+                occurred_at=data.occurred_at or now,
+                lines=[
+                    LineFacts(
+                        line.sku,
+                        line.quantity,
+                        line.unit_price_minor,
+                        line.amount,
+                        line.name,
+                        line.category,
+                    )
+                    for line in data.lines
+                ],
+                member_id=data.member_id,
+                channel=data.channel,
+                store_id=data.store_id,
+                attributes=data.attributes,
+                **refs,
+            )
         )
-    member, identity = resolve_ref(session, data, config)
-    occurred_at = data.occurred_at or now
-    purchase = Purchase(
-        order_id=data.order_id,
-        member_id=member.id if member else None,
-        identity_kind=identity[0] if identity else None,
-        identity_value=identity[1] if identity else None,
-        channel=data.channel,
-        store_id=data.store_id,
-        occurred_at=occurred_at,
-        currency=config.currency,
-        total_minor=sum(line.amount for line in data.lines),
-        points=0,
-        order_points=0,
-        attributes=data.attributes,
-        recorded_at=now,
+        positions.append(i)
+    result = import_purchases(session, batch, now, config=config, details=True)
+    rejected = {r.index: r for r in result.rejected}
+    skipped = set(result.skipped_indices)
+    for j, i in enumerate(positions):
+        data = items[i]
+        if j in rejected:
+            bad = rejected[j]
+            outcomes[i] = UnknownMember(bad.reason, field=bad.field)
+        elif j in skipped:
+            outcomes[i] = recorded_purchase(session, data.order_id)
+        else:
+            written = result.details[j]
+            lines = tuple(
+                RecordedLine(
+                    n,
+                    line.sku,
+                    line.name,
+                    line.category,
+                    line.quantity,
+                    line.unit_price_minor,
+                    line.amount,
+                    points,
+                )
+                for n, (line, points) in enumerate(
+                    zip(data.lines, written.line_points, strict=True), start=1
+                )
+            )
+            row = RecordedPurchase(
+                id=written.purchase_id,
+                order_id=data.order_id,
+                member_id=written.member_id,
+                channel=data.channel,
+                store_id=data.store_id,
+                occurred_at=written.occurred_at,
+                currency=config.currency,
+                total_minor=written.total_minor,
+                points=written.points,
+                lines=lines,
+            )
+            outcomes[i] = Recorded(row, written.explanation, True)
+    assert all(outcome is not None for outcome in outcomes)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def recorded_purchase(session: Session, order_id: str) -> Recorded:
+    """The purchase recorded under ``order_id``, as it was recorded (``created`` False)."""
+    purchase = session.scalar(select(Purchase).where(Purchase.order_id == order_id))
+    if purchase is None:
+        raise OrderNotFound(f"order {order_id!r} has not been recorded", field="order_id")
+    row = RecordedPurchase(
+        id=purchase.id,
+        order_id=purchase.order_id,
+        member_id=purchase.member_id,
+        channel=purchase.channel,
+        store_id=purchase.store_id,
+        occurred_at=purchase.occurred_at,
+        currency=purchase.currency,
+        total_minor=purchase.total_minor,
+        points=purchase.points,
+        lines=tuple(
+            RecordedLine(
+                line.line_no,
+                line.sku,
+                line.name,
+                line.category,
+                line.quantity,
+                line.unit_price_minor,
+                line.total_minor,
+                line.points,
+            )
+            for line in purchase_lines(session, purchase.id)
+        ),
     )
-    session.add(purchase)
-    session.flush()
-    lines = [
-        PurchaseLine(
-            purchase_id=purchase.id,
-            member_id=purchase.member_id,
-            line_no=i,
-            sku=line.sku,
-            name=line.name,
-            category=line.category,
-            quantity=line.quantity,
-            unit_price_minor=line.unit_price_minor,
-            total_minor=line.amount,
-            points=0,
-        )
-        for i, line in enumerate(data.lines, start=1)
-    ]
-    session.add_all(lines)
-    session.flush()
-    explanation = ""
-    if member is not None and member.status == "active":
-        explanation = _award_purchase(session, purchase, lines, member, config, now)
-    return Recorded(purchase, explanation, True)
+    return Recorded(row, _explanation(session, f"purchase:{purchase.id}"), False)
 
 
 def _award_purchase(
@@ -517,7 +630,14 @@ def _apply_earlier_returns(
 
 def move_activity(session: Session, *, from_id: int, into_id: int) -> None:
     """Re-point a merged member's activity to the member that carries on."""
-    for model in (Purchase, PurchaseLine, Return, ReturnLine, Event, RuleAward):
+    moved = select(Purchase.id).where(Purchase.member_id == from_id)
+    # lines through their purchases (there is no index on purchase_lines.member_id)
+    session.execute(
+        update(PurchaseLine)
+        .where(PurchaseLine.purchase_id.in_(moved), PurchaseLine.member_id == from_id)
+        .values(member_id=into_id)
+    )
+    for model in (Purchase, Return, ReturnLine, Event, RuleAward):
         session.execute(update(model).where(model.member_id == from_id).values(member_id=into_id))
 
 

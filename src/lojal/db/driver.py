@@ -22,24 +22,42 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+
+_KEY = "lojal.driver"
 
 
 class Driver:
     """The DBAPI connection under a SQLAlchemy connection, with the dialect's conventions."""
 
-    __slots__ = ("_sql", "raw", "sqlite")
+    __slots__ = ("_error", "_sql", "raw", "sqlite")
 
     def __init__(self, conn: Connection) -> None:
         self.sqlite = conn.dialect.name == "sqlite"
         self.raw: Any = conn.connection.driver_connection
         self._sql: dict[str, str] = {}
+        self._error: type[Exception] = conn.dialect.loaded_dbapi.Error
 
     @classmethod
-    def of(cls, session: Session) -> Driver:
-        """The driver of the session's connection, in the session's transaction (flushed)."""
-        session.flush()
-        return cls(session.connection())
+    def of(cls, session: Session, *, flush: bool = True) -> Driver:
+        """The driver of the session's connection, in the session's current transaction or
+        savepoint; ``flush`` first writes what the ORM holds, so that SQL here sees it."""
+        if flush:
+            session.flush()
+        current = session.get_nested_transaction() or session.get_transaction()
+        held = session.info.get(_KEY)
+        if held is not None and current is not None and held[0] is current:
+            driver: Driver = held[1]
+            return driver
+        # session.connection() begins the transaction, or emits the SAVEPOINT of a nested one
+        conn = session.connection()
+        if held is not None and held[1].raw is conn.connection.driver_connection:
+            driver = held[1]
+        else:
+            driver = cls(conn)
+        session.info[_KEY] = (session.get_nested_transaction() or session.get_transaction(), driver)
+        return driver
 
     def sql(self, text: str) -> str:
         if self.sqlite:
@@ -52,8 +70,17 @@ class Driver:
 
     def execute(self, text: str, params: Sequence[Any] = ()) -> Any:
         cursor = self.raw.cursor()
-        cursor.execute(self.sql(text), params)
+        try:
+            cursor.execute(self.sql(text), params)
+        except self._error as exc:
+            cursor.close()
+            raise self._translate(text, params, exc) from exc
         return cursor
+
+    def _translate(self, text: str, params: Any, exc: Exception) -> Exception:
+        """The driver's error as SQLAlchemy's (``IntegrityError``, ``OperationalError`` ...),
+        so that callers handle one family of errors whichever way the SQL went."""
+        return DBAPIError.instance(text, params, exc, self._error)
 
     def one(self, text: str, params: Sequence[Any] = ()) -> Any:
         cursor = self.execute(text, params)
@@ -75,6 +102,8 @@ class Driver:
         cursor = self.raw.cursor()
         try:
             cursor.executemany(self.sql(text), rows)
+        except self._error as exc:
+            raise self._translate(text, rows[:1], exc) from exc
         finally:
             cursor.close()
 
@@ -92,6 +121,8 @@ class Driver:
             with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
+        except self._error as exc:
+            raise self._translate(f"COPY {table}", rows[:1], exc) from exc
         finally:
             cursor.close()
 

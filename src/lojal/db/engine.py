@@ -10,6 +10,8 @@ never wait for writers.
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -17,12 +19,25 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 READ_ONLY = "lojal_read_only"
+log = logging.getLogger("lojal.db")
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    busy_timeout_ms: int = 30_000,
+    auto_checkpoint: bool = True,
+) -> Engine:
+    """An engine for ``url``. SQLite: ``busy_timeout_ms`` is how long a write waits for another
+    connection's write lock before "database is locked"; ``auto_checkpoint=False`` leaves
+    copying the write-ahead log into the database to a ``Checkpointer``."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, echo=echo)
+        return _sqlite_engine(
+            url, echo=echo, busy_timeout_ms=busy_timeout_ms, auto_checkpoint=auto_checkpoint
+        )
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
@@ -34,10 +49,12 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     )
 
 
-def _sqlite_engine(url: str, *, echo: bool) -> Engine:
+def _sqlite_engine(url: str, *, echo: bool, busy_timeout_ms: int, auto_checkpoint: bool) -> Engine:
     parsed = make_url(url)
     memory = parsed.database in (None, "", ":memory:")
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    kwargs: dict[str, Any] = {
+        "connect_args": {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
+    }
     if memory:
         kwargs["poolclass"] = StaticPool
     engine = create_engine(url, echo=echo, **kwargs)
@@ -50,8 +67,10 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA cache_size=-65536")
+        if not auto_checkpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -62,3 +81,41 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+class Checkpointer:
+    """Copies SQLite's write-ahead log into the database file from a thread of its own.
+
+    By default the connection whose commit takes the log past 1,000 pages does this copy (and
+    its fsync) itself, inside that commit. The API's writer runs on the event loop, so there
+    the copy would stall every request; the writer's connections turn automatic checkpoints
+    off and this thread runs a passive checkpoint (which never blocks a writer) every
+    ``interval`` seconds instead. SQLite does the work with Python's lock released."""
+
+    def __init__(self, url: str, *, interval: float = 0.25) -> None:
+        self.engine = make_engine(url, busy_timeout_ms=0)
+        self.interval = interval
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="lojal-checkpoint", daemon=True)
+
+    def start(self) -> Checkpointer:
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        raw = self.engine.raw_connection()
+        sqlite: Any = raw.driver_connection
+        try:
+            while not self.stopping.wait(self.interval):
+                try:
+                    sqlite.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+                except Exception:  # a checkpoint can always be tried again later
+                    log.debug("checkpoint failed", exc_info=True)
+            sqlite.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+        finally:
+            raw.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=10)
+        self.engine.dispose()

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.db.session import transaction
 from lojal.errors import LojalError
-from lojal.imports.purchases import normalised
 from lojal.imports.reader import (
     CsvSource,
     Rejects,
@@ -39,6 +38,7 @@ from lojal.imports.reader import (
     text_or_none,
 )
 from lojal.members import service as members
+from lojal.members.identities import normalise
 from lojal.members.models import MemberIdentity
 from lojal.members.schemas import MemberCreate
 from lojal.program import service as program_service
@@ -90,7 +90,7 @@ def parse_row(row: Row, config: ProgramConfig) -> MemberRow:
         value = row.values.get(name, "")
         if value:
             try:
-                value = normalised(kind, value, config.phone_region)
+                value = normalise(kind, value, config.phone_region)
             except LojalError as exc:
                 raise RowError(f"{name}: {exc.detail}", field=name) from exc
             identities.append((kind, value))

@@ -35,7 +35,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -84,11 +83,6 @@ IDENTITY_KIND = {
     "external_id": "external_id",
 }
 Progress = Callable[[int, int], None]  # (bytes read, file size)
-
-
-@lru_cache(maxsize=200_000)
-def normalised(kind: str, value: str, region: str) -> str:
-    return normalise(kind, value, region)
 
 
 @dataclass
@@ -195,7 +189,7 @@ class OrderParser:
             value = raw[i].strip() if i < width else ""
             if value:
                 try:
-                    found[name] = normalised(kind, value, self.region)
+                    found[name] = normalise(kind, value, self.region)
                 except LojalError as exc:
                     raise RowError(f"{name}: {exc.detail}", field=name) from exc
         member_id = self.integer(raw, "member_id", 1, 2**63 - 1)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
 
 from lojal.db.types import MAX_ID
 from lojal.ledger import queries
@@ -18,12 +20,22 @@ from lojal.ledger.schemas import (
     SpendRequest,
 )
 from lojal.members import service as members
-from lojal.web.deps import Admin, Channel, MemberIdPath, NowDep, ProgramDep, SessionDep
+from lojal.program import service as program_service
+from lojal.web.deps import (
+    API_PREFIX,
+    AdminWrite,
+    Channel,
+    ChannelWrite,
+    MemberIdPath,
+    ProgramDep,
+    SessionDep,
+)
+from lojal.web.writer import Reply
 
-router = APIRouter(tags=["points"])
+router = APIRouter(prefix=API_PREFIX, tags=["points"])
 
 
-def _points(session: SessionDep, member_id: MemberIdPath, point_name: str) -> PointsRead:
+def _points(session: Session, member_id: int, point_name: str) -> PointsRead:
     balance = ledger.balance(session, member_id)
     lots = queries.open_lots_by_expiry(session, member_id)
     return PointsRead(
@@ -88,9 +100,7 @@ def get_ledger(
     )
 
 
-def _key(
-    kind: str, member_id: MemberIdPath, reference: str | None, idempotency_key: str | None
-) -> str:
+def _key(kind: str, member_id: int, reference: str | None, idempotency_key: str | None) -> str:
     if reference:
         return f"{kind}:{member_id}:ref:{reference}"
     if idempotency_key:
@@ -99,47 +109,47 @@ def _key(
 
 
 @router.post("/members/{member_id}/points/spend", response_model=PointsRead)
-def spend_points(
-    member_id: MemberIdPath,
-    body: SpendRequest,
-    session: SessionDep,
-    now: NowDep,
-    program: ProgramDep,
-    _: Channel,
-    idempotency_key: Annotated[str | None, Header()] = None,
-) -> PointsRead:
-    member = members.get_active(session, member_id)
-    ledger.spend(
-        session,
-        member_id=member.id,
-        points=body.points,
-        key=_key("spend", member.id, body.reference, idempotency_key),
-        now=now,
-        reason=body.reason,
-        reference=body.reference,
-    )
-    return _points(session, member.id, program.point_name)
+async def spend_points(
+    member_id: MemberIdPath, body: SpendRequest, write: ChannelWrite
+) -> Response:
+    key = _key("spend", member_id, body.reference, write.claim.key if write.claim else None)
+
+    def work(session: Session, now: datetime) -> Reply:
+        member = members.get_active(session, member_id)
+        ledger.spend(
+            session,
+            member_id=member.id,
+            points=body.points,
+            key=key,
+            now=now,
+            reason=body.reason,
+            reference=body.reference,
+        )
+        point_name = program_service.current(session).point_name
+        return Reply.of(_points(session, member.id, point_name), 200)
+
+    return await write(work)
 
 
 @router.post("/members/{member_id}/points/adjust", response_model=PointsRead)
-def adjust_points(
-    member_id: MemberIdPath,
-    body: AdjustRequest,
-    session: SessionDep,
-    now: NowDep,
-    program: ProgramDep,
-    principal: Admin,
-    idempotency_key: Annotated[str | None, Header()] = None,
-) -> PointsRead:
-    member = members.get_active(session, member_id)
-    ledger.adjust(
-        session,
-        member_id=member.id,
-        points=body.points,
-        reason=body.reason,
-        key=_key("adjust", member.id, body.reference, idempotency_key),
-        now=now,
-        config=program,
-        actor=principal.name,
-    )
-    return _points(session, member.id, program.point_name)
+async def adjust_points(
+    member_id: MemberIdPath, body: AdjustRequest, write: AdminWrite
+) -> Response:
+    key = _key("adjust", member_id, body.reference, write.claim.key if write.claim else None)
+
+    def work(session: Session, now: datetime) -> Reply:
+        member = members.get_active(session, member_id)
+        config = program_service.current(session)
+        ledger.adjust(
+            session,
+            member_id=member.id,
+            points=body.points,
+            reason=body.reason,
+            key=key,
+            now=now,
+            config=config,
+            actor=write.principal.name,
+        )
+        return Reply.of(_points(session, member.id, config.point_name), 200)
+
+    return await write(work)

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
 
 from lojal.errors import Invalid
 from lojal.members import service
+from lojal.members.models import Member
 from lojal.members.schemas import (
     ConsentGrant,
     MemberCreate,
@@ -13,17 +16,32 @@ from lojal.members.schemas import (
     MemberUpdate,
     MergeRequest,
 )
-from lojal.web.deps import Admin, Channel, MemberIdPath, NowDep, ProgramDep, SessionDep
+from lojal.program import service as program_service
+from lojal.web.deps import (
+    API_PREFIX,
+    AdminWrite,
+    Channel,
+    ChannelWrite,
+    MemberIdPath,
+    ProgramDep,
+    SessionDep,
+)
+from lojal.web.writer import Reply
 
-router = APIRouter(tags=["members"])
+router = APIRouter(prefix=API_PREFIX, tags=["members"])
+
+
+def _member(session: Session, member: Member, status: int = 200) -> Reply:
+    return Reply.of(service.to_read(session, member), status)
 
 
 @router.post("/members", response_model=MemberRead, status_code=201)
-def enrol(
-    body: MemberCreate, session: SessionDep, now: NowDep, program: ProgramDep, _: Channel
-) -> MemberRead:
-    member = service.enrol(session, data=body, now=now, region=program.phone_region)
-    return service.to_read(session, member)
+async def enrol(body: MemberCreate, write: ChannelWrite) -> Response:
+    def work(session: Session, now: datetime) -> Reply:
+        region = program_service.current(session).phone_region
+        return _member(session, service.enrol(session, data=body, now=now, region=region), 201)
+
+    return await write(work)
 
 
 @router.get("/members", response_model=MemberRead)
@@ -59,37 +77,39 @@ def get(member_id: MemberIdPath, session: SessionDep, _: Channel) -> MemberRead:
 
 
 @router.patch("/members/{member_id}", response_model=MemberRead)
-def update(
-    member_id: MemberIdPath,
-    body: MemberUpdate,
-    session: SessionDep,
-    now: NowDep,
-    program: ProgramDep,
-    _: Channel,
-) -> MemberRead:
-    member = service.update_member(
-        session, member_id=member_id, data=body, now=now, region=program.phone_region
-    )
-    return service.to_read(session, member)
+async def update(member_id: MemberIdPath, body: MemberUpdate, write: ChannelWrite) -> Response:
+    def work(session: Session, now: datetime) -> Reply:
+        region = program_service.current(session).phone_region
+        member = service.update_member(
+            session, member_id=member_id, data=body, now=now, region=region
+        )
+        return _member(session, member)
+
+    return await write(work)
 
 
 @router.post("/members/{member_id}/consents", response_model=MemberRead)
-def consent(
-    member_id: MemberIdPath, body: ConsentGrant, session: SessionDep, now: NowDep, _: Channel
-) -> MemberRead:
-    return service.to_read(
-        session, service.set_consent(session, member_id=member_id, grant=body, now=now)
-    )
+async def consent(member_id: MemberIdPath, body: ConsentGrant, write: ChannelWrite) -> Response:
+    def work(session: Session, now: datetime) -> Reply:
+        return _member(
+            session, service.set_consent(session, member_id=member_id, grant=body, now=now)
+        )
+
+    return await write(work)
 
 
 @router.post("/members/{member_id}/merge", response_model=MemberRead)
-def merge(
-    member_id: MemberIdPath, body: MergeRequest, session: SessionDep, now: NowDep, _: Admin
-) -> MemberRead:
-    member = service.merge(session, into_id=member_id, from_id=body.from_member_id, now=now)
-    return service.to_read(session, member)
+async def merge(member_id: MemberIdPath, body: MergeRequest, write: AdminWrite) -> Response:
+    def work(session: Session, now: datetime) -> Reply:
+        member = service.merge(session, into_id=member_id, from_id=body.from_member_id, now=now)
+        return _member(session, member)
+
+    return await write(work)
 
 
 @router.post("/members/{member_id}/close", response_model=MemberRead)
-def close(member_id: MemberIdPath, session: SessionDep, now: NowDep, _: Admin) -> MemberRead:
-    return service.to_read(session, service.close(session, member_id=member_id, now=now))
+async def close(member_id: MemberIdPath, write: AdminWrite) -> Response:
+    def work(session: Session, now: datetime) -> Reply:
+        return _member(session, service.close(session, member_id=member_id, now=now))
+
+    return await write(work)

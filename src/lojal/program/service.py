@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from lojal.db.driver import Driver
 from lojal.program.errors import InvalidProgram, ProgramNotConfigured
 from lojal.program.models import Program
 from lojal.program.schemas import ProgramConfig
@@ -56,14 +57,18 @@ _cache: dict[tuple[int, int], ProgramConfig] = {}
 
 
 def current(session: Session) -> ProgramConfig:
-    program = session.get(Program, 1)
-    if program is None:
+    """The club's programme, validated once per version (asked for on every write)."""
+    db = Driver.of(session, flush=False)
+    row = db.one("SELECT version FROM programs WHERE id = 1")
+    if row is None:
         raise ProgramNotConfigured(
             "no programme is configured: run `lojal program apply club.yaml` first"
         )
-    key = (id(session.get_bind()), program.version)
+    key = (id(session.get_bind()), int(row[0]))
     cached = _cache.get(key)
     if cached is None:
+        program = session.get(Program, 1)
+        assert program is not None
         cached = ProgramConfig.model_validate(program.config)
         _cache.clear()
         _cache[key] = cached

@@ -1,14 +1,19 @@
-"""Request dependencies: the session (one transaction per request, committed before the
-response is sent), the clock, the programme, and the caller's API key."""
+"""Request dependencies: the session of a read (one read-only transaction per request), the
+writer of a write (``Write``: the unit of work, committed before the response is sent), the
+clock, the programme, and the caller's API key.
+
+Dependencies that need no database are ``async``: FastAPI runs a plain ``def`` dependency on
+the thread pool, a hop that costs more than the dependency itself."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Header, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -21,22 +26,25 @@ from lojal.program.schemas import ProgramConfig
 from lojal.staff import service as staff
 from lojal.staff.errors import InvalidApiKey, MissingScope
 from lojal.staff.service import Principal
+from lojal.web.idempotency import MAX_KEY_LENGTH, Claim, IdempotencyKeyInvalid
+from lojal.web.writer import Batch, Job, Reply, Writer
 
+API_PREFIX = "/api/v1"
 bearer = HTTPBearer(auto_error=False, description="An API key from `lojal keys create`")
 AUTH_CACHE_SECONDS = 10.0
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
-def get_now(clock: Annotated[Clock, Depends(get_clock)]) -> datetime:
+async def get_now(clock: Annotated[Clock, Depends(get_clock)]) -> datetime:
     return clock.now()
 
 
@@ -58,10 +66,12 @@ def get_program(session: SessionDep) -> ProgramConfig:
 ProgramDep = Annotated[ProgramConfig, Depends(get_program)]
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    """The caller's API key. Keys are checked in the database at most every
+    ``AUTH_CACHE_SECONDS`` per key (so a revoked key stops working within that time)."""
     if credentials is None:
         raise InvalidApiKey("send an API key as 'Authorization: Bearer <key>'")
     token = credentials.credentials
@@ -70,10 +80,7 @@ def authenticate(
     if hit is not None and hit[0] > time.monotonic():
         principal = hit[1]
     else:
-        with transaction(request.app.state.session_factory, read_only=True) as session:
-            principal = staff.authenticate(
-                session, token=token, pepper=request.app.state.settings.api_key_pepper
-            )
+        principal = await run_in_threadpool(_authenticate, request, token)
         if len(cache) > 10_000:
             cache.clear()
         cache[token] = (time.monotonic() + AUTH_CACHE_SECONDS, principal)
@@ -81,10 +88,17 @@ def authenticate(
     return principal
 
 
-def require(*scopes: str) -> Callable[[Principal], Principal]:
+def _authenticate(request: Request, token: str) -> Principal:
+    with transaction(request.app.state.session_factory, read_only=True) as session:
+        return staff.authenticate(
+            session, token=token, pepper=request.app.state.settings.api_key_pepper
+        )
+
+
+def require(*scopes: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
     """A key with ``admin`` or any of ``scopes`` may pass."""
 
-    def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not any(principal.allows(scope) for scope in scopes):
             raise MissingScope(f"this API key needs one of the scopes: {', '.join(scopes)}")
         return principal
@@ -95,3 +109,71 @@ def require(*scopes: str) -> Callable[[Principal], Principal]:
 Admin = Annotated[Principal, Depends(require("admin"))]
 # Tills, web shops and apps: anything a channel does for a member.
 Channel = Annotated[Principal, Depends(require("pos", "integration"))]
+
+
+class Write:
+    """A write request's way to the writer (``lojal.web.writer``): ``await write(work)`` runs
+    ``work(session, now)`` in the writer's transaction and gives back the committed answer as a
+    response; ``await write.batch(kind, payload)`` does the same for a job that the writer may
+    do together with others of its kind. The request's ``Idempotency-Key`` goes with it."""
+
+    def __init__(self, writer: Writer, claim: Claim | None, principal: Principal) -> None:
+        self.writer = writer
+        self.claim = claim
+        self.principal = principal
+
+    async def __call__(self, work: Callable[[Session, datetime], Reply]) -> Response:
+        return _response(await self.writer.submit(Job(work=work, claim=self.claim)))
+
+    async def batch(self, kind: Batch, payload: Any) -> Response:
+        reply = await self.writer.submit(Job(batch=kind, payload=payload, claim=self.claim))
+        return _response(reply)
+
+
+def _response(reply: Reply) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if reply.replayed else None
+    return Response(reply.body, reply.status, headers, media_type="application/json")
+
+
+def writes_for(*scopes: str) -> Callable[..., Coroutine[Any, Any, Write]]:
+    """The ``Write`` of a request whose API key has ``admin`` or one of ``scopes``: one
+    dependency for the key, its scope and the ``Idempotency-Key`` (each dependency FastAPI
+    resolves costs time on every request)."""
+
+    async def get_write(
+        request: Request,
+        principal: Annotated[Principal, Depends(authenticate)],
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                description="Send the same key again to get the first answer again, not a "
+                "second write (1-255 characters; scoped to your API key).",
+            ),
+        ] = None,
+    ) -> Write:
+        if not any(principal.allows(scope) for scope in scopes):
+            raise MissingScope(f"this API key needs one of the scopes: {', '.join(scopes)}")
+        claim = None
+        if idempotency_key is not None:
+            key = idempotency_key.strip()
+            if not key or len(key) > MAX_KEY_LENGTH:
+                raise IdempotencyKeyInvalid(
+                    "Idempotency-Key must be 1-255 characters", field="Idempotency-Key"
+                )
+            claim = Claim.of(
+                caller=str(principal.key_id),
+                key=key,
+                method=request.method,
+                path=request.url.path,
+                query=request.url.query.encode(),
+                body=await request.body(),
+            )
+        return Write(request.app.state.writer, claim, principal)
+
+    return get_write
+
+
+# A write by a till, web shop or app (scopes pos, integration), or by an admin key only.
+ChannelWrite = Annotated[Write, Depends(writes_for("pos", "integration"))]
+AdminWrite = Annotated[Write, Depends(writes_for("admin"))]

@@ -37,15 +37,21 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out or "body"
 
 
+def error_payload(exc: LojalError) -> tuple[int, dict[str, Any]]:
+    """The status and JSON body of a domain error (handlers and the writer share it)."""
+    extra: dict[str, Any] = {}
+    field = exc.field if isinstance(exc, Invalid) else exc.context.get("field")
+    if field:
+        extra["field"] = field
+    return status_of(exc), body(exc.code, exc.detail, **extra)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(LojalError)
     async def _domain(_: Request, exc: LojalError) -> JSONResponse:
-        extra: dict[str, Any] = {}
-        field = exc.field if isinstance(exc, Invalid) else exc.context.get("field")
-        if field:
-            extra["field"] = field
+        status, payload = error_payload(exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-        return JSONResponse(body(exc.code, exc.detail, **extra), status_of(exc), headers)
+        return JSONResponse(payload, status, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

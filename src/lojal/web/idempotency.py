@@ -1,212 +1,107 @@
-"""``Idempotency-Key`` for every write, as an ASGI middleware.
+"""``Idempotency-Key`` on every write.
 
-* same key, same request (method, path, body) → the first response again (with the header
-  ``Idempotent-Replayed: true``);
-* same key, a different request → 422 ``IdempotencyKeyReused``;
-* same key while the first request is still running → 409 ``IdempotencyKeyInFlight``.
+* same key, same request (method, path, query, body) → the first response again (status and
+  body, with the header ``Idempotent-Replayed: true``);
+* same key, a different request → 422 ``IdempotencyKeyReused``.
 
-Keys are scoped to the API key that sent them. Responses of 5xx (and 401/403, which never
-reached the handler) are not kept, so the client can retry. A request that died while holding
-a key releases it after ``idempotency_lock_seconds``; natural ids (order, return, event) make
-such a retry safe on their own.
+Keys are scoped to the API key that sent them. The record is written in the same transaction
+as the work it guards (``lojal.web.writer``): it exists exactly when the work committed, so a
+crash can never leave a key that claims work which was lost, nor work without its key. A
+second request with a key that is still being worked on waits for the first to commit and is
+then answered with its response (PostgreSQL: the unique index makes it wait; SQLite: writes
+are serialised). Answers of 5xx are not kept, so the client can retry them. Records are
+forgotten after ``LOJAL_IDEMPOTENCY_TTL_HOURS`` (by ``lojal jobs run``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-import anyio
-import orjson
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
-from lojal.clock import Clock
-from lojal.db.session import transaction
+from lojal.db.driver import Driver
+from lojal.errors import Conflict, IdempotencyKeyReused, Invalid
 from lojal.web.models import IdempotencyRecord
 
-HEADER = b"idempotency-key"
-METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_KEY_LENGTH = 255
 
 
-class IdempotencyMiddleware:
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        session_factory: sessionmaker[Session],
-        clock: Clock,
-        lock_seconds: int,
-    ) -> None:
-        self.app = app
-        self.factory = session_factory
-        self.clock = clock
-        self.lock = timedelta(seconds=lock_seconds)
+class IdempotencyKeyInvalid(Invalid):
+    pass
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in METHODS:
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        raw_key = headers.get(HEADER)
-        if raw_key is None:
-            await self.app(scope, receive, send)
-            return
-        key = raw_key.decode("latin-1").strip()
-        if not key or len(key) > MAX_KEY_LENGTH:
-            await _json(
-                send,
-                422,
-                {
-                    "error": "ValidationError",
-                    "detail": "Idempotency-Key must be 1-255 characters",
-                    "field": "Idempotency-Key",
-                },
-            )
-            return
-        caller = _caller(headers.get(b"authorization", b""))
-        body = await _read_body(receive)
+
+class IdempotencyKeyInFlight(Conflict):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A write request's key and the fingerprint of the request it was first used with."""
+
+    caller: str
+    key: str
+    method: str
+    path: str
+    digest: str
+
+    @classmethod
+    def of(
+        cls, *, caller: str, key: str, method: str, path: str, query: bytes, body: bytes
+    ) -> Claim:
         digest = hashlib.sha256(
-            b"\n".join(
-                [
-                    scope["method"].encode(),
-                    scope["path"].encode(),
-                    scope.get("query_string", b""),
-                    body,
-                ]
-            )
+            b"\n".join([method.encode(), path.encode(), query, body])
         ).hexdigest()
-        outcome = await anyio.to_thread.run_sync(self._claim, caller, key, scope, digest)
-        if outcome[0] == "replay":
-            await _send(send, outcome[1], outcome[2], replayed=True)
-            return
-        if outcome[0] == "mismatch":
-            await _json(
-                send,
-                422,
-                {
-                    "error": "IdempotencyKeyReused",
-                    "detail": "this Idempotency-Key was used with a different request",
-                    "field": "Idempotency-Key",
-                },
-            )
-            return
-        if outcome[0] == "in_flight":
-            await _json(
-                send,
-                409,
-                {
-                    "error": "IdempotencyKeyInFlight",
-                    "detail": "a request with this Idempotency-Key is still being processed",
-                },
-            )
-            return
-        record_id: int = outcome[1]
-        status = 500
-        chunks: list[bytes] = []
-        sent_body = False
-
-        async def replay_receive() -> Message:
-            nonlocal sent_body
-            if not sent_body:
-                sent_body = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, replay_receive, capture)
-        finally:
-            keep = status < 500 and status not in (401, 403)
-            await anyio.to_thread.run_sync(self._finish, record_id, status, b"".join(chunks), keep)
-
-    def _claim(self, caller: str, key: str, scope: Scope, digest: str) -> tuple[Any, ...]:
-        now = self.clock.now()
-        try:
-            with transaction(self.factory) as session:
-                row = session.scalar(
-                    select(IdempotencyRecord)
-                    .where(
-                        IdempotencyRecord.caller == caller,
-                        IdempotencyRecord.idempotency_key == key,
-                    )
-                    .with_for_update()
-                )
-                if row is None:
-                    row = IdempotencyRecord(
-                        caller=caller,
-                        idempotency_key=key,
-                        method=scope["method"],
-                        path=scope["path"][:500],
-                        request_hash=digest,
-                        created_at=now,
-                        locked_at=now,
-                    )
-                    session.add(row)
-                    session.flush()
-                    return ("proceed", row.id)
-                if row.request_hash != digest:
-                    return ("mismatch",)
-                if row.status_code is not None:
-                    return ("replay", row.status_code, row.response_body or b"")
-                if row.locked_at is not None and now - row.locked_at > self.lock:
-                    row.locked_at = now
-                    return ("proceed", row.id)
-                return ("in_flight",)
-        except IntegrityError:
-            return ("in_flight",)
-
-    def _finish(self, record_id: int, status: int, content: bytes, keep: bool) -> None:
-        with transaction(self.factory) as session:
-            if keep:
-                row = session.get(IdempotencyRecord, record_id)
-                if row is not None:
-                    row.status_code = status
-                    row.response_body = content
-                    row.locked_at = None
-            else:
-                session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+        return cls(caller, key, method, path[:500], digest)
 
 
-def _caller(authorization: bytes) -> str:
-    token = authorization.decode("latin-1").removeprefix("Bearer ").strip()
-    parts = token.split("_", 2)
-    return parts[1][:32] if len(parts) == 3 and parts[0] == "lojal" else "-"
+def lookup(session: Session, claim: Claim) -> tuple[int, bytes] | None:
+    """The stored (status, body) for this key, None if the key is new. Raises
+    ``IdempotencyKeyReused`` when the key was used with another request."""
+    db = Driver.of(session, flush=False)
+    row = db.one(
+        "SELECT request_hash, status_code, response_body FROM idempotency_records "
+        "WHERE caller = ? AND idempotency_key = ?",
+        (claim.caller, claim.key),
+    )
+    if row is None:
+        return None
+    if row[0] != claim.digest:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used with a different request", field="Idempotency-Key"
+        )
+    if row[1] is None:  # taken by a job of the same transaction that has not answered yet
+        raise IdempotencyKeyInFlight("a request with this Idempotency-Key is still being processed")
+    return int(row[1]), bytes(row[2])
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
+def claim(session: Session, claim: Claim, now: datetime) -> None:
+    """Take the key for this transaction (a concurrent holder makes this wait, then fail)."""
+    db = Driver.of(session, flush=False)
+    db.execute(
+        "INSERT INTO idempotency_records (caller, idempotency_key, method, path, request_hash, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (claim.caller, claim.key, claim.method, claim.path, claim.digest, db.time(now)),
+    ).close()
 
 
-async def _send(send: Send, status: int, content: bytes, *, replayed: bool = False) -> None:
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(content)).encode()),
-    ]
-    if replayed:
-        headers.append((b"idempotent-replayed", b"true"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": content})
-
-
-async def _json(send: Send, status: int, payload: dict[str, Any]) -> None:
-    await _send(send, status, orjson.dumps(payload))
+def finish(session: Session, claim: Claim, status: int, body: bytes) -> None:
+    """Keep the answer for the key; an answer of 5xx is not kept (the client may retry)."""
+    db = Driver.of(session, flush=False)
+    if status >= 500:
+        db.execute(
+            "DELETE FROM idempotency_records WHERE caller = ? AND idempotency_key = ?",
+            (claim.caller, claim.key),
+        ).close()
+        return
+    db.execute(
+        "UPDATE idempotency_records SET status_code = ?, response_body = ? "
+        "WHERE caller = ? AND idempotency_key = ?",
+        (status, body, claim.caller, claim.key),
+    ).close()
 
 
 def purge(session: Session, *, older_than: Any) -> int:

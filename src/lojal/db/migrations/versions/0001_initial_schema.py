@@ -41,7 +41,6 @@ def upgrade() -> None:
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("response_body", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", lojal.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("locked_at", lojal.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_records")),
         sa.UniqueConstraint(
             "caller", "idempotency_key", name=op.f("uq_idempotency_records_caller_idempotency_key")
@@ -149,8 +148,13 @@ def upgrade() -> None:
             ["member_id", "type", "occurred_at"],
             unique=False,
         )
+        # only activity that waits for its member to enrol
         batch_op.create_index(
-            "ix_events_unmatched", ["identity_kind", "identity_value"], unique=False
+            "ix_events_unmatched",
+            ["identity_kind", "identity_value"],
+            unique=False,
+            sqlite_where=sa.text("member_id IS NULL"),
+            postgresql_where=sa.text("member_id IS NULL"),
         )
 
     op.create_table(
@@ -254,8 +258,13 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_purchases_member_id_occurred_at", ["member_id", "occurred_at"], unique=False
         )
+        # only activity that waits for its member to enrol
         batch_op.create_index(
-            "ix_purchases_unmatched", ["identity_kind", "identity_value"], unique=False
+            "ix_purchases_unmatched",
+            ["identity_kind", "identity_value"],
+            unique=False,
+            sqlite_where=sa.text("member_id IS NULL"),
+            postgresql_where=sa.text("member_id IS NULL"),
         )
 
     op.create_table(
@@ -325,7 +334,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_purchase_lines")),
     )
     with op.batch_alter_table("purchase_lines", schema=None) as batch_op:
-        batch_op.create_index("ix_purchase_lines_member_id", ["member_id"], unique=False)
         batch_op.create_index("ix_purchase_lines_purchase_id", ["purchase_id"], unique=False)
 
     op.create_table(
@@ -535,7 +543,6 @@ def downgrade() -> None:
     op.drop_table("returns")
     with op.batch_alter_table("purchase_lines", schema=None) as batch_op:
         batch_op.drop_index("ix_purchase_lines_purchase_id")
-        batch_op.drop_index("ix_purchase_lines_member_id")
 
     op.drop_table("purchase_lines")
     with op.batch_alter_table("point_lots", schema=None) as batch_op:
