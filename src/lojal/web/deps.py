@@ -72,6 +72,12 @@ async def authenticate(
 ) -> Principal:
     """The caller's API key. Keys are checked in the database at most every
     ``AUTH_CACHE_SECONDS`` per key (so a revoked key stops working within that time)."""
+    return await principal_of(request, credentials)
+
+
+async def principal_of(
+    request: Request, credentials: HTTPAuthorizationCredentials | None
+) -> Principal:
     if credentials is None:
         raise InvalidApiKey("send an API key as 'Authorization: Bearer <key>'")
     token = credentials.credentials
@@ -142,7 +148,7 @@ def writes_for(*scopes: str) -> Callable[..., Coroutine[Any, Any, Write]]:
 
     async def get_write(
         request: Request,
-        principal: Annotated[Principal, Depends(authenticate)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
         idempotency_key: Annotated[
             str | None,
             Header(
@@ -152,6 +158,7 @@ def writes_for(*scopes: str) -> Callable[..., Coroutine[Any, Any, Write]]:
             ),
         ] = None,
     ) -> Write:
+        principal = await principal_of(request, credentials)
         if not any(principal.allows(scope) for scope in scopes):
             raise MissingScope(f"this API key needs one of the scopes: {', '.join(scopes)}")
         claim = None
