@@ -2,7 +2,11 @@
 lines into ``purchases`` and ``purchase_lines`` with the raw DBAPI cursor's ``executemany``,
 ``BATCH`` purchases per transaction. No rules, no ledger, no validation beyond parsing.
 
-    python -m bench.baseline_insert DATABASE_URL FILE.csv [BATCH]
+    python -m bench.baseline_insert DATABASE_URL FILE.csv [BATCH] [--ledger]
+
+With ``--ledger`` it also writes, per purchase, every other row the import writes — a journal
+entry, a point lot, two postings (1 point per currency unit, no rules) — and the members'
+balance updates per batch: the storage cost of the import's whole output.
 
 The connection comes from lojal's own engine (``engine.raw_connection()``), so SQLite has the
 same pragmas as lojal (WAL, synchronous=NORMAL, foreign keys on) and the same ``BEGIN
@@ -23,8 +27,10 @@ from lojal.db.engine import make_engine
 
 
 def main() -> None:
-    url, path = sys.argv[1], sys.argv[2]
-    batch = int(sys.argv[3]) if len(sys.argv) > 3 else 5000
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    ledger = "--ledger" in sys.argv
+    url, path = args[0], args[1]
+    batch = int(args[2]) if len(args) > 2 else 5000
     engine = make_engine(url)
     sqlite = engine.dialect.name == "sqlite"
     raw = engine.raw_connection()
@@ -40,6 +46,10 @@ def main() -> None:
     next_pid = int(cur.fetchone()[0]) + 1
     cur.execute("SELECT coalesce(max(id), 0) FROM purchase_lines")
     next_lid = int(cur.fetchone()[0]) + 1
+    cur.execute("SELECT coalesce(max(id), 0) FROM journal_entries")
+    next_eid = int(cur.fetchone()[0]) + 1
+    cur.execute("SELECT coalesce(max(id), 0) FROM point_lots")
+    next_lot = int(cur.fetchone()[0]) + 1
     dbapi.commit() if not sqlite else cur.execute("COMMIT")
 
     now = datetime.now(UTC)
@@ -56,8 +66,30 @@ def main() -> None:
         " quantity, unit_price_minor, total_minor, points)"
         f" VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, 0)"
     )
+    entry_sql = (
+        "INSERT INTO journal_entries (id, member_id, kind, key, effective_at, recorded_at, "
+        f"points, explanation, detail) VALUES ({p}, {p}, 'earn', {p}, {p}, {p}, {p}, {p}, "
+        f"{p if sqlite else p + '::jsonb'})"
+    )
+    lot_sql = (
+        "INSERT INTO point_lots (id, member_id, entry_id, points, remaining, state, earned_at, "
+        f"available_at, expires_at, source) VALUES ({p}, {p}, {p}, {p}, {p}, 'available', {p}, "
+        f"{p}, {p}, {p})"
+    )
+    posting_sql = (
+        "INSERT INTO postings (entry_id, member_id, account, amount, lot_id) "
+        f"VALUES ({p}, {p}, {p}, {p}, {p})"
+    )
+    balance_sql = (
+        f"UPDATE point_balances SET available = available + {p}, "
+        f"lifetime_earned = lifetime_earned + {p}, updated_at = {p} WHERE member_id = {p}"
+    )
     purchases: list[tuple[object, ...]] = []
     lines: list[tuple[object, ...]] = []
+    entries: list[tuple[object, ...]] = []
+    lots: list[tuple[object, ...]] = []
+    postings: list[tuple[object, ...]] = []
+    balances: dict[int, int] = {}
 
     def flush() -> None:
         if not purchases:
@@ -66,12 +98,21 @@ def main() -> None:
             cur.execute("BEGIN IMMEDIATE")
         cur.executemany(purchase_sql, purchases)
         cur.executemany(line_sql, lines)
+        if ledger:
+            cur.executemany(entry_sql, entries)
+            cur.executemany(lot_sql, lots)
+            cur.executemany(posting_sql, postings)
+            cur.executemany(balance_sql, [(n, n, now_v, m) for m, n in sorted(balances.items())])
         if sqlite:
             cur.execute("COMMIT")
         else:
             dbapi.commit()
         purchases.clear()
         lines.clear()
+        entries.clear()
+        lots.clear()
+        postings.clear()
+        balances.clear()
 
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
@@ -110,6 +151,31 @@ def main() -> None:
                     now_v,
                 )
             )
+            if ledger and member_id is not None:
+                points = total // 100
+                if points:
+                    eid, lid = next_eid, next_lot
+                    next_eid += 1
+                    next_lot += 1
+                    entries.append(
+                        (eid, member_id, f"purchase:{pid}", occurred_v, now_v, points, "", "{}")
+                    )
+                    lots.append(
+                        (
+                            lid,
+                            member_id,
+                            eid,
+                            points,
+                            points,
+                            occurred_v,
+                            occurred_v,
+                            occurred_v,
+                            f"purchase:{order_id}",
+                        )
+                    )
+                    postings.append((eid, member_id, "member_available", points, lid))
+                    postings.append((eid, member_id, "program_issued", -points, None))
+                    balances[member_id] = balances.get(member_id, 0) + points
             if len(purchases) >= batch:
                 flush()
     flush()

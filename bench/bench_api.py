@@ -263,7 +263,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=3000)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-seconds", type=int, default=15)
-    parser.add_argument("--only", choices=("lojal", "minimal"), default=None)
+    parser.add_argument("--only", choices=("lojal", "minimal", "min-async"), default=None)
     parser.add_argument(
         "--no-idempotency", action="store_true", help="send no Idempotency-Key headers"
     )
@@ -285,7 +285,7 @@ def main() -> None:
     run_id = secrets.token_hex(3)
     servers: dict[str, Server] = {}
     try:
-        if args.only != "minimal":
+        if args.only in (None, "lojal"):
             port = common.free_port()
             servers["lojal"] = Server(
                 "lojal",
@@ -293,14 +293,22 @@ def main() -> None:
                 port,
                 workdir / "lojal.log",
             )
-        if args.only != "lojal":
-            port = common.free_port()
-            servers["minimal"] = Server(
-                "minimal",
-                [sys.executable, "-m", "bench.minimal_app", minimal_url, str(port)],
-                port,
-                workdir / "minimal.log",
-            )
+        for name, mode in (("minimal", "sync"), ("min-async", "async")):
+            if args.only in (None, name):
+                port = common.free_port()
+                servers[name] = Server(
+                    name,
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.minimal_app",
+                        f"{minimal_url[:-3]}-{mode}.db",
+                        str(port),
+                        mode,
+                    ],
+                    port,
+                    workdir / f"{name}.log",
+                )
         results: dict[tuple[str, int], list[dict[str, Any]]] = {}
         for c in levels:
             for name, server in servers.items():
@@ -326,7 +334,7 @@ def main() -> None:
                     )
                     results.setdefault((name, c), []).append(res)
                     print(
-                        f"  c={c:<3} round {r + 1} {name:<8} {res['rps']:8.0f} req/s  "
+                        f"  c={c:<3} round {r + 1} {name:<9} {res['rps']:8.0f} req/s  "
                         f"p50 {res['p50'] / 1000:6.1f} ms  p99 {res['p99'] / 1000:6.1f} ms  "
                         f"errors {res['errors']}",
                         flush=True,
@@ -335,7 +343,7 @@ def main() -> None:
             f"\nmedians over {args.repeat} round(s) of {args.duration} s "
             f"(latency in ms; errors summed)"
         )
-        print(f"{'app':<8} {'conc':>4} {'req/s':>8} {'p50':>7} {'p95':>7} {'p99':>7} {'errors':>6}")
+        print(f"{'app':<9} {'conc':>4} {'req/s':>8} {'p50':>7} {'p95':>7} {'p99':>7} {'errors':>6}")
         summary: dict[str, Any] = {}
         for c in levels:
             for name in servers:
@@ -350,13 +358,14 @@ def main() -> None:
                 }
                 summary[f"{name}@{c}"] = row
                 print(
-                    f"{name:<8} {c:>4} {row['rps']:8.0f} {row['p50']:7.1f} {row['p95']:7.1f} "
+                    f"{name:<9} {c:>4} {row['rps']:8.0f} {row['p50']:7.1f} {row['p95']:7.1f} "
                     f"{row['p99']:7.1f} {row['errors']:>6}"
                 )
-            if len(servers) == 2:
-                ratio = summary[f"lojal@{c}"]["rps"] / summary[f"minimal@{c}"]["rps"]
-                summary[f"ratio@{c}"] = ratio
-                print(f"{'ratio':<8} {c:>4} {ratio:8.3f}  (lojal / minimal requests/s)")
+            for base in ("minimal", "min-async"):
+                if "lojal" in servers and base in servers:
+                    ratio = summary[f"lojal@{c}"]["rps"] / summary[f"{base}@{c}"]["rps"]
+                    summary[f"ratio-{base}@{c}"] = ratio
+                    print(f"{'ratio':<8} {c:>4} {ratio:8.3f}  (lojal / {base} requests/s)")
         results_dir = common.ROOT / "bench" / "results"
         results_dir.mkdir(exist_ok=True)
         (results_dir / "api.json").write_text(

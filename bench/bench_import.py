@@ -157,9 +157,13 @@ def _checkpoint(path: Path) -> None:
 
 
 def _program_tag() -> str:
+    """The template club depends on the programme and on the schema (the migrations)."""
     import hashlib
 
-    return hashlib.sha256(common.PROGRAM_YAML.encode()).hexdigest()[:8]
+    digest = hashlib.sha256(common.PROGRAM_YAML.encode())
+    for migration in sorted((common.ROOT / "src/lojal/db/migrations/versions").glob("*.py")):
+        digest.update(migration.read_bytes())
+    return digest.hexdigest()[:8]
 
 
 def copy_rows(source_url: str, target_url: str) -> None:
@@ -377,9 +381,13 @@ def main() -> None:
                 if described:
                     print(f"{name}: {described}")
                 report[f"{name}_settings"] = described
-                runs: dict[str, list[dict[str, Any]]] = {"import": [], "baseline": []}
+                runs: dict[str, list[dict[str, Any]]] = {
+                    "import": [],
+                    "baseline": [],
+                    "baseline+ledger": [],
+                }
                 for r in range(args.repeat):
-                    kinds = (["import"] if do_import else []) + ["baseline"]
+                    kinds = (["import"] if do_import else []) + ["baseline", "baseline+ledger"]
                     for kind in kinds:
                         url = backend.fresh(f"{kind}{r}")
                         if kind == "import":
@@ -401,6 +409,7 @@ def main() -> None:
                                 url,
                                 str(data),
                                 str(args.batch),
+                                *(["--ledger"] if kind == "baseline+ledger" else []),
                             ]
                             res = run_child(argv)
                         if res["rc"] != 0:
@@ -412,7 +421,7 @@ def main() -> None:
                         del res["output"]
                         runs[kind].append(res)
                         print(
-                            f"  {name:<10} round {r + 1} {kind:<8} {res['wall']:7.1f} s  "
+                            f"  {name:<10} round {r + 1} {kind:<15} {res['wall']:7.1f} s  "
                             f"{res['rate']:8.0f} purchases/s  peak RSS {res['rss_mib']:6.0f} MiB"
                             f"  cpu {res['cpu']:6.1f} s  {got}",
                             flush=True,
@@ -433,9 +442,10 @@ def main() -> None:
                             "runs": len(rs),
                         }
                 if "import" in summary:
-                    summary["ratio"] = (
-                        summary["import"]["purchases_per_s"]
-                        / summary["baseline"]["purchases_per_s"]
+                    rate = summary["import"]["purchases_per_s"]
+                    summary["ratio"] = rate / summary["baseline"]["purchases_per_s"]
+                    summary["ratio_to_ledger_rows"] = (
+                        rate / summary["baseline+ledger"]["purchases_per_s"]
                     )
                 report[name] = summary
                 print(f"{name}: {json.dumps(summary, indent=2)}")

@@ -1,9 +1,13 @@
-"""The baseline for ``bench_api``: a minimal FastAPI app with one sync endpoint that inserts one
-row into a SQLite table per request, through SQLAlchemy, with the same engine (and so the same
-pragmas: WAL, synchronous=NORMAL, foreign keys, busy timeout, ``BEGIN IMMEDIATE``) as lojal.
+"""The baselines for ``bench_api``: a minimal FastAPI app with one endpoint that inserts one row
+into a SQLite table per request.
 
-Run: ``python -m bench.minimal_app DATABASE_URL PORT`` (uvicorn with the settings of
-``lojal serve``: one process, ``uvicorn.run(app, host, port, workers=1, log_level="info")``).
+* ``sync`` (the default): the usual way — a sync endpoint, SQLAlchemy, lojal's own engine (so
+  the same pragmas: WAL, synchronous=NORMAL, foreign keys, busy timeout, ``BEGIN IMMEDIATE``);
+* ``async``: the framework's floor — an async endpoint inserting with the sqlite3 connection
+  on the event loop (no thread pool, no lock contention), same pragmas.
+
+Run: ``python -m bench.minimal_app DATABASE_URL PORT [sync|async]`` (uvicorn with the settings
+of ``lojal serve``: one process, ``uvicorn.run(app, host, port, log_level="info")``).
 """
 
 from __future__ import annotations
@@ -33,20 +37,34 @@ class OrderIn(BaseModel):
     lines: list[dict[str, Any]] = []
 
 
-def create_app(url: str) -> FastAPI:
+def create_app(url: str, mode: str = "sync") -> FastAPI:
     engine = make_engine(url)
     metadata.create_all(engine)
     app = FastAPI()
+    if mode == "async":
+        raw: Any = engine.raw_connection().driver_connection
 
-    @app.post("/api/v1/purchases", status_code=201)
-    def record(body: OrderIn) -> dict[str, Any]:
-        with engine.begin() as conn:
-            row_id = conn.execute(
-                insert(orders).values(
-                    order_id=body.order_id, recorded_at=datetime.now(UTC).isoformat()
-                )
-            ).inserted_primary_key[0]
-        return {"id": row_id, "order_id": body.order_id}
+        @app.post("/api/v1/purchases", status_code=201)
+        async def record_on_loop(body: OrderIn) -> dict[str, Any]:
+            raw.execute("BEGIN IMMEDIATE")
+            cursor = raw.execute(
+                "INSERT INTO bench_orders (order_id, recorded_at) VALUES (?, ?)",
+                (body.order_id, datetime.now(UTC).isoformat()),
+            )
+            raw.execute("COMMIT")
+            return {"id": cursor.lastrowid, "order_id": body.order_id}
+
+    else:
+
+        @app.post("/api/v1/purchases", status_code=201)
+        def record(body: OrderIn) -> dict[str, Any]:
+            with engine.begin() as conn:
+                row_id = conn.execute(
+                    insert(orders).values(
+                        order_id=body.order_id, recorded_at=datetime.now(UTC).isoformat()
+                    )
+                ).inserted_primary_key[0]
+            return {"id": row_id, "order_id": body.order_id}
 
     @app.get("/healthz")
     def health() -> dict[str, str]:
@@ -59,7 +77,8 @@ def main() -> None:
     import uvicorn
 
     url, port = sys.argv[1], int(sys.argv[2])
-    uvicorn.run(create_app(url), host="127.0.0.1", port=port, workers=1, log_level="info")
+    mode = sys.argv[3] if len(sys.argv) > 3 else "sync"
+    uvicorn.run(create_app(url, mode), host="127.0.0.1", port=port, log_level="info")
 
 
 if __name__ == "__main__":
