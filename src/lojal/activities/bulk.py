@@ -44,11 +44,13 @@ from zoneinfo import ZoneInfo
 import orjson
 from sqlalchemy.orm import Session
 
+from lojal import reactions
 from lojal.conditions.model import AllOf, AnyOf, Compare, Not
 from lojal.db.driver import Driver
 from lojal.ledger import entries
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
+from lojal.reactions import PurchaseRecorded
 from lojal.rules.engine import (
     WEEKDAYS,
     Award,
@@ -178,6 +180,7 @@ class _Member:
     merged_into_id: int | None
     enrolment_channel: str
     attributes: dict[str, Any]
+    tier: str | None = None
 
 
 class ImportState:
@@ -348,6 +351,7 @@ def import_purchases(
     posting_rows: list[tuple[Any, ...]] = []
     usage_rows: list[tuple[Any, ...]] = []
     balance: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    members_purchases: list[PurchaseRecorded] = []
     capped = {rule.id for rule in ruleset.capped}
     pending_account, available_account = entries.MEMBER_PENDING, entries.MEMBER_AVAILABLE
     issued = entries.PROGRAM_ISSUED
@@ -363,6 +367,7 @@ def import_purchases(
         points = order_points = 0
         explanation = ""
         owner: int | None = None
+        first = False
         if member is not None:
             owner = member.id
             first = owner not in has_purchase
@@ -371,7 +376,9 @@ def import_purchases(
                 facts = PurchaseFacts(
                     occurred_at, p.channel, total, lines, p.store_id, p.attributes
                 )
-                member_facts = MemberFacts(first, member.enrolment_channel, member.attributes)
+                member_facts = MemberFacts(
+                    first, member.enrolment_channel, member.attributes, member.tier
+                )
                 usage = used.for_purchase(owner, occurred_at) if capped else None
                 key = awards.key(facts, member_facts, usage)
                 award = awards.get(key)
@@ -463,6 +470,21 @@ def import_purchases(
                     lp,
                 )
             )
+        if owner is not None:
+            members_purchases.append(
+                PurchaseRecorded(
+                    purchase_id,
+                    p.order_id,
+                    owner,
+                    occurred_at,
+                    p.channel,
+                    p.store_id,
+                    total,
+                    points,
+                    lines,
+                    first,
+                )
+            )
         if details:
             result.details[index] = Written(
                 purchase_id,
@@ -494,6 +516,7 @@ def import_purchases(
         )
     # The ORM must not serve rows cached before these writes.
     session.expire_all()
+    reactions.after_purchases(session, members_purchases, now)
     return result
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from lojal import reactions
 from lojal.activities.bulk import BulkPurchase, import_purchases
 from lojal.activities.errors import (
     CurrencyMismatch,
@@ -33,6 +34,7 @@ from lojal.members.identities import normalise
 from lojal.members.models import Member
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
+from lojal.reactions import EventRecorded, PurchaseRecorded, ReturnRecorded
 from lojal.rules import service as rule_service
 from lojal.rules.engine import (
     Award,
@@ -95,7 +97,13 @@ def _member_facts(session: Session, member: Member, before_purchase_id: int | No
         first_purchase=earlier is None,
         enrolment_channel=member.enrolment_channel,
         attributes=member.attributes,
+        tier=member_tier(member),
     )
+
+
+def member_tier(member: Member) -> str | None:
+    """The member's current tier as the rules see it (None until the club has tiers)."""
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,7 +434,23 @@ def record_return(session: Session, *, data: ReturnCreate, now: datetime) -> Rec
     if points > 0 and purchase.member_id is not None:
         _clawback(session, row, purchase, points, now)
     session.flush()
+    if purchase.member_id is not None:
+        reactions.after_returns(session, [_return_recorded(row, purchase, fully_returned)], now)
     return Recorded(row, "", True)
+
+
+def _return_recorded(row: Return, purchase: Purchase, whole: bool) -> ReturnRecorded:
+    assert purchase.member_id is not None
+    return ReturnRecorded(
+        return_id=row.id,
+        purchase_id=purchase.id,
+        order_id=purchase.order_id,
+        member_id=purchase.member_id,
+        occurred_at=row.occurred_at,
+        total_minor=row.total_minor,
+        points_clawed_back=row.points_clawed_back,
+        whole_order_returned=whole,
+    )
 
 
 def _clawback(
@@ -493,7 +517,20 @@ def record_event(session: Session, *, data: EventCreate, now: datetime) -> Recor
     explanation = ""
     if member is not None and member.status == "active":
         explanation = _award_event(session, event, member, config, now)
+    if member is not None:
+        reactions.after_events(session, [_event_recorded(event)], now)
     return Recorded(event, explanation, True)
+
+
+def _event_recorded(event: Event) -> EventRecorded:
+    assert event.member_id is not None
+    return EventRecorded(
+        event_id=event.id,
+        member_id=event.member_id,
+        type=event.type,
+        occurred_at=event.occurred_at,
+        properties=dict(event.properties),
+    )
 
 
 def _award_event(
@@ -511,7 +548,11 @@ def _award_event(
             properties=event.properties,
             channel=event.channel,
         ),
-        MemberFacts(enrolment_channel=member.enrolment_channel, attributes=member.attributes),
+        MemberFacts(
+            enrolment_channel=member.enrolment_channel,
+            attributes=member.attributes,
+            tier=member_tier(member),
+        ),
         used,
     )
     if award.points <= 0:
@@ -591,14 +632,39 @@ def credit_unmatched(
             )
             session.flush()
             _award_purchase(session, purchase, lines, member, config, now)
+            reactions.after_purchases(
+                session,
+                [
+                    PurchaseRecorded(
+                        purchase.id,
+                        purchase.order_id,
+                        member.id,
+                        purchase.occurred_at,
+                        purchase.channel,
+                        purchase.store_id,
+                        purchase.total_minor,
+                        purchase.points,
+                        [_line_facts(line) for line in lines],
+                        credited == 0,
+                    )
+                ],
+                now,
+            )
             _apply_earlier_returns(session, purchase, lines, now)
             credited += 1
         for event in events:
             event.member_id = member.id
             session.flush()
             _award_event(session, event, member, config, now)
+            reactions.after_events(session, [_event_recorded(event)], now)
             credited += 1
     return credited
+
+
+def _line_facts(line: PurchaseLine) -> LineFacts:
+    return LineFacts(
+        line.sku, line.quantity, line.unit_price_minor, line.total_minor, line.name, line.category
+    )
 
 
 def _apply_earlier_returns(
@@ -607,7 +673,7 @@ def _apply_earlier_returns(
     returns = list(
         session.scalars(select(Return).where(Return.purchase_id == purchase.id).order_by(Return.id))
     )
-    if not returns or purchase.points == 0:
+    if not returns:
         return
     by_id = {line.id: line for line in lines}
     done: dict[int, int] = {}
@@ -622,10 +688,12 @@ def _apply_earlier_returns(
             rl.member_id = purchase.member_id
             done[line.id] = before + rl.quantity
             points += rl.points
-        if all(done.get(line.id, 0) == line.quantity for line in lines):
+        whole = all(done.get(line.id, 0) == line.quantity for line in lines)
+        if whole:
             points += purchase.order_points
         if points:
             _clawback(session, row, purchase, points, now)
+        reactions.after_returns(session, [_return_recorded(row, purchase, whole)], now)
 
 
 def move_activity(session: Session, *, from_id: int, into_id: int) -> None:

@@ -77,8 +77,10 @@ def enrol(session: Session, *, data: MemberCreate, now: datetime, region: str = 
     ledger.open_balance(session, member_id=member.id, now=now)
     session.flush()
 
+    from lojal import reactions
     from lojal.activities.service import credit_unmatched
 
+    reactions.after_enrolment(session, member, data, now)
     credit_unmatched(session, member=member, identities=identities, now=now)
     return member
 

@@ -81,6 +81,7 @@ class MemberFacts:
     first_purchase: bool = False
     enrolment_channel: str | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    tier: str | None = None  # the member's current tier (its code), when the club has tiers
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,7 @@ def purchase_context(purchase: PurchaseFacts, member: MemberFacts, timezone: str
             "first_purchase": member.first_purchase,
             "enrolment_channel": member.enrolment_channel,
             "attributes": dict(member.attributes),
+            "tier": member.tier,
         },
     }
 
@@ -216,7 +218,7 @@ def _field_getter(path: str) -> Callable[[Any], Any]:
         if head == "purchase":
             return lambda scope: walk(scope.purchase.attributes, parts)
         return lambda scope: walk(scope.member.attributes, parts)
-    if head == "member" and name in ("first_purchase", "enrolment_channel") and not deeper:
+    if head == "member" and name in ("first_purchase", "enrolment_channel", "tier") and not deeper:
         return lambda scope: getattr(scope.member, name)
     parts = tuple(path.split("."))
     return lambda scope: walk(scope.nested(), parts)
@@ -510,6 +512,7 @@ def award_event(
         "member": {
             "enrolment_channel": member.enrolment_channel,
             "attributes": dict(member.attributes),
+            "tier": member.tier,
         },
     }
     parts: list[AwardPart] = []
