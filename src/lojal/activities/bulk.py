@@ -705,12 +705,12 @@ def _load_members(db: Driver, wanted: set[int]) -> dict[int, _Member]:
         ids = sorted(todo)
         todo = set()
         for row in db.in_chunks(
-            "SELECT id, status, merged_into_id, enrolment_channel, attributes FROM members "
+            "SELECT id, status, merged_into_id, enrolment_channel, attributes, tier FROM members "
             "WHERE id IN ({})",
             ids,
         ):
             attributes = db.read_json(row[4]) if row[4] not in (None, "{}") else {}
-            member = _Member(int(row[0]), row[1], row[2], row[3], attributes or {})
+            member = _Member(int(row[0]), row[1], row[2], row[3], attributes or {}, row[5])
             members[member.id] = member
             merged_into = member.merged_into_id
             if merged_into is not None and merged_into not in members:

@@ -102,8 +102,8 @@ def _member_facts(session: Session, member: Member, before_purchase_id: int | No
 
 
 def member_tier(member: Member) -> str | None:
-    """The member's current tier as the rules see it (None until the club has tiers)."""
-    return None
+    """The member's current tier as the rules see it (None while the club has no tiers)."""
+    return member.tier
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,9 @@ class Member(Base):
     locale: Mapped[str | None] = mapped_column(String(10))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     store_id: Mapped[str | None] = mapped_column(String(64))
+    # The member's current tier (its code in the programme), kept by the tiers feature; the
+    # earning rules read it as member.tier.
+    tier: Mapped[str | None] = mapped_column(String(32))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

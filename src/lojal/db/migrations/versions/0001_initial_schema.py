@@ -67,6 +67,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("store_id", sa.String(length=64), nullable=True),
+        sa.Column("tier", sa.String(length=32), nullable=True),
         sa.Column(
             "merged_into_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
