@@ -274,6 +274,7 @@ def jobs_run(database_url: DbOption = None) -> None:
         engine.dispose()
     console.print(
         f"activated {summary.activated} lots, expired {summary.expired} lots, "
+        f"rewarded {summary.referrals_rewarded} referrals, "
         f"forgot {summary.idempotency_purged} idempotency records"
     )
 
@@ -308,3 +309,6 @@ _register_imports(import_app)
 from lojal.demo.cli import register as _register_demo  # noqa: E402
 
 _register_demo(app)
+from lojal.referrals.cli import register as _register_referrals  # noqa: E402
+
+_register_referrals(app)

@@ -69,11 +69,17 @@ class EventRecorded:
 def after_purchases(session: Session, purchases: Sequence[PurchaseRecorded], now: datetime) -> None:
     if not purchases:
         return
+    from lojal.referrals import rewards as referrals
+
+    referrals.on_purchases(session, purchases, now)
 
 
 def after_returns(session: Session, returns: Sequence[ReturnRecorded], now: datetime) -> None:
     if not returns:
         return
+    from lojal.referrals import rewards as referrals
+
+    referrals.on_returns(session, returns, now)
 
 
 def after_events(session: Session, events: Sequence[EventRecorded], now: datetime) -> None:
@@ -82,4 +88,6 @@ def after_events(session: Session, events: Sequence[EventRecorded], now: datetim
 
 
 def after_enrolment(session: Session, member: Member, data: MemberCreate, now: datetime) -> None:
-    return
+    from lojal.referrals import service as referrals
+
+    referrals.on_enrolment(session, member=member, referral_code=data.referral_code, now=now)

@@ -5,6 +5,7 @@ from lojal.db.base import Base
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.program.models import Program
+from lojal.referrals.models import Referral, ReferralCode
 from lojal.rules.models import RuleAward
 from lojal.staff.models import ApiKey
 from lojal.web.models import IdempotencyRecord
@@ -24,6 +25,8 @@ __all__ = [
     "Program",
     "Purchase",
     "PurchaseLine",
+    "Referral",
+    "ReferralCode",
     "Return",
     "ReturnLine",
     "RuleAward",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lojal.clock import Clock
 from lojal.db.session import transaction
 from lojal.ledger import service as ledger
+from lojal.referrals import tasks as referrals
 from lojal.web import idempotency
 
 BATCH = 2000
@@ -20,6 +21,7 @@ BATCH = 2000
 class Summary:
     activated: int = 0
     expired: int = 0
+    referrals_rewarded: int = 0
     idempotency_purged: int = 0
 
 
@@ -32,6 +34,7 @@ def run_due(factory: sessionmaker[Session], *, clock: Clock, ttl_hours: int = 24
         summary.activated += n
         if n < BATCH:
             break
+    summary.referrals_rewarded = referrals.run_due(factory, now=now, batch=BATCH)
     while True:
         with transaction(factory) as session:
             n = ledger.expire_due(session, now=now, limit=BATCH)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from lojal.referrals.schemas import ReferralConfig
 from lojal.rules.engine import RuleSet
 from lojal.rules.schemas import Rule
 
@@ -48,6 +49,7 @@ class ProgramConfig(BaseModel):
     point_value: Decimal = Field(default=Decimal("0.01"), ge=0, max_digits=18, decimal_places=6)
     multiplier_stacking: Literal["multiply", "add", "max"] = "multiply"
     rules: list[Rule] = Field(default_factory=list)
+    referrals: ReferralConfig | None = None
 
     @field_validator("timezone")
     @classmethod
