@@ -259,8 +259,9 @@ def keys_revoke(prefix: str, database_url: DbOption = None) -> None:
 
 @jobs_app.command("run")
 def jobs_run(database_url: DbOption = None) -> None:
-    """Activate points whose pending period is over and expire points past their date. Safe to
-    run twice, and from cron."""
+    """Activate points whose pending period is over, expire points past their date, end paid
+    memberships that were not renewed and review tiers whose period is over. Safe to run
+    twice, and from cron."""
     from lojal.jobs.service import run_due
 
     engine = make_engine(settings(database_url).database_url)
@@ -274,7 +275,8 @@ def jobs_run(database_url: DbOption = None) -> None:
         engine.dispose()
     console.print(
         f"activated {summary.activated} lots, expired {summary.expired} lots, "
-        f"forgot {summary.idempotency_purged} idempotency records"
+        f"ended {summary.memberships_ended} memberships, reviewed {summary.tiers_reviewed} "
+        f"tiers, forgot {summary.idempotency_purged} idempotency records"
     )
 
 
@@ -308,3 +310,9 @@ _register_imports(import_app)
 from lojal.demo.cli import register as _register_demo  # noqa: E402
 
 _register_demo(app)
+from lojal.tiers.cli import register as _register_tiers  # noqa: E402
+
+_register_tiers(app)
+from lojal.memberships.cli import register as _register_memberships  # noqa: E402
+
+_register_memberships(app)

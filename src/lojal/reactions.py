@@ -69,6 +69,9 @@ class EventRecorded:
 def after_purchases(session: Session, purchases: Sequence[PurchaseRecorded], now: datetime) -> None:
     if not purchases:
         return
+    from lojal.tiers import service as tiers
+
+    tiers.on_purchases(session, purchases, now)
 
 
 def after_returns(session: Session, returns: Sequence[ReturnRecorded], now: datetime) -> None:
@@ -79,7 +82,12 @@ def after_returns(session: Session, returns: Sequence[ReturnRecorded], now: date
 def after_events(session: Session, events: Sequence[EventRecorded], now: datetime) -> None:
     if not events:
         return
+    from lojal.tiers import service as tiers
+
+    tiers.on_events(session, events, now)
 
 
 def after_enrolment(session: Session, member: Member, data: MemberCreate, now: datetime) -> None:
-    return
+    from lojal.tiers import service as tiers
+
+    tiers.on_enrolment(session, member, now)

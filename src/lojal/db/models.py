@@ -4,9 +4,11 @@ from lojal.activities.models import Event, Purchase, PurchaseLine, Return, Retur
 from lojal.db.base import Base
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
+from lojal.memberships.models import Membership, MembershipPlan, RevenueRecord
 from lojal.program.models import Program
 from lojal.rules.models import RuleAward
 from lojal.staff.models import ApiKey
+from lojal.tiers.models import MemberTier, TierChange
 from lojal.web.models import IdempotencyRecord
 
 __all__ = [
@@ -18,6 +20,9 @@ __all__ = [
     "JournalEntry",
     "Member",
     "MemberIdentity",
+    "MemberTier",
+    "Membership",
+    "MembershipPlan",
     "PointBalance",
     "PointLot",
     "Posting",
@@ -26,5 +31,7 @@ __all__ = [
     "PurchaseLine",
     "Return",
     "ReturnLine",
+    "RevenueRecord",
     "RuleAward",
+    "TierChange",
 ]
