@@ -9,7 +9,7 @@ import pytest
 
 from lojal.tiers import qualification as q
 from tests.conftest import START, Api
-from tests.factories import purchase_payload
+from tests.factories import purchase_payload, unique
 from tests.tiers.club import GOLD, SILVER, amount, tiers
 
 
@@ -21,7 +21,7 @@ def tiered(api: Api) -> Api:
 
 
 def member(api: Api, spent: int = 0) -> int:
-    member_id: int = api.post("/members", {"email": f"m{id(api)}-{spent}@example.se"}).json()["id"]
+    member_id: int = api.post("/members", {"email": f"{unique('tiered')}@example.se"}).json()["id"]
     if spent:
         r = api.post("/purchases", purchase_payload(member_id=member_id, lines=[amount(spent)]))
         assert r.status_code == 201, r.text

@@ -133,4 +133,3 @@ def test_a_tier_multiplier_stacks_as_the_programme_says(stacking: str, points: i
     award = _award(data, "gold", SATURDAY)
     assert award.points == points
     assert _award(data, "gold", MONDAY).points == 150
-

@@ -99,7 +99,8 @@ def test_a_review_looks_at_the_period_that_ends_there(
     end = q.period_end(period, start, zone)
     assert end > start
     window = q.period_window(period, end, zone)
-    assert window.end is not None and window.end >= end
+    assert window.end is not None
+    assert window.end >= end
     assert not window.contains(end + q.TICK)
     if period == "calendar_year":
         # the year in which the tier was won is the year reviewed

@@ -74,7 +74,8 @@ def test_a_rolling_tier_falls_only_at_the_end_of_its_period(
     assert jobs(session_factory, clock, period_end) == 1
     assert tier_of(session, member.id) == "bronze"
     [fall] = session.scalars(
-        select(TierChange).where(TierChange.member_id == member.id, TierChange.reason != "joined")
+        select(TierChange)
+        .where(TierChange.member_id == member.id, TierChange.reason != "joined")
         .where(TierChange.to_tier == "bronze")
     )
     assert (fall.from_tier, fall.reason, fall.effective_at) == ("silver", "period_end", period_end)

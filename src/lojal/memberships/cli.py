@@ -60,15 +60,17 @@ def register(app: typer.Typer) -> None:
         database_url: DbOption = None,
     ) -> None:
         """The plans (active ones, or --all)."""
+        from rich.table import Table
+
         from lojal.cli import console, session_for
         from lojal.memberships import service
 
+        table = Table("code", "name", "price", "tier", "status")
         with session_for(database_url) as session:
             for plan in service.list_plans(session, include_retired=include_retired):
-                console.print(
-                    f"{plan.code}\t{plan.name}\t{plan.price_minor} {plan.currency}/"
-                    f"{plan.interval}\ttier {plan.tier or '-'}\t{plan.status}"
-                )
+                price = f"{plan.price_minor} {plan.currency}/{plan.interval}"
+                table.add_row(plan.code, plan.name, price, plan.tier or "-", plan.status)
+        console.print(table)
 
     @plans_app.command("retire")
     def retire(code: str, database_url: DbOption = None) -> None:
