@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lojal.activities.models import Event
 from lojal.members import service as members
 from lojal.memberships import queries
 from lojal.memberships.errors import (
@@ -316,19 +315,17 @@ def _events(
     tiers.record_events(
         session,
         [
-            Event(
-                event_id=event_id,
-                member_id=membership.member_id,
-                type=kind,
-                occurred_at=at,
-                properties={
+            tiers.SystemEvent(
+                event_id,
+                membership.member_id,
+                kind,
+                at,
+                {
                     "plan": plan.code,
                     "tier": plan.tier,
                     "renews_at": membership.renews_at.isoformat(),
                     **extra,
                 },
-                points=0,
-                recorded_at=now,
             )
             for event_id, kind, membership, plan, at, extra in items
         ],

@@ -19,13 +19,12 @@ at once.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -41,7 +40,7 @@ from lojal.reactions import EventRecorded, PurchaseRecorded
 from lojal.tiers import qualification as q
 from lojal.tiers import queries
 from lojal.tiers.errors import TiersNotConfigured, UnknownTier
-from lojal.tiers.models import MemberTier, TierChange
+from lojal.tiers.models import TierChange
 from lojal.tiers.queries import TierState
 from lojal.tiers.schemas import (
     KeepTier,
@@ -165,17 +164,16 @@ def on_purchases(session: Session, purchases: Sequence[PurchaseRecorded], now: d
 
 def on_events(session: Session, events: Sequence[EventRecorded], now: datetime) -> None:
     """On the points basis, points from events (a review, a survey) count too."""
-    if not events:
+    member_ids = sorted(
+        {e.member_id for e in events if not e.type.startswith(SYSTEM_EVENT_PREFIXES)}
+    )
+    if not member_ids:
         return
     found = configured(session)
     if found is None or found[1].basis != "points":
         return
-    member_ids = sorted(
-        {e.member_id for e in events if not e.type.startswith(SYSTEM_EVENT_PREFIXES)}
-    )
-    if member_ids:
-        lock_members(session, member_ids)
-        _requalify(session, found[0], found[1], member_ids, now)
+    lock_members(session, member_ids)
+    _requalify(session, found[0], found[1], member_ids, now)
 
 
 def requalify(session: Session, *, member_ids: Sequence[int], now: datetime) -> None:
@@ -439,6 +437,29 @@ def set_paid_tiers(session: Session, changes: Sequence[PaidTierChange], *, now: 
 # ------------------------------------------------------------------ writing decisions
 
 
+_STATE_COLUMNS = (
+    "qualified_tier",
+    "qualified_since",
+    "review_at",
+    "in_grace",
+    "grace_to",
+    "paid_tier",
+    "paid_until",
+    "updated_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SystemEvent:
+    """An event lojal records itself (``tier_changed``, ``membership_started``, ...)."""
+
+    event_id: str  # natural: re-recording the same fact is refused by the unique event id
+    member_id: int
+    type: str
+    occurred_at: datetime
+    properties: dict[str, Any]
+
+
 def _write(
     session: Session,
     tiers: TiersConfig,
@@ -446,114 +467,130 @@ def _write(
     decisions: Sequence[_Decision],
     now: datetime,
 ) -> None:
+    """Store decisions set-based — a first import may give thousands of members their tier
+    in one batch: the ``member_tiers`` rows, ``members.tier``, one history row and one event
+    per change — then let other features react to the events."""
     if not decisions:
         return
-    ids = [d.state.member_id for d in decisions]
-    rows = {
-        row.member_id: row
-        for row in session.scalars(select(MemberTier).where(MemberTier.member_id.in_(ids)))
-    }
-    changes: list[TierChange] = []
-    notices: list[tuple[int, datetime, tuple[str, str, dict[str, Any]]]] = []
+    db = Driver.of(session)
+    time = db.time
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    changes: list[dict[str, Any]] = []
+    notices: list[SystemEvent] = []
     for decision in decisions:
         state = decision.state
-        row = rows.get(state.member_id)
-        if row is None:
-            row = MemberTier(member_id=state.member_id)
-            session.add(row)
-        row.qualified_tier = state.qualified_tier
-        row.qualified_since = state.qualified_since
-        row.review_at = state.review_at
-        row.in_grace = state.in_grace
-        row.grace_to = state.grace_to
-        row.paid_tier = state.paid_tier
-        row.paid_until = state.paid_until
-        row.updated_at = now
+        values = (
+            state.qualified_tier,
+            None if state.qualified_since is None else time(state.qualified_since),
+            None if state.review_at is None else time(state.review_at),
+            state.in_grace,
+            state.grace_to,
+            state.paid_tier,
+            None if state.paid_until is None else time(state.paid_until),
+            time(now),
+        )
+        if before[state.member_id].has_row:
+            updates.append((*values, state.member_id))
+        else:
+            inserts.append((state.member_id, *values))
         old = before[state.member_id].tier
         new = _effective(tiers, state)
         if new != old and state.status == "active":
             changes.append(
-                TierChange(
-                    member_id=state.member_id,
-                    from_tier=old,
-                    to_tier=new,
-                    reason=decision.reason,
-                    effective_at=decision.effective_at,
-                    recorded_at=now,
-                    detail=decision.detail,
-                )
+                {
+                    "member_id": state.member_id,
+                    "from_tier": old,
+                    "to_tier": new,
+                    "reason": decision.reason,
+                    "effective_at": decision.effective_at,
+                    "recorded_at": now,
+                    "detail": decision.detail,
+                }
             )
         if decision.notice is not None:
-            notices.append((state.member_id, decision.effective_at, decision.notice))
-    if changes:
-        by_tier: dict[str | None, list[int]] = defaultdict(list)
-        for change in changes:
-            by_tier[change.to_tier].append(change.member_id)
-        for code, member_ids in by_tier.items():
-            session.execute(
-                update(Member).where(Member.id.in_(member_ids)).values(tier=code, updated_at=now)
+            event_id, kind, properties = decision.notice
+            notices.append(
+                SystemEvent(event_id, state.member_id, kind, decision.effective_at, properties)
             )
-            # The ORM does not refresh an attribute it never loaded (a new member's tier).
-            for member_id in member_ids:
-                loaded = session.identity_map.get(identity_key(Member, member_id))
-                if loaded is not None:
-                    session.expire(loaded, ["tier", "updated_at"])
-        session.add_all(changes)
-    session.flush()
+    db.insert("member_tiers", ("member_id", *_STATE_COLUMNS), inserts)
+    db.many(
+        f"UPDATE member_tiers SET {', '.join(f'{c} = ?' for c in _STATE_COLUMNS)} "
+        "WHERE member_id = ?",
+        updates,
+    )
+    if not changes and not notices:
+        return
+    db.many(
+        "UPDATE members SET tier = ?, updated_at = ? WHERE id = ?",
+        [(c["to_tier"], time(now), c["member_id"]) for c in changes],
+    )
+    # Members the session holds must not show the tier they had.
+    for change in changes:
+        loaded = session.identity_map.get(identity_key(Member, change["member_id"]))
+        if loaded is not None:
+            session.expire(loaded, ["tier", "updated_at"])
+    change_ids: list[int] = []
+    if changes:
+        change_ids = list(
+            session.scalars(
+                insert(TierChange).returning(TierChange.id, sort_by_parameter_order=True),
+                changes,
+            )
+        )
     events = [
-        Event(
-            event_id=f"{TIER_CHANGED}:{change.id}",
-            member_id=change.member_id,
-            type=TIER_CHANGED,
-            occurred_at=change.effective_at,
-            properties={
-                "from": change.from_tier,
-                "to": change.to_tier,
-                "reason": change.reason,
+        SystemEvent(
+            f"{TIER_CHANGED}:{change_id}",
+            change["member_id"],
+            TIER_CHANGED,
+            change["effective_at"],
+            {
+                "from": change["from_tier"],
+                "to": change["to_tier"],
+                "reason": change["reason"],
                 "direction": "up"
-                if tiers.rank(change.to_tier) > tiers.rank(change.from_tier)
+                if tiers.rank(change["to_tier"]) > tiers.rank(change["from_tier"])
                 else "down",
             },
-            points=0,
-            recorded_at=now,
         )
-        for change in changes
-    ] + [
-        Event(
-            event_id=event_id,
-            member_id=member_id,
-            type=kind,
-            occurred_at=at,
-            properties=properties,
-            points=0,
-            recorded_at=now,
-        )
-        for member_id, at, (event_id, kind, properties) in notices
+        for change_id, change in zip(change_ids, changes, strict=True)
     ]
-    record_events(session, events, now)
+    record_events(session, [*events, *notices], now)
 
 
-def record_events(session: Session, events: Sequence[Event], now: datetime) -> None:
-    """Store events lojal records itself (tier changes, membership changes) and let the other
-    features react to them, like to any recorded event."""
+def record_events(session: Session, events: Sequence[SystemEvent], now: datetime) -> None:
+    """Store events lojal records itself (tier changes, membership changes), in one statement,
+    and let the other features react to them like to any recorded event."""
     if not events:
         return
     from lojal import reactions
 
-    session.add_all(events)
-    session.flush()
+    ids = session.scalars(
+        insert(Event).returning(Event.id, sort_by_parameter_order=True),
+        [
+            {
+                "event_id": event.event_id,
+                "member_id": event.member_id,
+                "type": event.type,
+                "occurred_at": event.occurred_at,
+                "properties": event.properties,
+                "points": 0,
+                "recorded_at": now,
+            }
+            for event in events
+        ],
+    )
     reactions.after_events(
         session,
         [
             EventRecorded(
-                event_id=event.id,
+                event_id=row_id,
                 member_id=event.member_id,
                 type=event.type,
                 occurred_at=event.occurred_at,
                 properties=dict(event.properties),
             )
-            for event in events
-            if event.member_id is not None
+            for row_id, event in zip(ids, events, strict=True)
         ],
         now,
     )
