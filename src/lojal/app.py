@@ -15,8 +15,10 @@ from lojal.db.engine import Checkpointer, make_engine
 from lojal.db.session import make_session_factory
 from lojal.ledger.api import router as ledger_router
 from lojal.members.api import router as members_router
+from lojal.memberships.api import router as memberships_router
 from lojal.program.api import router as program_router
 from lojal.referrals.api import router as referrals_router
+from lojal.tiers.api import router as tiers_router
 from lojal.web import errors
 from lojal.web.writer import Writer
 
@@ -72,6 +74,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         ledger_router,
         program_router,
         referrals_router,
+        tiers_router,
+        memberships_router,
     ):
         app.router.routes.extend(router.routes)
 

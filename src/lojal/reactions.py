@@ -70,7 +70,9 @@ def after_purchases(session: Session, purchases: Sequence[PurchaseRecorded], now
     if not purchases:
         return
     from lojal.referrals import rewards as referrals
+    from lojal.tiers import service as tiers
 
+    tiers.on_purchases(session, purchases, now)
     referrals.on_purchases(session, purchases, now)
 
 
@@ -85,9 +87,14 @@ def after_returns(session: Session, returns: Sequence[ReturnRecorded], now: date
 def after_events(session: Session, events: Sequence[EventRecorded], now: datetime) -> None:
     if not events:
         return
+    from lojal.tiers import service as tiers
+
+    tiers.on_events(session, events, now)
 
 
 def after_enrolment(session: Session, member: Member, data: MemberCreate, now: datetime) -> None:
     from lojal.referrals import service as referrals
+    from lojal.tiers import service as tiers
 
     referrals.on_enrolment(session, member=member, referral_code=data.referral_code, now=now)
+    tiers.on_enrolment(session, member, now)

@@ -340,3 +340,11 @@ def test_every_post_replays_with_its_idempotency_key(api: Api) -> None:
     assert points["lifetime_spent"] == 5
     assert points["lifetime_expired"] == 100 + 10 - 5
     assert points["available"] == points["pending"] == 0
+
+
+def test_attributes_that_cannot_be_stored_are_refused_not_a_500(api: Api) -> None:
+    m = _member(api)
+    body = purchase_payload(member_id=m, attributes={"campaign": {"ids": [2**70]}})
+    r = api.post("/purchases", body, scope="pos")
+    assert r.status_code == 422, r.text
+    assert "attributes" in _fields(r)

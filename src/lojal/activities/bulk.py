@@ -356,6 +356,12 @@ def prepare(
             member_ids,
         ):
             pass
+        # The members' tiers (read in step 2) may have changed while this batch waited for the
+        # lock: a concurrent purchase that upgraded a member. Read them again under the lock.
+        for member_id, tier in db.in_chunks(
+            "SELECT id, tier FROM members WHERE id IN ({})", member_ids
+        ):
+            members[member_id].tier = tier
     has_purchase = set(state.has_purchase)
     unknown = [m for m in member_ids if m not in has_purchase]
     bought_before = {
@@ -762,6 +768,7 @@ class _AwardCache:
                 tuple(facts.lines),
                 member.first_purchase,
                 member.enrolment_channel,
+                member.tier,
                 orjson.dumps(member.attributes, option=orjson.OPT_SORT_KEYS)
                 if member.attributes
                 else b"",

@@ -4,10 +4,12 @@ from lojal.activities.models import Event, Purchase, PurchaseLine, Return, Retur
 from lojal.db.base import Base
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
+from lojal.memberships.models import Membership, MembershipPlan, RevenueRecord
 from lojal.program.models import Program
 from lojal.referrals.models import Referral, ReferralCode
 from lojal.rules.models import RuleAward
 from lojal.staff.models import ApiKey
+from lojal.tiers.models import MemberTier, TierChange
 from lojal.web.models import IdempotencyRecord
 
 __all__ = [
@@ -19,6 +21,9 @@ __all__ = [
     "JournalEntry",
     "Member",
     "MemberIdentity",
+    "MemberTier",
+    "Membership",
+    "MembershipPlan",
     "PointBalance",
     "PointLot",
     "Posting",
@@ -29,5 +34,7 @@ __all__ = [
     "ReferralCode",
     "Return",
     "ReturnLine",
+    "RevenueRecord",
     "RuleAward",
+    "TierChange",
 ]

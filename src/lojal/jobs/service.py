@@ -3,15 +3,18 @@ and is safe to run twice (every entry it writes has a natural key)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.clock import Clock
 from lojal.db.session import transaction
 from lojal.ledger import service as ledger
+from lojal.memberships.service import lapse_due
 from lojal.referrals import tasks as referrals
+from lojal.tiers.service import assign_entry_tier, review_due
 from lojal.web import idempotency
 
 BATCH = 2000
@@ -23,6 +26,19 @@ class Summary:
     expired: int = 0
     referrals_rewarded: int = 0
     idempotency_purged: int = 0
+    memberships_ended: int = 0
+    tiers_reviewed: int = 0
+
+    def lines(self) -> list[tuple[str, int]]:
+        """What the run did, one line per step, for the command line."""
+        return [
+            ("lots activated", self.activated),
+            ("lots expired", self.expired),
+            ("referrals rewarded", self.referrals_rewarded),
+            ("memberships ended", self.memberships_ended),
+            ("tiers reviewed", self.tiers_reviewed),
+            ("idempotency records forgotten", self.idempotency_purged),
+        ]
 
 
 def run_due(factory: sessionmaker[Session], *, clock: Clock, ttl_hours: int = 24) -> Summary:
@@ -41,8 +57,26 @@ def run_due(factory: sessionmaker[Session], *, clock: Clock, ttl_hours: int = 24
         summary.expired += n
         if n < BATCH:
             break
+    # Paid memberships first, so that a lapsed paid tier is gone before the reviews.
+    summary.memberships_ended = _until_done(factory, lapse_due, now)
+    _until_done(factory, assign_entry_tier, now)
+    summary.tiers_reviewed = _until_done(factory, review_due, now)
     with transaction(factory) as session:
         summary.idempotency_purged = idempotency.purge(
             session, older_than=now - timedelta(hours=ttl_hours)
         )
     return summary
+
+
+def _until_done(factory: sessionmaker[Session], step: Callable[..., int], now: datetime) -> int:
+    """Run ``step(session, now=, limit=)`` in batches, each its own transaction, until a batch
+    finds nothing (a step may leave work for the next batch, e.g. a review years overdue)."""
+    done = 0
+    while n := _batch(factory, step, now):
+        done += n
+    return done
+
+
+def _batch(factory: sessionmaker[Session], step: Callable[..., int], now: datetime) -> int:
+    with transaction(factory) as session:
+        return step(session, now=now, limit=BATCH)
