@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from lojal import __version__
 from lojal.activities.api import router as activities_router
+from lojal.badges.api import router as badges_router
+from lojal.challenges.api import router as challenges_router
 from lojal.clock import Clock, SystemClock
 from lojal.config import Settings
 from lojal.db.engine import Checkpointer, make_engine
@@ -65,7 +67,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     errors.install(app)
     # The routes go straight into the app's route list: FastAPI matches an included router's
     # routes through a wrapper per inclusion, which costs ~25% of a small request here.
-    for router in (activities_router, members_router, ledger_router, program_router):
+    for router in (
+        activities_router,
+        members_router,
+        ledger_router,
+        program_router,
+        challenges_router,
+        badges_router,
+    ):
         app.router.routes.extend(router.routes)
 
     @app.get("/healthz", include_in_schema=False)

@@ -308,3 +308,8 @@ _register_imports(import_app)
 from lojal.demo.cli import register as _register_demo  # noqa: E402
 
 _register_demo(app)
+from lojal.badges.cli import register as _register_badges  # noqa: E402
+from lojal.challenges.cli import register as _register_challenges  # noqa: E402
+
+_register_challenges(app)
+_register_badges(app)

@@ -69,16 +69,25 @@ class EventRecorded:
 def after_purchases(session: Session, purchases: Sequence[PurchaseRecorded], now: datetime) -> None:
     if not purchases:
         return
+    from lojal.challenges import progress as challenges
+
+    challenges.on_purchases(session, purchases, now)
 
 
 def after_returns(session: Session, returns: Sequence[ReturnRecorded], now: datetime) -> None:
     if not returns:
         return
+    from lojal.challenges import progress as challenges
+
+    challenges.on_returns(session, returns, now)
 
 
 def after_events(session: Session, events: Sequence[EventRecorded], now: datetime) -> None:
     if not events:
         return
+    from lojal.challenges import progress as challenges
+
+    challenges.on_events(session, events, now)
 
 
 def after_enrolment(session: Session, member: Member, data: MemberCreate, now: datetime) -> None:
