@@ -431,7 +431,8 @@ class MemberView:
 
 
 def _text(value: Any) -> str:
-    """A distinct value as stored: text as it is, anything else as JSON."""
+    """A distinct value as stored: text as it is, anything else as JSON; cut to the column's
+    200 characters (two longer values that share their first 200 count as one)."""
     if isinstance(value, str):
         text = value
     elif isinstance(value, (date, datetime)):

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from lojal.badges import queries as badge_queries
 from lojal.badges import service as badges
+from lojal.badges.models import Badge
 from lojal.challenges import engine
 from lojal.challenges.engine import Compiled, Counted, Fact, MemberView, Progress, PurchaseScope
 from lojal.challenges.models import ChallengeCompletion, ChallengeFact, ChallengeProgress
@@ -60,6 +61,18 @@ FACT_COLUMNS = (
     "amount",
     "period",
     "occurred_at",
+)
+COMPLETION_COLUMNS = (
+    "member_id",
+    "challenge_id",
+    "attempt",
+    "completed_at",
+    "window_start",
+    "window_end",
+    "points",
+    "entry_id",
+    "badge_id",
+    "recorded_at",
 )
 PROGRESS_COLUMNS = (
     "attempt",
@@ -106,6 +119,33 @@ def running(session: Session, activity: str) -> list[Compiled]:
 
 def _time(db: Driver, value: Any) -> datetime | None:
     return None if value is None else db.read_time(value)
+
+
+class _Times:
+    """Times to and from the database's form, each distinct value converted once per batch
+    (a batch's rows share window bounds, and conversions would otherwise be a large part of
+    the work)."""
+
+    def __init__(self, db: Driver) -> None:
+        self.db = db
+        self.stored: dict[datetime, Any] = {}
+        self.read: dict[Any, datetime] = {}
+
+    def to_db(self, value: datetime | None) -> Any:
+        if value is None:
+            return None
+        found = self.stored.get(value)
+        if found is None:
+            found = self.stored[value] = self.db.time(value)
+        return found
+
+    def from_db(self, value: Any) -> datetime | None:
+        if value is None:
+            return None
+        found = self.read.get(value)
+        if found is None:
+            found = self.read[value] = self.db.read_time(value)
+        return found
 
 
 def _members(db: Driver, ids: Iterable[int]) -> dict[int, MemberView]:
@@ -226,6 +266,8 @@ def _count(
             seen.add((int(challenge_id), int(member_id), source, int(source_id)))
 
     # Where the members stand.
+    times = _Times(db)
+    read = times.from_db
     states: dict[tuple[int, int], Progress] = {}
     row_ids: dict[tuple[int, int], int] = {}
     for row in db.in_chunks(
@@ -240,14 +282,14 @@ def _count(
         states[pair] = Progress(
             attempt=int(row[3]),
             state=row[4],
-            window_start=_time(db, row[5]),
-            window_end=_time(db, row[6]),
+            window_start=read(row[5]),
+            window_end=read(row[6]),
             progress=int(row[7]),
-            started_at=_time(db, row[8]),
-            last_activity_at=_time(db, row[9]),
+            started_at=read(row[8]),
+            last_activity_at=read(row[9]),
             completions=int(row[10]),
-            last_completed_at=_time(db, row[11]),
-            last_window_end=_time(db, row[12]),
+            last_completed_at=read(row[11]),
+            last_window_end=read(row[12]),
         )
     remembered = [cid for cid in challenge_ids if by_id[cid].spec.goal in ("distinct", "streak")]
     if remembered and any(
@@ -285,7 +327,7 @@ def _count(
         if not facts:
             continue
         touched.add(pair)
-        at = db.time(item.occurred_at)
+        at = times.to_db(item.occurred_at)
         fact_rows.extend(
             (
                 pair[0],
@@ -309,7 +351,7 @@ def _count(
     new_rows: list[tuple[Any, ...]] = []
     changed: list[tuple[Any, ...]] = []
     for pair in sorted(touched):
-        values = _progress_values(db, states[pair], now)
+        values = _progress_values(times, states[pair], now)
         if pair in row_ids:
             changed.append((*values, row_ids[pair]))
         else:
@@ -322,14 +364,12 @@ def _count(
         changed,
     )
     _forget_cached(session)
-    for challenge, member_id, completion in completions:
-        _reward(session, challenge, member_id, completion, now)
+    if completions:
+        _reward(session, completions, now)
 
 
-def _progress_values(db: Driver, p: Progress, now: datetime) -> tuple[Any, ...]:
-    def t(value: datetime | None) -> Any:
-        return None if value is None else db.time(value)
-
+def _progress_values(times: _Times, p: Progress, now: datetime) -> tuple[Any, ...]:
+    t = times.to_db
     return (
         p.attempt,
         p.state,
@@ -341,77 +381,89 @@ def _progress_values(db: Driver, p: Progress, now: datetime) -> tuple[Any, ...]:
         p.completions,
         t(p.last_completed_at),
         t(p.last_window_end),
-        db.time(now),
+        t(now),
     )
 
 
 def _forget_cached(session: Session) -> None:
     """Rows written on the driver: the ORM must not serve copies it read before."""
     for obj in list(session.identity_map.values()):
-        if isinstance(obj, (ChallengeProgress, ChallengeFact)):
+        if isinstance(obj, (ChallengeProgress, ChallengeFact, ChallengeCompletion)):
             session.expire(obj)
 
 
 def _reward(
     session: Session,
-    challenge: Compiled,
-    member_id: int,
-    completion: engine.Completion,
+    completions: Sequence[tuple[Compiled, int, engine.Completion]],
     now: datetime,
 ) -> None:
-    """Give a completion's reward, once: the completion row is unique per member, challenge
-    and attempt, and the points' ledger key is the completion's."""
-    definition = challenge.definition
-    reward = definition.reward
-    spec = challenge.spec
-    entry_id: int | None = None
-    points = 0
-    if reward.points is not None:
-        config = program_service.current(session)
-        entry = ledger.earn(
-            session,
-            member_id=member_id,
-            points=reward.points,
-            key=f"challenge:{spec.id}:{member_id}:{completion.attempt}",
-            earned_at=completion.completed_at,
-            now=now,
-            config=config,
-            source=f"challenge:{spec.id}",
-            explanation=(
-                f"+{reward.points} {config.point_name}: challenge '{definition.name}' completed"
-            ),
-            detail={"challenge": spec.code, "attempt": completion.attempt},
-        )
-        entry_id, points = entry.id, reward.points
-    badge_id: int | None = None
-    if reward.badge is not None:
-        badge = badge_queries.by_code(session, reward.badge)
-        if badge is not None:  # badges are never deleted; checked when the challenge was saved
-            badges.award(
+    """Give each completion's reward, once: the completion row is unique per member,
+    challenge and attempt, and the points' ledger key is the completion's
+    (``challenge:<id>:<member>:<attempt>``). Points go through ``ledger.earn``, one entry per
+    completion (about a millisecond each: an import of history that completes challenges by
+    the thousand is bounded by them)."""
+    config = program_service.current(session)
+    held_badges: dict[str, Badge | None] = {}
+    rows: list[tuple[Any, ...]] = []
+    for challenge, member_id, completion in completions:
+        definition = challenge.definition
+        reward = definition.reward
+        spec = challenge.spec
+        entry_id: int | None = None
+        points = 0
+        if reward.points is not None:
+            entry = ledger.earn(
                 session,
                 member_id=member_id,
-                badge=badge,
-                source=f"challenge:{spec.code}",
-                at=completion.completed_at,
+                points=reward.points,
+                key=f"challenge:{spec.id}:{member_id}:{completion.attempt}",
+                earned_at=completion.completed_at,
+                now=now,
+                config=config,
+                source=f"challenge:{spec.id}",
+                explanation=(
+                    f"+{reward.points} {config.point_name}: challenge '{definition.name}' completed"
+                ),
+                detail={"challenge": spec.code, "attempt": completion.attempt},
             )
-            badge_id = badge.id
-    # MERGE SEAM (coupons): issue a coupon of reward.coupon's campaign to the member here,
-    # keyed on the completion (challenge:<id>:<member>:<attempt>) like the points.
-    session.add(
-        ChallengeCompletion(
-            member_id=member_id,
-            challenge_id=spec.id,
-            attempt=completion.attempt,
-            completed_at=completion.completed_at,
-            window_start=completion.window_start,
-            window_end=completion.window_end,
-            points=points,
-            entry_id=entry_id,
-            badge_id=badge_id,
-            recorded_at=now,
+            entry_id, points = entry.id, reward.points
+        badge_id: int | None = None
+        if reward.badge is not None:
+            if reward.badge not in held_badges:
+                held_badges[reward.badge] = badge_queries.by_code(session, reward.badge)
+            badge = held_badges[reward.badge]
+            if badge is not None:  # badges are never deleted; checked when the challenge was saved
+                badges.award(
+                    session,
+                    member_id=member_id,
+                    badge=badge,
+                    source=f"challenge:{spec.code}",
+                    at=completion.completed_at,
+                )
+                badge_id = badge.id
+        # MERGE SEAM (coupons): issue a coupon of reward.coupon's campaign to the member here,
+        # keyed on the completion (challenge:<id>:<member>:<attempt>) like the points.
+        rows.append(
+            (
+                member_id,
+                spec.id,
+                completion.attempt,
+                completion.completed_at,
+                completion.window_start,
+                completion.window_end,
+                points,
+                entry_id,
+                badge_id,
+                now,
+            )
         )
+    db = Driver.of(session)
+    times = _Times(db)
+    db.insert(
+        "challenge_completions",
+        COMPLETION_COLUMNS,
+        [tuple(times.to_db(v) if isinstance(v, datetime) else v for v in row) for row in rows],
     )
-    session.flush()
 
 
 # ---------------------------------------------------------------- returns

@@ -39,6 +39,7 @@ from lojal.conditions.model import FIELD_PATTERN, Condition
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
 TIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]*$"
 EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_.]*$"
+URL_PATTERN = r"^https?://\S+$"
 MAX_TARGET = 10**12
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2199
 
@@ -139,7 +140,7 @@ class ChallengeDefinition(_Model):
     code: str = Field(pattern=CODE_PATTERN, min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
-    image_url: str | None = Field(default=None, max_length=500)
+    image_url: str | None = Field(default=None, pattern=URL_PATTERN, max_length=500)
     activity: Activity = "purchase"
     # event challenges: the event type that counts (survey_answered, review_written, ...)
     event_type: str | None = Field(default=None, pattern=EVENT_TYPE_PATTERN, max_length=64)
