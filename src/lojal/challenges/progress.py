@@ -478,6 +478,7 @@ def on_returns(session: Session, returns: Sequence[ReturnRecorded], now: datetim
     member_ids = sorted({r.member_id for r in returns})
     purchase_ids = sorted({r.purchase_id for r in returns})
     ids = sorted(by_id)
+    _lock(db, member_ids)
     # What these purchases counted in attempts still under way.
     counted: dict[tuple[int, int, int], list[tuple[int, str, int]]] = {}
     for fact_id, challenge_id, member_id, source_id, value, amount in db.in_chunks(
@@ -494,7 +495,6 @@ def on_returns(session: Session, returns: Sequence[ReturnRecorded], now: datetim
         counted.setdefault(key, []).append((int(fact_id), value, int(amount)))
     if not counted:
         return
-    _lock(db, member_ids)
     left = _what_is_left(db, sorted({key[2] for key in counted}))
     members = _members(db, member_ids)
     zone = challenges[0].spec.zone

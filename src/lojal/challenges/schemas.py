@@ -124,7 +124,7 @@ class Reward(_Model):
 
     MERGE SEAM (coupons): a ``coupon`` reward — the id of a coupon campaign whose coupon is
     issued to the member — is added here as one more optional field, validated in
-    ``service._check_reward`` and given in ``service._give_rewards``."""
+    ``service._check_reward`` and given in ``progress._reward``."""
 
     points: int | None = Field(default=None, ge=1, le=10**9)
     badge: str | None = Field(default=None, pattern=CODE_PATTERN, max_length=64)
@@ -183,6 +183,7 @@ class ChallengeStats(BaseModel):
 class RewardRead(BaseModel):
     points: int | None
     badge: str | None
+    # MERGE SEAM (coupons): the coupon campaign, when the reward gives a coupon.
 
 
 class MemberChallengeRead(BaseModel):
