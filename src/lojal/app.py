@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from lojal import __version__
 from lojal.activities.api import router as activities_router
+from lojal.badges.api import router as badges_router
+from lojal.challenges.api import router as challenges_router
 from lojal.clock import Clock, SystemClock
 from lojal.config import Settings
 from lojal.db.engine import Checkpointer, make_engine
@@ -76,6 +78,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         referrals_router,
         tiers_router,
         memberships_router,
+        challenges_router,
+        badges_router,
     ):
         app.router.routes.extend(router.routes)
 

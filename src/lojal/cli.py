@@ -316,3 +316,8 @@ _register_tiers(app)
 from lojal.memberships.cli import register as _register_memberships  # noqa: E402
 
 _register_memberships(app)
+from lojal.badges.cli import register as _register_badges  # noqa: E402
+from lojal.challenges.cli import register as _register_challenges  # noqa: E402
+
+_register_challenges(app)
+_register_badges(app)

@@ -1,6 +1,13 @@
 """Every table, imported in one place so that Alembic and ``Base.metadata`` see them all."""
 
 from lojal.activities.models import Event, Purchase, PurchaseLine, Return, ReturnLine
+from lojal.badges.models import Badge, MemberBadge
+from lojal.challenges.models import (
+    Challenge,
+    ChallengeCompletion,
+    ChallengeFact,
+    ChallengeProgress,
+)
 from lojal.db.base import Base
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
@@ -14,12 +21,18 @@ from lojal.web.models import IdempotencyRecord
 
 __all__ = [
     "ApiKey",
+    "Badge",
     "Base",
+    "Challenge",
+    "ChallengeCompletion",
+    "ChallengeFact",
+    "ChallengeProgress",
     "Consent",
     "Event",
     "IdempotencyRecord",
     "JournalEntry",
     "Member",
+    "MemberBadge",
     "MemberIdentity",
     "MemberTier",
     "Membership",
