@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.factories import event_payload, line, purchase_payload, return_payload
+from tests.factories import event_payload, line, purchase_payload, return_payload, unique
 
 
 def _fields(response: Any) -> list[str]:
@@ -16,7 +16,7 @@ def _fields(response: Any) -> list[str]:
 
 
 def _member(api: Api, **kw: Any) -> int:
-    r = api.post("/members", {"email": f"{len(kw)}-{id(kw)}@example.se", **kw}, scope="pos")
+    r = api.post("/members", {"email": f"{unique('m')}@example.se", **kw}, scope="pos")
     assert r.status_code == 201, r.text
     member_id: int = r.json()["id"]
     return member_id
