@@ -20,6 +20,7 @@ from lojal.members.api import router as members_router
 from lojal.memberships.api import router as memberships_router
 from lojal.program.api import router as program_router
 from lojal.referrals.api import router as referrals_router
+from lojal.summary.api import router as summary_router
 from lojal.tiers.api import router as tiers_router
 from lojal.web import errors
 from lojal.web.writer import Writer
@@ -73,6 +74,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     for router in (
         activities_router,
         members_router,
+        summary_router,
         ledger_router,
         program_router,
         referrals_router,

@@ -307,6 +307,9 @@ _register_imports(import_app)
 from lojal.demo.cli import register as _register_demo  # noqa: E402
 
 _register_demo(app)
+from lojal.summary.cli import register as _register_summary  # noqa: E402
+
+_register_summary(members_app)
 from lojal.referrals.cli import register as _register_referrals  # noqa: E402
 
 _register_referrals(app)
