@@ -23,7 +23,8 @@ class PointsPart(BaseModel):
     lifetime_earned: int
     # Pending points by the day they become spendable, soonest first.
     becoming_available: list[PointsOnDate]
-    # Points with an expiry date by the day they expire, soonest first.
+    # Points with an expiry date by the last day they can be used, soonest first (``at``:
+    # when the first of them expire).
     expiring: list[PointsOnDate]
     text: str
 

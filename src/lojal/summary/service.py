@@ -7,7 +7,7 @@ only picks the member's language and says each part as a sentence in it."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -36,6 +36,7 @@ from lojal.summary.schemas import (
 from lojal.tiers import service as tiers
 from lojal.tiers.schemas import TierProgress
 
+TICK = timedelta(microseconds=1)
 # At most this many days are listed for points on the way and points expiring.
 DAYS_SHOWN = 5
 
@@ -96,8 +97,11 @@ def _points(session: Session, t: Texts, config: ProgramConfig, member_id: int) -
     becoming = _by_day(
         ((lot.available_at, lot.remaining) for lot in lots if lot.state == "pending"), zone
     )
+    # Points expiring at midnight can be used through the day before: group and show lots
+    # by their last moment.
     expiring = _by_day(
-        ((lot.expires_at, lot.remaining) for lot in lots if lot.expires_at is not None), zone
+        ((lot.expires_at - TICK, lot.remaining) for lot in lots if lot.expires_at is not None),
+        zone,
     )
     text = t(
         "You have {points} {point_name} to spend.",
@@ -131,9 +135,9 @@ def _points(session: Session, t: Texts, config: ProgramConfig, member_id: int) -
         expiring=[
             PointsOnDate(
                 points=points,
-                at=at,
+                at=at + TICK,
                 text=t(
-                    "{points} {point_name} expire on {date}",
+                    "{points} {point_name} can be used until {date}",
                     points=t.number(points),
                     point_name=name,
                     date=t.date(at, config.timezone),
