@@ -135,14 +135,23 @@ def run(
 
     def receive(block: bool) -> None:
         nonlocal running
+        waited_after_exit = False
         while running:
             try:
                 item = outbox.get(block=block, timeout=PARENT_CHECK_SECONDS if block else None)
             except queue.Empty:
-                if block and not all(p.is_alive() for p in processes):
-                    raise RuntimeError("an import worker stopped unexpectedly") from None
                 if not block:
                     return
+                # A worker that crashed has a non-zero exit code. One that ended normally
+                # (exit code 0) has flushed its last results into the pipe before exiting:
+                # they can arrive after this timeout, so wait once more before calling the
+                # workers gone.
+                if any(p.exitcode not in (None, 0) for p in processes):
+                    raise RuntimeError("an import worker stopped unexpectedly") from None
+                if all(p.exitcode is not None for p in processes):
+                    if waited_after_exit:
+                        raise RuntimeError("the import workers ended before finishing") from None
+                    waited_after_exit = True
                 continue
             if item is None:
                 running -= 1
@@ -171,7 +180,8 @@ def run(
                 break
             except queue.Full:
                 receive(block=False)
-                if not all(p.is_alive() for p in processes):
+                if any(p.exitcode is not None for p in processes):
+                    # a worker leaves only after the last chunk (or on a failure)
                     raise RuntimeError("an import worker stopped unexpectedly") from None
         chunks[worker] = []
         receive(block=False)
