@@ -11,11 +11,13 @@ from lojal import __version__
 from lojal.activities.api import router as activities_router
 from lojal.clock import Clock, SystemClock
 from lojal.config import Settings
+from lojal.coupons.api import router as coupons_router
 from lojal.db.engine import Checkpointer, make_engine
 from lojal.db.session import make_session_factory
 from lojal.ledger.api import router as ledger_router
 from lojal.members.api import router as members_router
 from lojal.program.api import router as program_router
+from lojal.rewards.api import router as rewards_router
 from lojal.web import errors
 from lojal.web.writer import Writer
 
@@ -65,7 +67,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     errors.install(app)
     # The routes go straight into the app's route list: FastAPI matches an included router's
     # routes through a wrapper per inclusion, which costs ~25% of a small request here.
-    for router in (activities_router, members_router, ledger_router, program_router):
+    for router in (
+        activities_router,
+        members_router,
+        ledger_router,
+        program_router,
+        coupons_router,
+        rewards_router,
+    ):
         app.router.routes.extend(router.routes)
 
     @app.get("/healthz", include_in_schema=False)

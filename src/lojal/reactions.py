@@ -74,6 +74,9 @@ def after_purchases(session: Session, purchases: Sequence[PurchaseRecorded], now
 def after_returns(session: Session, returns: Sequence[ReturnRecorded], now: datetime) -> None:
     if not returns:
         return
+    from lojal.coupons.redemptions import restore_returned
+
+    restore_returned(session, returns, now)
 
 
 def after_events(session: Session, events: Sequence[EventRecorded], now: datetime) -> None:

@@ -48,7 +48,9 @@ def baskets(draw: st.DrawFn) -> Basket:
 
 
 @given(offers, baskets())
-def test_a_discount_is_never_negative_nor_more_than_the_basket(offer: Offer, basket: Basket) -> None:
+def test_a_discount_is_never_negative_nor_more_than_the_basket(
+    offer: Offer, basket: Basket
+) -> None:
     discount = compute(offer, basket)
     assert 0 <= discount.amount_minor <= basket.total_minor
     if not discount.applies:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.clock import Clock
+from lojal.coupons import redemptions as coupon_redemptions
 from lojal.db.session import transaction
 from lojal.ledger import service as ledger
 from lojal.web import idempotency
@@ -21,6 +22,7 @@ class Summary:
     activated: int = 0
     expired: int = 0
     idempotency_purged: int = 0
+    reservations_expired: int = 0
 
 
 def run_due(factory: sessionmaker[Session], *, clock: Clock, ttl_hours: int = 24) -> Summary:
@@ -36,6 +38,12 @@ def run_due(factory: sessionmaker[Session], *, clock: Clock, ttl_hours: int = 24
         with transaction(factory) as session:
             n = ledger.expire_due(session, now=now, limit=BATCH)
         summary.expired += n
+        if n < BATCH:
+            break
+    while True:
+        with transaction(factory) as session:
+            n = coupon_redemptions.free_expired(session, now=now, limit=BATCH)
+        summary.reservations_expired += n
         if n < BATCH:
             break
     with transaction(factory) as session:
