@@ -308,3 +308,9 @@ _register_imports(import_app)
 from lojal.demo.cli import register as _register_demo  # noqa: E402
 
 _register_demo(app)
+from lojal.coupons.cli import register as _register_coupons  # noqa: E402
+
+_register_coupons(app)
+from lojal.rewards.cli import register as _register_rewards  # noqa: E402
+
+_register_rewards(app)

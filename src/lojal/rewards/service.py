@@ -136,6 +136,16 @@ def get_reward(session: Session, reward_id: int) -> Reward:
     return reward
 
 
+def find_reward(session: Session, ref: str) -> Reward:
+    """A reward by its code, or by its id (the CLI takes either)."""
+    reward = session.scalar(select(Reward).where(Reward.code == ref))
+    if reward is None and ref.isdigit():
+        reward = session.get(Reward, int(ref))
+    if reward is None:
+        raise RewardNotFound(f"no reward {ref!r}")
+    return reward
+
+
 def list_rewards(session: Session) -> list[Reward]:
     return list(session.scalars(select(Reward).order_by(Reward.id)))
 
