@@ -126,3 +126,13 @@ def test_fifty_concurrent_http_redemptions_of_a_single_use_code(backend: str, li
     assert statuses == [200] + [409] * (THREADS - 1)
     assert {a.json()["error"] for a in answers if a.status_code == 409} == {"CouponUsedUp"}
     assert _state(live.factory, code) == (1, 0, 1)
+
+
+def test_fifty_retries_of_one_order_all_get_its_one_redemption(backend: str, live: Live) -> None:
+    with transaction(live.factory) as session:
+        [code] = codes_of(session, live.clock, campaign(session, live.clock))
+    body = {"code": code, "order_id": "o-retried", "basket": {"total_minor": 9_900}}
+    answers = live.together([("/coupons/commit", body)] * THREADS)
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert _state(live.factory, code) == (1, 0, 1)

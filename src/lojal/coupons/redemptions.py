@@ -300,7 +300,15 @@ def reserve(session: Session, *, request: ReserveRequest, now: datetime) -> Coup
         own_hold=1 if holding else 0,
     )
     if not holding:
-        _take(session, found, member_id, hold=True)
+        try:
+            _take(session, found, member_id, hold=True)
+        except CouponUsedUp:
+            # PostgreSQL: a request for the same basket may have taken the last use while
+            # this one waited for the row; it committed its reservation, which is the answer.
+            again = _locked(session, found.code.id, reference=request.reference)
+            if again is not None and again.state == "reserved":
+                return again
+            raise
     row = existing or CouponRedemption(
         code_id=found.code.id,
         campaign_id=found.rules.id,
@@ -353,7 +361,16 @@ def commit(session: Session, *, request: CommitRequest, now: datetime) -> Coupon
             member_id=member_id,
             now=now,
         )
-        _take(session, found, member_id, hold=False)
+        try:
+            _take(session, found, member_id, hold=False)
+        except CouponUsedUp:
+            # PostgreSQL: a retry of this order may have taken the last use while this one
+            # waited for the row; its committed redemption is the answer (as when it is seen
+            # before, above).
+            again = _locked(session, found.code.id, order_id=request.order_id)
+            if again is not None:
+                return again
+            raise
         row = CouponRedemption(
             code_id=found.code.id,
             campaign_id=found.rules.id,
