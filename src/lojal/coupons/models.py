@@ -30,6 +30,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -96,11 +97,25 @@ class CouponBatch(Base):
 
 class CouponCode(Base):
     __tablename__ = "coupon_codes"
+    # Few indexes, and the ones on columns that bulk codes leave empty are partial: every index
+    # costs each of a million generated codes an insert (docs/benchmarks.md). A batch's codes
+    # are listed through the campaign's index (a batch's ids are contiguous runs).
     __table_args__ = (
         Index("ix_coupon_codes_campaign_id_id", "campaign_id", "id"),
-        Index("ix_coupon_codes_batch_id_id", "batch_id", "id"),
-        Index("ix_coupon_codes_member_id", "member_id"),
-        UniqueConstraint("campaign_id", "reference"),
+        Index(
+            "ix_coupon_codes_member_id",
+            "member_id",
+            sqlite_where=text("member_id IS NOT NULL"),
+            postgresql_where=text("member_id IS NOT NULL"),
+        ),
+        Index(
+            "ux_coupon_codes_campaign_id_reference",
+            "campaign_id",
+            "reference",
+            unique=True,
+            sqlite_where=text("reference IS NOT NULL"),
+            postgresql_where=text("reference IS NOT NULL"),
+        ),
         CheckConstraint("uses >= 0 AND held >= 0", name="uses_not_negative"),
     )
 

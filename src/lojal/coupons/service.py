@@ -6,6 +6,7 @@ Validating and redeeming codes is ``lojal.coupons.redemptions``.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -232,7 +233,8 @@ def write_codes(
             )
             if code not in seen
         ]
-        fresh = list(dict.fromkeys(fresh))
+        # in order: the unique index takes sorted keys in runs, not at random places (~15 %)
+        fresh = sorted(set(fresh))
         seen.update(fresh)
         written += _insert_new(db, campaign.id, batch_id, fresh, at)
 
@@ -242,12 +244,16 @@ def _insert_new(
 ) -> int:
     """Insert the codes that do not exist yet; returns how many were inserted."""
     if db.sqlite:
+        # SQLite: the codes as one JSON array, unpacked by json_each in one statement — about
+        # twice as fast as executemany's bind-step-reset per row (bench/bench_coupons.py).
+        # ("WHERE true" tells SQLite's parser that ON CONFLICT is the upsert, not a join's.)
         cursor = db.raw.cursor()
         try:
-            cursor.executemany(
+            cursor.execute(
                 "INSERT INTO coupon_codes (campaign_id, code, public, batch_id, uses, held, "
-                "issued_at) VALUES (?, ?, 0, ?, 0, 0, ?) ON CONFLICT (code) DO NOTHING",
-                [(campaign_id, code, batch_id, at) for code in fresh],
+                "issued_at) SELECT ?, value, 0, ?, 0, 0, ? FROM json_each(?) WHERE true "
+                "ON CONFLICT (code) DO NOTHING",
+                (campaign_id, batch_id, at, json.dumps(fresh)),
             )
             return int(cursor.rowcount)
         finally:

@@ -224,15 +224,24 @@ def upgrade() -> None:
             ["member_id"], ["members.id"], name=op.f("fk_coupon_codes_member_id_members")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_coupon_codes")),
-        sa.UniqueConstraint(
-            "campaign_id", "reference", name=op.f("uq_coupon_codes_campaign_id_reference")
-        ),
         sa.UniqueConstraint("code", name=op.f("uq_coupon_codes_code")),
     )
     with op.batch_alter_table("coupon_codes", schema=None) as batch_op:
-        batch_op.create_index("ix_coupon_codes_batch_id_id", ["batch_id", "id"], unique=False)
         batch_op.create_index("ix_coupon_codes_campaign_id_id", ["campaign_id", "id"], unique=False)
-        batch_op.create_index("ix_coupon_codes_member_id", ["member_id"], unique=False)
+        batch_op.create_index(
+            "ix_coupon_codes_member_id",
+            ["member_id"],
+            unique=False,
+            sqlite_where=sa.text("member_id IS NOT NULL"),
+            postgresql_where=sa.text("member_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ux_coupon_codes_campaign_id_reference",
+            ["campaign_id", "reference"],
+            unique=True,
+            sqlite_where=sa.text("reference IS NOT NULL"),
+            postgresql_where=sa.text("reference IS NOT NULL"),
+        )
 
     op.create_table(
         "coupon_redemptions",
@@ -387,9 +396,17 @@ def downgrade() -> None:
 
     op.drop_table("coupon_redemptions")
     with op.batch_alter_table("coupon_codes", schema=None) as batch_op:
-        batch_op.drop_index("ix_coupon_codes_member_id")
+        batch_op.drop_index(
+            "ux_coupon_codes_campaign_id_reference",
+            sqlite_where=sa.text("reference IS NOT NULL"),
+            postgresql_where=sa.text("reference IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_coupon_codes_member_id",
+            sqlite_where=sa.text("member_id IS NOT NULL"),
+            postgresql_where=sa.text("member_id IS NOT NULL"),
+        )
         batch_op.drop_index("ix_coupon_codes_campaign_id_id")
-        batch_op.drop_index("ix_coupon_codes_batch_id_id")
 
     op.drop_table("coupon_codes")
     op.drop_table("rewards")
