@@ -102,7 +102,8 @@ async def open_loop(
     port: int, requests: list[bytes], *, rate: float, connections: int
 ) -> dict[str, Any]:
     """Send ``requests`` at ``rate`` per second on schedule; latency from the due time."""
-    loop = asyncio.get_running_loop()
+    # time.perf_counter, not loop.time(): uvloop's clock moves in whole milliseconds
+    clock = time.perf_counter
     pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
     for _ in range(connections):
         pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))
@@ -127,15 +128,15 @@ async def open_loop(
             conn = await asyncio.open_connection("127.0.0.1", port)
         finally:
             pool.put_nowait(conn)
-        now = loop.time()
+        now = clock()
         latencies.append(now - due)
         done_at = max(done_at, now)
 
     tasks = []
-    t0 = loop.time() + 0.05
+    t0 = clock() + 0.05
     for i, payload in enumerate(requests):
         due = t0 + i / rate
-        delay = due - loop.time()
+        delay = due - clock()
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(payload, due)))
