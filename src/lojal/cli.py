@@ -259,8 +259,9 @@ def keys_revoke(prefix: str, database_url: DbOption = None) -> None:
 
 @jobs_app.command("run")
 def jobs_run(database_url: DbOption = None) -> None:
-    """Activate points whose pending period is over and expire points past their date. Safe to
-    run twice, and from cron."""
+    """Activate points whose pending period is over, expire points past their date, end paid
+    memberships that were not renewed and review tiers whose period is over. Safe to run
+    twice, and from cron."""
     from lojal.jobs.service import run_due
 
     engine = make_engine(settings(database_url).database_url)
@@ -272,10 +273,8 @@ def jobs_run(database_url: DbOption = None) -> None:
         )
     finally:
         engine.dispose()
-    console.print(
-        f"activated {summary.activated} lots, expired {summary.expired} lots, "
-        f"forgot {summary.idempotency_purged} idempotency records"
-    )
+    for label, count in summary.lines():
+        console.print(f"{label}: {count}")
 
 
 @ledger_app.command("verify")
@@ -308,6 +307,23 @@ _register_imports(import_app)
 from lojal.demo.cli import register as _register_demo  # noqa: E402
 
 _register_demo(app)
+from lojal.summary.cli import register as _register_summary  # noqa: E402
+
+_register_summary(members_app)
+from lojal.referrals.cli import register as _register_referrals  # noqa: E402
+
+_register_referrals(app)
+from lojal.tiers.cli import register as _register_tiers  # noqa: E402
+
+_register_tiers(app)
+from lojal.memberships.cli import register as _register_memberships  # noqa: E402
+
+_register_memberships(app)
+from lojal.badges.cli import register as _register_badges  # noqa: E402
+from lojal.challenges.cli import register as _register_challenges  # noqa: E402
+
+_register_challenges(app)
+_register_badges(app)
 from lojal.coupons.cli import register as _register_coupons  # noqa: E402
 
 _register_coupons(app)

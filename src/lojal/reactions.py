@@ -69,20 +69,41 @@ class EventRecorded:
 def after_purchases(session: Session, purchases: Sequence[PurchaseRecorded], now: datetime) -> None:
     if not purchases:
         return
+    from lojal.challenges import progress as challenges
+    from lojal.referrals import rewards as referrals
+    from lojal.tiers import service as tiers
+
+    # Tiers first: an upgrade is at once, and a challenge targeted at a tier reads the new one.
+    tiers.on_purchases(session, purchases, now)
+    referrals.on_purchases(session, purchases, now)
+    challenges.on_purchases(session, purchases, now)
 
 
 def after_returns(session: Session, returns: Sequence[ReturnRecorded], now: datetime) -> None:
     if not returns:
         return
+    from lojal.challenges import progress as challenges
     from lojal.coupons.redemptions import restore_returned
+    from lojal.referrals import rewards as referrals
 
+    referrals.on_returns(session, returns, now)
+    challenges.on_returns(session, returns, now)
     restore_returned(session, returns, now)
 
 
 def after_events(session: Session, events: Sequence[EventRecorded], now: datetime) -> None:
     if not events:
         return
+    from lojal.challenges import progress as challenges
+    from lojal.tiers import service as tiers
+
+    tiers.on_events(session, events, now)
+    challenges.on_events(session, events, now)
 
 
 def after_enrolment(session: Session, member: Member, data: MemberCreate, now: datetime) -> None:
-    return
+    from lojal.referrals import service as referrals
+    from lojal.tiers import service as tiers
+
+    referrals.on_enrolment(session, member=member, referral_code=data.referral_code, now=now)
+    tiers.on_enrolment(session, member, now)

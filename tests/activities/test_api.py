@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.factories import event_payload, line, purchase_payload, return_payload
+from tests.factories import event_payload, line, purchase_payload, return_payload, unique
 
 
 def _fields(response: Any) -> list[str]:
@@ -16,7 +16,7 @@ def _fields(response: Any) -> list[str]:
 
 
 def _member(api: Api, **kw: Any) -> int:
-    r = api.post("/members", {"email": f"{len(kw)}-{id(kw)}@example.se", **kw}, scope="pos")
+    r = api.post("/members", {"email": f"{unique('m')}@example.se", **kw}, scope="pos")
     assert r.status_code == 201, r.text
     member_id: int = r.json()["id"]
     return member_id
@@ -340,3 +340,11 @@ def test_every_post_replays_with_its_idempotency_key(api: Api) -> None:
     assert points["lifetime_spent"] == 5
     assert points["lifetime_expired"] == 100 + 10 - 5
     assert points["available"] == points["pending"] == 0
+
+
+def test_attributes_that_cannot_be_stored_are_refused_not_a_500(api: Api) -> None:
+    m = _member(api)
+    body = purchase_payload(member_id=m, attributes={"campaign": {"ids": [2**70]}})
+    r = api.post("/purchases", body, scope="pos")
+    assert r.status_code == 422, r.text
+    assert "attributes" in _fields(r)

@@ -149,8 +149,9 @@ def _url(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_killed_half_way_and_run_again_ends_with_each_row_once(
-    fresh_engine: Engine, tmp_path: Path
+    fresh_engine: Engine, tmp_path: Path, workers: int
 ) -> None:
     factory = club(fresh_engine, members_=10)
     n = 400
@@ -158,7 +159,18 @@ def test_killed_half_way_and_run_again_ends_with_each_row_once(
     lojal = str(Path(sys.executable).parent / "lojal")
     env = {**os.environ, "LOJAL_DATABASE_URL": _url(fresh_engine)}
     proc = subprocess.Popen(
-        [lojal, "import", "purchases", str(file), "--batch-size", "25", "--pause", "0.5"],
+        [
+            lojal,
+            "import",
+            "purchases",
+            str(file),
+            "--batch-size",
+            "25",
+            "--pause",
+            "0.5",
+            "--workers",
+            str(workers),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -168,7 +180,11 @@ def test_killed_half_way_and_run_again_ends_with_each_row_once(
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    half = counts(factory)["purchases"]
+    # workers notice that their parent is gone and stop (a batch in flight commits whole)
+    half, settled = -1, counts(factory)["purchases"]
+    while half != settled and time.monotonic() < deadline:
+        time.sleep(1.5)
+        half, settled = settled, counts(factory)["purchases"]
     assert 25 <= half < n
     done = subprocess.run(
         [lojal, "import", "purchases", str(file)],
@@ -354,3 +370,102 @@ def test_bulk_path_writes_what_record_purchase_writes(
         assert snapshot(bulk) == expected
     finally:
         other.dispose()
+
+
+# ------------------------------------------------------------------ several workers
+
+
+def _as_csv(path: Path, data: list[BulkPurchase]) -> Path:
+    rows: list[list[object]] = []
+    for p in data:
+        for li in p.lines:
+            rows.append(
+                [
+                    p.order_id,
+                    p.email,
+                    p.occurred_at.isoformat(),
+                    p.channel,
+                    "",
+                    li.sku,
+                    "",
+                    li.category or "",
+                    li.quantity,
+                    li.unit_price_minor,
+                ]
+            )
+    return write_csv(path, HEADER, rows)
+
+
+def test_workers_write_what_one_process_writes(
+    fresh_engine: Engine, backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Split by member over three processes, in small batches that interleave, the import
+    gives the very same purchases, points, lots, caps and balances as one process."""
+    file = _as_csv(tmp_path / "p.csv", generated(11, 150, 8))
+    parallel = club(fresh_engine, members_=8)
+    other = migrated_engine(new_database_url(backend, request))
+    try:
+        single = club(other, members_=8)
+        one = purchases.run(single, file, now=NOW, batch_size=7)
+        three = purchases.run(parallel, file, now=NOW, batch_size=7, workers=3)
+        assert (three.read, three.written, three.skipped, three.rejected) == (
+            one.read,
+            one.written,
+            one.skipped,
+            one.rejected,
+        )
+        assert three.extra == one.extra
+        expected = snapshot(single)
+        assert expected["problems"] == []
+        assert snapshot(parallel) == expected
+        again = purchases.run(parallel, file, now=NOW, batch_size=7, workers=3)
+        assert (again.written, again.skipped) == (0, one.read)
+    finally:
+        other.dispose()
+
+
+def test_workers_report_bad_rows_in_line_order(fresh_engine: Engine, tmp_path: Path) -> None:
+    factory = club(fresh_engine, members_=3)
+    rows = order_rows(6, 3)
+    rows.insert(
+        2, ["bad-qty", "m1@example.se", START.isoformat(), "store", "", "K1", "", "", "x", 1]
+    )
+    rows.append(["bad-mail", "not-an-email", START.isoformat(), "store", "", "K1", "", "", 1, 100])
+    rows.insert(0, ["no-sku", "m2@example.se", "2026-03-01", "web", "", "", "", "", 1, 100])
+    file = write_csv(tmp_path / "p.csv", HEADER, rows)
+    summary = purchases.run(factory, file, now=NOW, batch_size=2, workers=2)
+    assert (summary.read, summary.written, summary.rejected) == (15, 12, 3)
+    rejects = read_csv(tmp_path / "p.csv.rejects.csv")
+    assert [(r["line"], r["reason"].split(":")[0]) for r in rejects] == [
+        ("2", "sku"),
+        ("5", "quantity"),
+        ("16", "email"),
+    ]
+
+
+def test_a_batch_prepared_from_a_stale_read_is_not_written(fresh_engine: Engine) -> None:
+    """What a worker read outside the write lock is checked under it: here the member bought
+    meanwhile, so the batch's "first purchase" bonus would be wrong — it is not written."""
+    factory = club(fresh_engine, members_=2)
+
+    def bought(order_id: str) -> BulkPurchase:
+        return BulkPurchase(
+            order_id=order_id,
+            occurred_at=START,
+            email="m1@example.se",
+            lines=(LineFacts.of("K1", 4500, category="coffee"),),
+        )
+
+    with transaction(factory, read_only=True) as session:
+        stale = bulk_path.prepare(session, [bought("a")], NOW)
+    assert stale.recorded[0].first_purchase
+    with transaction(factory) as session:
+        import_purchases(session, [bought("b")], NOW)  # another writer: m1 buys meanwhile
+    with transaction(factory) as session:
+        assert bulk_path.apply(session, stale, verify=True) is None
+    with transaction(factory, read_only=True) as session:
+        fresh = bulk_path.prepare(session, [bought("a")], NOW)
+    assert not fresh.recorded[0].first_purchase
+    with transaction(factory) as session:
+        assert bulk_path.apply(session, fresh, verify=True) is not None
+    assert counts(factory)["purchases"] == 2

@@ -35,8 +35,8 @@ already gives the batch the whole database.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -208,11 +208,55 @@ def import_purchases(
     details: bool = False,
 ) -> BatchResult:
     """Record ``purchases`` (in order) with their points; see the module docstring."""
+    prepared = prepare(session, purchases, now, config=config, state=state, details=details)
+    written = apply(session, prepared)
+    assert written is not None  # nothing to verify: read and written in one transaction
+    return written
+
+
+@dataclass
+class Prepared:
+    """A batch computed from what the database said when it was read: its rows with ids
+    relative to the batch (the real ids are taken when it is written), and the facts it read,
+    so that ``apply(..., verify=True)`` can tell whether they still hold."""
+
+    now: datetime
+    result: BatchResult
+    state: ImportState
+    purchases: list[tuple[Any, ...]] = field(default_factory=list)
+    lines: list[tuple[Any, ...]] = field(default_factory=list)
+    entries: list[tuple[Any, ...]] = field(default_factory=list)
+    lots: list[tuple[Any, ...]] = field(default_factory=list)
+    postings: list[tuple[Any, ...]] = field(default_factory=list)
+    usage: list[tuple[Any, ...]] = field(default_factory=list)
+    balance: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    recorded: list[PurchaseRecorded] = field(default_factory=list)
+    bought: set[int] = field(default_factory=set)
+    # what was read, for verify=True
+    member_rows: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    first_buyers: list[int] = field(default_factory=list)
+    cap_reads: dict[tuple[int, str, datetime | None], int] = field(default_factory=dict)
+    cap_query: tuple[list[int], list[datetime]] = field(default_factory=lambda: ([], []))
+    ruleset: RuleSet | None = None
+    zone: ZoneInfo | None = None
+
+
+def prepare(
+    session: Session,
+    purchases: Sequence[BulkPurchase],
+    now: datetime,
+    *,
+    config: ProgramConfig | None = None,
+    state: ImportState | None = None,
+    details: bool = False,
+) -> Prepared:
+    """Read what the rules need and compute the batch's rows (nothing is written)."""
     config = config or program_service.current(session)
     ruleset = config.ruleset()
     state = state or ImportState()
     state.trim()
     result = BatchResult(read=len(purchases))
+    out = Prepared(now=now, result=result, state=state, ruleset=ruleset)
     db = Driver.of(session)
 
     # 1. Order ids already recorded (repeats within the batch are found in step 2).
@@ -256,7 +300,7 @@ def import_purchases(
                 value = getattr(p, attr)
                 if value is not None and (kind, value) in known:
                     wanted.add(known[(kind, value)])
-    members = _load_members(db, wanted)
+    members = _load_members(db, wanted, out.member_rows)
 
     def resolve(member_id: int) -> _Member:
         member = members[member_id]
@@ -312,51 +356,47 @@ def import_purchases(
             member_ids,
         ):
             pass
-    has_purchase = state.has_purchase
+        # The members' tiers (read in step 2) may have changed while this batch waited for the
+        # lock: a concurrent purchase that upgraded a member. Read them again under the lock.
+        for member_id, tier in db.in_chunks(
+            "SELECT id, tier FROM members WHERE id IN ({})", member_ids
+        ):
+            members[member_id].tier = tier
+    has_purchase = set(state.has_purchase)
     unknown = [m for m in member_ids if m not in has_purchase]
-    has_purchase.update(
+    bought_before = {
         row[0]
         for row in db.in_chunks(
             "SELECT DISTINCT member_id FROM purchases WHERE member_id IN ({})", unknown
         )
-    )
+    }
+    has_purchase.update(bought_before)
+    out.first_buyers = [m for m in unknown if m not in bought_before]
     zone = ZoneInfo(config.timezone)
-    used = _CapUsage(
-        db, ruleset, zone, member_ids, [p.occurred_at for _, p, m, _ in plan if m is not None]
-    )
+    out.zone = zone
+    times = [p.occurred_at for _, p, m, _ in plan if m is not None]
+    used = _CapUsage(db, ruleset, zone, member_ids, times)
+    out.cap_reads = dict(used.used)
+    out.cap_query = (member_ids, times)
 
-    # 4. Awards, ids and rows.
+    # 4. Awards and rows, with ids relative to the batch (purchase k, line l, entry e; the
+    # lot of entry e is lot e).
     awards = _awards_for(ruleset)
-    awarded = sum(1 for _, _, m, _ in plan if m is not None and m.status == "active")
-    ids = _ids(
-        db,
-        {
-            "purchases": len(plan),
-            "purchase_lines": sum(len(p.lines) for _, p, _, _ in plan),
-            "journal_entries": awarded,
-            "point_lots": awarded,
-        },
-    )
-    purchase_ids, line_ids = ids["purchases"], ids["purchase_lines"]
-    entry_ids, lot_ids = ids["journal_entries"], ids["point_lots"]
     pending_days = timedelta(days=config.pending_days)
     expiry = _Expiry(config, zone)
     time = db.time
     now_db = time(now)
     currency = config.currency
-    purchase_rows: list[tuple[Any, ...]] = []
-    line_rows: list[tuple[Any, ...]] = []
-    entry_rows: list[tuple[Any, ...]] = []
-    lot_rows: list[tuple[Any, ...]] = []
-    posting_rows: list[tuple[Any, ...]] = []
-    usage_rows: list[tuple[Any, ...]] = []
-    balance: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    members_purchases: list[PurchaseRecorded] = []
+    purchase_rows, line_rows = out.purchases, out.lines
+    entry_rows, lot_rows = out.entries, out.lots
+    posting_rows, usage_rows = out.postings, out.usage
+    balance = out.balance
+    members_purchases = out.recorded
     capped = {rule.id for rule in ruleset.capped}
     pending_account, available_account = entries.MEMBER_PENDING, entries.MEMBER_AVAILABLE
     issued = entries.PROGRAM_ISSUED
-    for index, p, member, identity in plan:
-        purchase_id = next(purchase_ids)
+    next_line = next_entry = 0
+    for purchase_id, (index, p, member, identity) in enumerate(plan):
         occurred_at = p.occurred_at
         if occurred_at.tzinfo is not UTC:
             occurred_at = occurred_at.astimezone(UTC)
@@ -372,6 +412,7 @@ def import_purchases(
             owner = member.id
             first = owner not in has_purchase
             has_purchase.add(owner)
+            out.bought.add(owner)
             if member.status == "active":
                 facts = PurchaseFacts(
                     occurred_at, p.channel, total, lines, p.store_id, p.attributes
@@ -388,19 +429,20 @@ def import_purchases(
                         awards.put(key, award)
                 explanation = award.explanation
                 if award.points > 0:
-                    entry_id = next(entry_ids)
-                    lot_id = next(lot_ids)
+                    entry_id = next_entry
+                    next_entry += 1
                     points, order_points = award.points, award.order_points
                     line_points = award.line_points
                     available_at = occurred_at + pending_days
                     is_pending = available_at > now
                     expires_at = expiry.of(occurred_at)
+                    # the key slot holds the purchase's relative id until apply()
                     entry_rows.append(
                         (
                             entry_id,
                             owner,
                             "earn",
-                            f"purchase:{purchase_id}",
+                            purchase_id,
                             occurred_db,
                             now_db,
                             points,
@@ -410,7 +452,7 @@ def import_purchases(
                     )
                     lot_rows.append(
                         (
-                            lot_id,
+                            entry_id,
                             owner,
                             entry_id,
                             points,
@@ -423,7 +465,7 @@ def import_purchases(
                         )
                     )
                     account = pending_account if is_pending else available_account
-                    posting_rows.append((entry_id, owner, account, points, lot_id))
+                    posting_rows.append((entry_id, owner, account, points, entry_id))
                     posting_rows.append((entry_id, owner, issued, -points, None))
                     balance[owner][0 if is_pending else 1] += points
                     if capped:
@@ -457,7 +499,7 @@ def import_purchases(
         for line_no, (line, lp) in enumerate(zip(lines, line_points, strict=True), start=1):
             line_rows.append(
                 (
-                    next(line_ids),
+                    next_line,
                     purchase_id,
                     owner,
                     line_no,
@@ -470,6 +512,7 @@ def import_purchases(
                     lp,
                 )
             )
+            next_line += 1
         if owner is not None:
             members_purchases.append(
                 PurchaseRecorded(
@@ -497,27 +540,98 @@ def import_purchases(
             )
     result.written = len(purchase_rows)
     result.skipped_indices.sort()
+    return out
 
-    # 5. Write: parents before children.
-    db.insert("purchases", PURCHASE_COLUMNS, purchase_rows)
-    db.insert("purchase_lines", LINE_COLUMNS, line_rows)
-    db.insert("journal_entries", ENTRY_COLUMNS, entry_rows)
-    db.insert("point_lots", LOT_COLUMNS, lot_rows)
-    db.insert("postings", POSTING_COLUMNS, posting_rows)
-    db.insert("rule_awards", USAGE_COLUMNS, usage_rows)
-    if balance:
+
+def apply(session: Session, prepared: Prepared, *, verify: bool = False) -> BatchResult | None:
+    """Write a prepared batch in the session's transaction. With ``verify`` (the batch was
+    prepared in an earlier transaction), first check that what it read still holds — the
+    members, who has bought before, what the capped rules have given — and write nothing,
+    returning None, if not: the caller prepares it again. (A purchase recorded meanwhile
+    under one of the batch's order ids makes the insert fail on the unique order id.)"""
+    db = Driver.of(session)
+    if verify and not _still_holds(db, prepared):
+        return None
+    ids = _ids(
+        db,
+        {
+            "purchases": len(prepared.purchases),
+            "purchase_lines": len(prepared.lines),
+            "journal_entries": len(prepared.entries),
+            "point_lots": len(prepared.lots),
+        },
+    )
+    pid, lid = ids["purchases"], ids["purchase_lines"]
+    eid, tid = ids["journal_entries"], ids["point_lots"]
+    db.insert("purchases", PURCHASE_COLUMNS, [(pid[r[0]], *r[1:]) for r in prepared.purchases])
+    db.insert(
+        "purchase_lines", LINE_COLUMNS, [(lid[r[0]], pid[r[1]], *r[2:]) for r in prepared.lines]
+    )
+    db.insert(
+        "journal_entries",
+        ENTRY_COLUMNS,
+        [(eid[r[0]], r[1], r[2], f"purchase:{pid[r[3]]}", *r[4:]) for r in prepared.entries],
+    )
+    db.insert(
+        "point_lots", LOT_COLUMNS, [(tid[r[0]], r[1], eid[r[2]], *r[3:]) for r in prepared.lots]
+    )
+    db.insert(
+        "postings",
+        POSTING_COLUMNS,
+        [
+            (eid[r[0]], r[1], r[2], r[3], None if r[4] is None else tid[r[4]])
+            for r in prepared.postings
+        ],
+    )
+    db.insert(
+        "rule_awards", USAGE_COLUMNS, [(r[0], r[1], eid[r[2]], *r[3:]) for r in prepared.usage]
+    )
+    if prepared.balance:
+        now_db = db.time(prepared.now)
         db.many(
             "UPDATE point_balances SET pending = pending + ?, available = available + ?, "
             "lifetime_earned = lifetime_earned + ?, updated_at = ? WHERE member_id = ?",
             [
                 (pend, avail, pend + avail, now_db, member_id)
-                for member_id, (pend, avail) in sorted(balance.items())
+                for member_id, (pend, avail) in sorted(prepared.balance.items())
             ],
         )
+    result = prepared.result
+    result.details = {
+        i: replace(written, purchase_id=pid[written.purchase_id])
+        for i, written in result.details.items()
+    }
+    prepared.state.has_purchase.update(prepared.bought)
     # The ORM must not serve rows cached before these writes.
     session.expire_all()
-    reactions.after_purchases(session, members_purchases, now)
+    reactions.after_purchases(
+        session,
+        [replace(r, purchase_id=pid[r.purchase_id]) for r in prepared.recorded],
+        prepared.now,
+    )
     return result
+
+
+def _still_holds(db: Driver, prepared: Prepared) -> bool:
+    check: dict[int, tuple[Any, ...]] = {}
+    _load_members(db, set(prepared.member_rows), check)
+    if check != prepared.member_rows:
+        return False
+    if any(
+        True
+        for _ in db.in_chunks(
+            "SELECT DISTINCT member_id FROM purchases WHERE member_id IN ({})",
+            prepared.first_buyers,
+        )
+    ):
+        return False
+    if prepared.cap_reads or prepared.cap_query[0]:
+        assert prepared.ruleset is not None
+        assert prepared.zone is not None
+        again = _CapUsage(db, prepared.ruleset, prepared.zone, *prepared.cap_query)
+        if dict(again.used) != prepared.cap_reads:
+            return False
+    return True
 
 
 def _detail(award: Award) -> str:
@@ -526,7 +640,7 @@ def _detail(award: Award) -> str:
     ).decode()
 
 
-def _ids(db: Driver, counts: Mapping[str, int]) -> dict[str, Iterator[int]]:
+def _ids(db: Driver, counts: Mapping[str, int]) -> dict[str, list[int]]:
     """Ids for the rows about to be inserted, per table. SQLite: after max(id), safe because
     the write transaction (BEGIN IMMEDIATE) excludes other writers. PostgreSQL: from each
     table's sequence."""
@@ -536,22 +650,20 @@ def _ids(db: Driver, counts: Mapping[str, int]) -> dict[str, Iterator[int]]:
             "SELECT " + ", ".join(f"(SELECT COALESCE(MAX(id), 0) FROM {table})" for table in tables)
         )
         return {
-            table: iter(range(int(start) + 1, int(start) + 1 + counts[table]))
+            table: list(range(int(start) + 1, int(start) + 1 + counts[table]))
             for table, start in zip(tables, row, strict=True)
         }
     return {
-        table: iter(
-            [
-                int(r[0])
-                for r in db.all(
-                    f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-                    "FROM generate_series(1, ?)",
-                    (counts[table],),
-                )
-            ]
-            if counts[table]
-            else []
-        )
+        table: [
+            int(r[0])
+            for r in db.all(
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                "FROM generate_series(1, ?)",
+                (counts[table],),
+            )
+        ]
+        if counts[table]
+        else []
         for table in tables
     }
 
@@ -656,6 +768,7 @@ class _AwardCache:
                 tuple(facts.lines),
                 member.first_purchase,
                 member.enrolment_channel,
+                member.tier,
                 orjson.dumps(member.attributes, option=orjson.OPT_SORT_KEYS)
                 if member.attributes
                 else b"",
@@ -698,7 +811,11 @@ def _condition_fields(condition: Any, out: set[str]) -> None:
         _condition_fields(condition.not_, out)
 
 
-def _load_members(db: Driver, wanted: set[int]) -> dict[int, _Member]:
+def _load_members(
+    db: Driver, wanted: set[int], rows: dict[int, tuple[Any, ...]] | None = None
+) -> dict[int, _Member]:
+    """The members with these ids and the members they were merged into; ``rows`` receives
+    each member's row as read (to check later that it has not changed)."""
     members: dict[int, _Member] = {}
     todo = set(wanted)
     while todo:
@@ -709,6 +826,8 @@ def _load_members(db: Driver, wanted: set[int]) -> dict[int, _Member]:
             "WHERE id IN ({})",
             ids,
         ):
+            if rows is not None:
+                rows[int(row[0])] = tuple(row)
             attributes = db.read_json(row[4]) if row[4] not in (None, "{}") else {}
             member = _Member(int(row[0]), row[1], row[2], row[3], attributes or {}, row[5])
             members[member.id] = member

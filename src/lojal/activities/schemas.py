@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from lojal.clock import ensure_utc
@@ -10,6 +11,17 @@ from lojal.db.types import MAX_ID
 
 # Times without an offset are read as UTC.
 UtcDatetime = Annotated[datetime, AfterValidator(ensure_utc)]
+
+
+def _storable(value: dict[str, Any]) -> dict[str, Any]:
+    """Attributes are stored as JSON by the purchase path's driver (orjson), which holds
+    integers to 64 bits: refuse a larger one here rather than fail when writing."""
+    try:
+        orjson.dumps(value)
+    except TypeError as exc:
+        raise ValueError(f"attributes must be JSON with integers within 64 bits ({exc})") from exc
+    return value
+
 
 Channel = Literal["store", "web", "app", "api", "import"]
 MAX_MINOR = 10**12
@@ -61,7 +73,7 @@ class PurchaseCreate(MemberRef):
     occurred_at: UtcDatetime | None = None
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     lines: list[LineIn] = Field(min_length=1, max_length=1000)
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: Annotated[dict[str, Any], AfterValidator(_storable)] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _bounded_total(self) -> PurchaseCreate:

@@ -13,6 +13,10 @@ class InvalidCampaign(Invalid):
     pass
 
 
+class UnknownCampaign(Invalid):
+    """A definition (a challenge's reward, ...) names a coupon campaign that does not exist."""
+
+
 class CodeTaken(Conflict):
     """A public code that another campaign's code already is."""
 

@@ -93,7 +93,8 @@ class Checkpointer:
     ``interval`` seconds instead. SQLite does the work with Python's lock released."""
 
     def __init__(self, url: str, *, interval: float = 0.25) -> None:
-        self.engine = make_engine(url, busy_timeout_ms=0)
+        # a thread of its own may wait for a lock (opening the database may need one)
+        self.engine = make_engine(url, busy_timeout_ms=5_000)
         self.interval = interval
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="lojal-checkpoint", daemon=True)

@@ -1,6 +1,13 @@
 """Every table, imported in one place so that Alembic and ``Base.metadata`` see them all."""
 
 from lojal.activities.models import Event, Purchase, PurchaseLine, Return, ReturnLine
+from lojal.badges.models import Badge, MemberBadge
+from lojal.challenges.models import (
+    Challenge,
+    ChallengeCompletion,
+    ChallengeFact,
+    ChallengeProgress,
+)
 from lojal.coupons.models import (
     CouponAttempt,
     CouponBatch,
@@ -13,15 +20,23 @@ from lojal.coupons.models import (
 from lojal.db.base import Base
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
+from lojal.memberships.models import Membership, MembershipPlan, RevenueRecord
 from lojal.program.models import Program
+from lojal.referrals.models import Referral, ReferralCode
 from lojal.rewards.models import PartnerCode, Reward, RewardRedemption
 from lojal.rules.models import RuleAward
 from lojal.staff.models import ApiKey
+from lojal.tiers.models import MemberTier, TierChange
 from lojal.web.models import IdempotencyRecord
 
 __all__ = [
     "ApiKey",
+    "Badge",
     "Base",
+    "Challenge",
+    "ChallengeCompletion",
+    "ChallengeFact",
+    "ChallengeProgress",
     "Consent",
     "CouponAttempt",
     "CouponBatch",
@@ -34,7 +49,11 @@ __all__ = [
     "IdempotencyRecord",
     "JournalEntry",
     "Member",
+    "MemberBadge",
     "MemberIdentity",
+    "MemberTier",
+    "Membership",
+    "MembershipPlan",
     "PartnerCode",
     "PointBalance",
     "PointLot",
@@ -42,9 +61,13 @@ __all__ = [
     "Program",
     "Purchase",
     "PurchaseLine",
+    "Referral",
+    "ReferralCode",
     "Return",
     "ReturnLine",
+    "RevenueRecord",
     "Reward",
     "RewardRedemption",
     "RuleAward",
+    "TierChange",
 ]

@@ -23,8 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from lojal.activities import service as activities
 from lojal.activities.bulk import BulkPurchase, import_purchases
 from lojal.activities.schemas import EventCreate, ReturnCreate
+from lojal.badges import service as badges
+from lojal.badges.schemas import BadgeCreate
+from lojal.challenges import service as challenges
+from lojal.clock import FixedClock
 from lojal.db.session import transaction
 from lojal.imports.members import MemberRow, import_members
+from lojal.jobs.service import run_due
 from lojal.members.models import MemberIdentity
 from lojal.members.schemas import ConsentGrant, MemberCreate
 from lojal.program import service as program_service
@@ -32,6 +37,12 @@ from lojal.rules.engine import LineFacts
 from lojal.staff import service as staff
 
 CLUB_FILE = Path(__file__).with_name("club.yaml")
+CHALLENGES_FILE = Path(__file__).with_name("challenges.yaml")
+BADGES = {
+    "upptackare": ("Upptäckaren", "Handlade från fyra kategorier på ett kvartal."),
+    "stamgast": ("Stamgäst", "Handlade varje vecka fyra veckor i rad."),
+    "tyckare": ("Tyckare", "Svarade på kundenkäten."),
+}
 MARKER = "demo-1"  # the external id of the first demo member
 TZ = ZoneInfo("Europe/Stockholm")
 
@@ -208,6 +219,21 @@ def generate(
     rnd = random.Random(seed)
     start = until - timedelta(days=365)
 
+    # Badges and challenges, running from the start of the year of activity (so the
+    # purchases below count towards them as they are loaded).
+    with transaction(factory) as session:
+        for code, (name, description) in BADGES.items():
+            badges.create(
+                session,
+                data=BadgeCreate(code=code, name=name, description=description),
+                now=now,
+            )
+        for definition in challenges.parse(CHALLENGES_FILE.read_text(encoding="utf-8")):
+            row, _ = challenges.apply(
+                session, definition=definition.model_copy(update={"starts_at": start}), now=now
+            )
+            challenges.activate(session, code=row.code, now=now)
+
     # Members
     people: list[tuple[str, datetime, str]] = []  # external id, enrolled at, channel
     rows: list[MemberRow] = []
@@ -346,4 +372,8 @@ def generate(
                     now=now,
                 )
         summary.events = n
+
+    # What the scheduled job would have done by now: points past the return window become
+    # spendable, old points expire, referral rewards mature, tiers are reviewed.
+    run_due(factory, clock=FixedClock(now))
     return summary

@@ -3,6 +3,7 @@ end with a summary line."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -108,11 +109,23 @@ def register(import_app: typer.Typer) -> None:
         rejects: RejectsOption = None,
         batch_size: BatchOption = 5000,
         pause: PauseOption = 0.0,
+        workers: Annotated[
+            int,
+            typer.Option(
+                min=0,
+                help="processes that share the work, by member (0: one per CPU for files "
+                "over 5 MB, else 1)",
+            ),
+        ] = 0,
     ) -> None:
         """Import purchases from CSV (one row per line item) through the rules into the
         ledger. Re-running the same file adds nothing."""
         from lojal.imports import purchases
         from lojal.imports.reader import parse_mapping
+
+        if workers == 0:
+            big = file.exists() and file.stat().st_size > 5_000_000
+            workers = min(os.cpu_count() or 1, 4) if big else 1
 
         mapping = parse_mapping(map)
         with _factory(database_url) as factory, _progress("purchases") as progress:
@@ -125,6 +138,7 @@ def register(import_app: typer.Typer) -> None:
                 batch_size=batch_size,
                 progress=progress,
                 pause=pause,
+                workers=workers,
             )
         _report(summary.line(), summary.rejected, rejects or Path(f"{file}.rejects.csv"))
 

@@ -26,7 +26,8 @@ currency           optional; must be the club's
 Purchase-level columns are read from the order's first row. The file is streamed and written
 in batches (one transaction per batch), so an import that is stopped half-way and run again
 ends with every order exactly once. A bad row rejects its whole order (all its rows go to the
-reject file); the other orders are imported.
+reject file); the other orders are imported. ``workers`` > 1 shares the work between
+processes by member (``lojal.imports.parallel``).
 """
 
 from __future__ import annotations
@@ -281,12 +282,31 @@ def run(
     batch_size: int = 5000,
     progress: Progress | None = None,
     pause: float = 0.0,
+    workers: int = 1,
 ) -> Summary:
-    """Import the purchases of ``path``; returns the counts (rows of the file)."""
+    """Import the purchases of ``path``; returns the counts (rows of the file). With
+    ``workers`` > 1 the work is shared by that many processes (``lojal.imports.parallel``)."""
     with transaction(factory, read_only=True) as session:
         config = program_service.current(session)
+    rejects_path = rejects_path or path.with_name(path.name + ".rejects.csv")
+    if workers > 1:
+        from lojal.imports import parallel
+
+        bind = factory.kw["bind"]
+        return parallel.run(
+            bind.url.render_as_string(hide_password=False),
+            path,
+            config=config,
+            now=now,
+            workers=workers,
+            mapping=mapping,
+            rejects_path=rejects_path,
+            batch_size=batch_size,
+            progress=progress,
+            pause=pause,
+        )
     source = CsvSource(path, mapping=mapping, known=FIELDS)
-    rejects = Rejects(rejects_path or path.with_name(path.name + ".rejects.csv"))
+    rejects = Rejects(rejects_path)
     summary = Summary(extra={"purchases written": 0, "points": 0})
     state = ImportState()
     batch: list[Order] = []

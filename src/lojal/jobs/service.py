@@ -3,8 +3,9 @@ and is safe to run twice (every entry it writes has a natural key)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -12,6 +13,9 @@ from lojal.clock import Clock
 from lojal.coupons import redemptions as coupon_redemptions
 from lojal.db.session import transaction
 from lojal.ledger import service as ledger
+from lojal.memberships.service import lapse_due
+from lojal.referrals import tasks as referrals
+from lojal.tiers.service import assign_entry_tier, review_due
 from lojal.web import idempotency
 
 BATCH = 2000
@@ -21,8 +25,23 @@ BATCH = 2000
 class Summary:
     activated: int = 0
     expired: int = 0
+    referrals_rewarded: int = 0
     idempotency_purged: int = 0
+    memberships_ended: int = 0
+    tiers_reviewed: int = 0
     reservations_expired: int = 0
+
+    def lines(self) -> list[tuple[str, int]]:
+        """What the run did, one line per step, for the command line."""
+        return [
+            ("lots activated", self.activated),
+            ("lots expired", self.expired),
+            ("referrals rewarded", self.referrals_rewarded),
+            ("memberships ended", self.memberships_ended),
+            ("tiers reviewed", self.tiers_reviewed),
+            ("coupon reservations expired", self.reservations_expired),
+            ("idempotency records forgotten", self.idempotency_purged),
+        ]
 
 
 def run_due(factory: sessionmaker[Session], *, clock: Clock, ttl_hours: int = 24) -> Summary:
@@ -34,20 +53,34 @@ def run_due(factory: sessionmaker[Session], *, clock: Clock, ttl_hours: int = 24
         summary.activated += n
         if n < BATCH:
             break
+    summary.referrals_rewarded = referrals.run_due(factory, now=now, batch=BATCH)
     while True:
         with transaction(factory) as session:
             n = ledger.expire_due(session, now=now, limit=BATCH)
         summary.expired += n
         if n < BATCH:
             break
-    while True:
-        with transaction(factory) as session:
-            n = coupon_redemptions.free_expired(session, now=now, limit=BATCH)
-        summary.reservations_expired += n
-        if n < BATCH:
-            break
+    # Paid memberships first, so that a lapsed paid tier is gone before the reviews.
+    summary.memberships_ended = _until_done(factory, lapse_due, now)
+    _until_done(factory, assign_entry_tier, now)
+    summary.tiers_reviewed = _until_done(factory, review_due, now)
+    summary.reservations_expired = _until_done(factory, coupon_redemptions.free_expired, now)
     with transaction(factory) as session:
         summary.idempotency_purged = idempotency.purge(
             session, older_than=now - timedelta(hours=ttl_hours)
         )
     return summary
+
+
+def _until_done(factory: sessionmaker[Session], step: Callable[..., int], now: datetime) -> int:
+    """Run ``step(session, now=, limit=)`` in batches, each its own transaction, until a batch
+    finds nothing (a step may leave work for the next batch, e.g. a review years overdue)."""
+    done = 0
+    while n := _batch(factory, step, now):
+        done += n
+    return done
+
+
+def _batch(factory: sessionmaker[Session], step: Callable[..., int], now: datetime) -> int:
+    with transaction(factory) as session:
+        return step(session, now=now, limit=BATCH)

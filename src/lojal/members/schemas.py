@@ -40,6 +40,12 @@ class MemberCreate(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     consents: list[ConsentGrant] = Field(default_factory=list)
     enrolled_at: UtcDatetime | None = None
+    referral_code: str | None = Field(
+        default=None,
+        max_length=32,
+        description="A friend's referral code: links the new member to the friend "
+        "(an unknown code is refused)",
+    )
 
     @model_validator(mode="after")
     def _one_identity(self) -> MemberCreate:

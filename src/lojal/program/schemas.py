@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from lojal.referrals.schemas import ReferralConfig
 from lojal.rules.engine import RuleSet
 from lojal.rules.schemas import Rule
+from lojal.tiers.schemas import TiersConfig, field_error, multiplier_rule_id
 
 # ISO 4217 currencies whose minor unit is not 2 digits (the rest use 2).
 _MINOR_UNITS = {
@@ -48,6 +50,9 @@ class ProgramConfig(BaseModel):
     point_value: Decimal = Field(default=Decimal("0.01"), ge=0, max_digits=18, decimal_places=6)
     multiplier_stacking: Literal["multiply", "add", "max"] = "multiply"
     rules: list[Rule] = Field(default_factory=list)
+    referrals: ReferralConfig | None = None
+    # Levels members climb (lojal.tiers); their multipliers join the rules (see ruleset()).
+    tiers: TiersConfig | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -65,6 +70,15 @@ class ProgramConfig(BaseModel):
             if rule.id in seen:
                 raise ValueError(f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)
+        reserved = {multiplier_rule_id(code) for code in self.tiers.codes} if self.tiers else set()
+        for i, rule in enumerate(self.rules):
+            if rule.id in reserved:
+                raise field_error(
+                    ("rules", i, "id"),
+                    "reserved_rule_id",
+                    f"rule id {rule.id!r} is the id of a tier's multiplier: rename the rule",
+                    rule.id,
+                )
         return self
 
     @property
@@ -73,8 +87,11 @@ class ProgramConfig(BaseModel):
 
     @cached_property
     def _ruleset(self) -> RuleSet:
+        # Tier multipliers come last: they stack with the programme's own multipliers as
+        # multiplier_stacking says, and read "×1.5 Gold" in the explanation.
+        tier_rules = self.tiers.multiplier_rules() if self.tiers else []
         return RuleSet(
-            rules=self.rules,
+            rules=[*self.rules, *tier_rules],
             timezone=self.timezone,
             currency=self.currency,
             minor_units=self.minor_units,

@@ -2,7 +2,7 @@
 catalogue, its redemptions and partner code pools
 
 Revision ID: 0002
-Revises: 0001
+Revises: 0005
 Create Date: 2026-11-23 12:42:24.638034
 """
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import lojal.db.types
 
 revision = "0002"
-down_revision = "0001"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,105 @@
+"""Texts and formats in the member's language: Swedish, Norwegian (bokmål), Finnish, English.
+
+A member's ``locale`` (``sv``, ``sv-SE``, ``nb-NO``, ``fi`` …) picks the language; anything else
+falls back to the club's language (the language of its time zone's country) and then to
+English. Numbers, money and dates are formatted by Babel with the locale's own conventions
+(``1 234 poäng``, ``12,50 kr``, ``31 dec. 2026``); sentences come from gettext catalogues in
+``lojal/locales/<language>/LC_MESSAGES/lojal.po``, read with Babel when first needed. A
+sentence missing from a catalogue is shown in English.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+
+LANGUAGES = ("sv", "nb", "fi", "en")
+# Babel locales used for formats: a country for each language.
+FORMAT_LOCALES = {"sv": "sv_SE", "nb": "nb_NO", "fi": "fi_FI", "en": "en_GB"}
+ALIASES = {"no": "nb", "nn": "nb", "se": "sv"}
+ZONE_LANGUAGE = {
+    "Europe/Stockholm": "sv",
+    "Europe/Oslo": "nb",
+    "Europe/Helsinki": "fi",
+    "Europe/Mariehamn": "sv",
+}
+CATALOGUES = Path(__file__).parent / "locales"
+
+
+def language_of(locale: str | None, *, club_timezone: str | None = None) -> str:
+    """The language to speak to a member with ``locale`` (None: the club's language)."""
+    if locale:
+        base = locale.replace("_", "-").split("-")[0].lower()
+        base = ALIASES.get(base, base)
+        if base in LANGUAGES:
+            return base
+    if club_timezone and club_timezone in ZONE_LANGUAGE:
+        return ZONE_LANGUAGE[club_timezone]
+    return "en"
+
+
+class Texts:
+    """Sentences and formats for one language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.locale = Locale.parse(FORMAT_LOCALES[language])
+        self.messages = _catalogue(language)
+
+    def __call__(self, message: str, **values: object) -> str:
+        """The sentence ``message`` (English, the catalogue's msgid) in this language, with
+        ``{name}`` placeholders filled."""
+        found = self.messages.get(message)
+        text = found if isinstance(found, str) and found else message
+        return text.format(**values) if values else text
+
+    def plural(self, singular: str, plural: str, n: int, **values: object) -> str:
+        forms = self.messages.get((singular, plural))
+        text = singular if n == 1 else plural
+        if isinstance(forms, tuple) and forms:
+            index = int(self.locale.plural_form(n) != "one") if len(forms) > 1 else 0
+            text = str(forms[min(index, len(forms) - 1)])
+        return text.format(n=self.number(n), **values)
+
+    def number(self, value: int | Decimal) -> str:
+        return str(format_decimal(value, locale=self.locale))
+
+    def money(self, minor: int, currency: str, minor_units: int = 2) -> str:
+        amount = Decimal(minor).scaleb(-minor_units)
+        return str(format_currency(amount, currency, locale=self.locale))
+
+    def date(self, value: date | datetime, timezone: str | None = None) -> str:
+        if isinstance(value, datetime):
+            value = value.astimezone(ZoneInfo(timezone)) if timezone else value
+            value = value.date()
+        return str(format_date(value, format="medium", locale=self.locale))
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def texts(language: str) -> Texts:
+    return Texts(language if language in LANGUAGES else "en")
+
+
+def _catalogue(language: str) -> dict[object, object]:
+    path = CATALOGUES / language / "LC_MESSAGES" / "lojal.po"
+    if not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        catalogue = read_po(handle, locale=FORMAT_LOCALES[language])
+    messages: dict[object, object] = {}
+    for message in catalogue:
+        if not message.id or not message.string or message.fuzzy:
+            continue
+        if isinstance(message.id, tuple):
+            messages[message.id] = tuple(message.string)
+        else:
+            messages[message.id] = message.string
+    return messages

@@ -1,0 +1,347 @@
+"""Importing purchases with several worker processes.
+
+Python runs one thread of Python at a time, so one process cannot use a second core for the
+rules and the row building. ``lojal import purchases --workers N`` splits the work by member:
+
+* the main process reads the file, groups the rows of each order, and sends each order to the
+  worker that owns its member (chosen by the order's member id or identity, so one member's
+  purchases are always handled by one worker, in file order — first purchase, caps and every
+  other per-member rule see the member's history in order);
+* each worker parses its orders, computes each batch and writes it in its own transaction,
+  and reports what became of every order; the main process writes the summary and the reject
+  file (in line order, at the end).
+
+On PostgreSQL the workers' transactions run side by side (each batch locks only its members'
+balance rows). SQLite has one writer at a time, so a worker there computes a batch from a read
+snapshot *outside* the write lock (``bulk.prepare``), then takes the lock only to check that
+what it read still holds and to write (``bulk.apply(verify=True)``); if another writer changed
+a fact the batch depends on meanwhile, the batch is computed again under the lock. The
+workers' computing overlaps, the lock is held only for writing.
+
+An import stopped at any point and run again still ends with every order exactly once: each
+batch commits whole, and orders already recorded are skipped by their order id.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import traceback
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from lojal.activities.bulk import BatchResult, ImportState, apply, import_purchases, prepare
+from lojal.db.engine import make_engine
+from lojal.db.session import make_session_factory, transaction
+from lojal.imports.reader import CsvSource, Rejects, Row, Summary
+from lojal.program.schemas import ProgramConfig
+
+Rows = list[tuple[int, list[str]]]  # one order: (line number, columns) of each row
+Progress = Callable[[int, int], None]
+ROUTE_FIELDS = ("member_id", "email", "phone", "card_number", "external_id")
+PARENT_CHECK_SECONDS = 1.0
+
+
+def route(raw: list[str], columns: list[tuple[str, int]], workers: int) -> int:
+    """The worker of an order: by its member id or first identity, roughly normalised (two
+    spellings of one phone number may land on two workers; the check before each write
+    keeps that correct, only slower)."""
+    width = len(raw)
+    for name, i in columns:
+        value = raw[i].strip() if i < width else ""
+        if not value:
+            continue
+        if name == "email":
+            value = value.lower()
+        elif name == "phone":
+            value = "".join(ch for ch in value if ch.isdigit())[-9:]
+        elif name == "card_number":
+            value = "".join(ch for ch in value if ch.isalnum()).upper()
+        return zlib.crc32(f"{name}:{value}".encode()) % workers
+    return 0
+
+
+@dataclass
+class _Sent:
+    orders: list[Rows]
+
+
+@dataclass
+class _Outcome:
+    seq: int
+    # per order: ("written" | "skipped" | "rejected", index of the bad row, reason)
+    orders: list[tuple[str, int, str]]
+    written: int
+    points: int
+
+
+@dataclass
+class _Collected:
+    summary: Summary
+    rejected: list[tuple[int, Rows, int, str]] = field(default_factory=list)
+
+
+def run(
+    url: str,
+    path: Path,
+    *,
+    config: ProgramConfig,
+    now: datetime,
+    workers: int,
+    mapping: dict[str, str] | None,
+    rejects_path: Path,
+    batch_size: int,
+    progress: Progress | None,
+    pause: float,
+) -> Summary:
+    """Import the purchases of ``path`` with ``workers`` processes; see the module docstring."""
+    context = multiprocessing.get_context("spawn")
+    inboxes = [context.Queue(maxsize=2) for _ in range(workers)]
+    outbox: Any = context.Queue()
+    source = CsvSource(path, mapping=mapping, known=_fields())
+    collected = _Collected(Summary(extra={"purchases written": 0, "points": 0}))
+    sent: dict[int, _Sent] = {}
+    processes: list[Any] = []
+    seq = 0
+    running = 0
+
+    def start(index: dict[str, int]) -> None:
+        nonlocal running
+        for inbox in inboxes:
+            process = context.Process(
+                target=_work,
+                args=(
+                    url,
+                    inbox,
+                    outbox,
+                    config.model_dump(mode="json"),
+                    now,
+                    index,
+                    pause,
+                    os.getpid(),
+                ),
+                daemon=True,
+            )
+            process.start()
+            processes.append(process)
+        running = len(processes)
+
+    def receive(block: bool) -> None:
+        nonlocal running
+        while running:
+            try:
+                item = outbox.get(block=block, timeout=PARENT_CHECK_SECONDS if block else None)
+            except queue.Empty:
+                if block and not all(p.is_alive() for p in processes):
+                    raise RuntimeError("an import worker stopped unexpectedly") from None
+                if not block:
+                    return
+                continue
+            if item is None:
+                running -= 1
+                continue
+            if isinstance(item, str):
+                raise RuntimeError(f"an import worker failed:\n{item}")
+            _collect(item, sent.pop(item.seq), collected)
+            if progress:
+                progress(source.position, source.size)
+            if not block:
+                continue
+            return
+
+    chunks: list[list[Rows]] = [[] for _ in range(workers)]
+
+    def send(worker: int) -> None:
+        nonlocal seq
+        chunk = chunks[worker]
+        if not chunk:
+            return
+        seq += 1
+        sent[seq] = _Sent(chunk)
+        while True:
+            try:
+                inboxes[worker].put((seq, chunk), timeout=PARENT_CHECK_SECONDS)
+                break
+            except queue.Full:
+                receive(block=False)
+                if not all(p.is_alive() for p in processes):
+                    raise RuntimeError("an import worker stopped unexpectedly") from None
+        chunks[worker] = []
+        receive(block=False)
+
+    try:
+        group: Rows = []
+        current: str | None = None
+        id_column = -1
+        columns: list[tuple[str, int]] = []
+        for line, raw in source.records():
+            if not processes:
+                start(source.index)
+                id_column = source.index.get("order_id", -1)
+                columns = [(n, source.index[n]) for n in ROUTE_FIELDS if n in source.index]
+            order_id = raw[id_column].strip() if 0 <= id_column < len(raw) else ""
+            if group and order_id != current:
+                _add(group, chunks, columns, workers, batch_size, send, collected)
+                group = []
+            current = order_id
+            group.append((line, raw))
+        if group:
+            _add(group, chunks, columns, workers, batch_size, send, collected)
+        for worker in range(workers):
+            send(worker)
+        for inbox in inboxes:
+            inbox.put(None)
+        while running:
+            receive(block=True)
+    finally:
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+    rejects = Rejects(rejects_path)
+    try:
+        for _, rows, bad, reason in sorted(collected.rejected, key=lambda r: r[0]):
+            bad_line = rows[bad][0]
+            for i, (line, raw) in enumerate(rows):
+                rejects.add(
+                    Row(line, {}, raw),
+                    reason
+                    if i == bad
+                    else f"order_id: line {bad_line} of this order was rejected ({reason})",
+                    source.header,
+                )
+    finally:
+        rejects.close()
+    if progress:
+        progress(source.size, source.size)
+    return collected.summary
+
+
+def _fields() -> tuple[str, ...]:
+    from lojal.imports.purchases import FIELDS
+
+    return FIELDS
+
+
+def _add(
+    rows: Rows,
+    chunks: list[list[Rows]],
+    columns: list[tuple[str, int]],
+    workers: int,
+    batch_size: int,
+    send: Callable[[int], None],
+    collected: _Collected,
+) -> None:
+    collected.summary.read += len(rows)
+    worker = route(rows[0][1], columns, workers)
+    chunks[worker].append(rows)
+    if len(chunks[worker]) >= batch_size:
+        send(worker)
+
+
+def _collect(outcome: _Outcome, sent: _Sent, collected: _Collected) -> None:
+    summary = collected.summary
+    for rows, (status, bad, reason) in zip(sent.orders, outcome.orders, strict=True):
+        if status == "written":
+            summary.written += len(rows)
+        elif status == "skipped":
+            summary.skipped += len(rows)
+        else:
+            summary.rejected += len(rows)
+            collected.rejected.append((rows[0][0], rows, bad, reason))
+    summary.extra["purchases written"] += outcome.written
+    summary.extra["points"] += outcome.points
+
+
+# ------------------------------------------------------------------ the worker process
+
+
+def _work(
+    url: str,
+    inbox: Any,
+    outbox: Any,
+    config_data: dict[str, Any],
+    now: datetime,
+    index: dict[str, int],
+    pause: float,
+    parent: int,
+) -> None:
+    from lojal.imports.purchases import OrderParser
+
+    try:
+        engine = make_engine(url)
+        factory = make_session_factory(engine)
+        config = ProgramConfig.model_validate(config_data)
+        parser = OrderParser(index, config, now)
+        state = ImportState()
+        while True:
+            try:
+                item = inbox.get(timeout=PARENT_CHECK_SECONDS)
+            except queue.Empty:
+                if os.getppid() != parent:  # the import was stopped: stop too
+                    return
+                continue
+            if item is None:
+                break
+            seq, chunk = item
+            orders = [parser.order(rows) for rows in chunk]
+            good = [(i, o.purchase) for i, o in enumerate(orders) if o.purchase is not None]
+            result = _batch(factory, [p for _, p in good], now, config, state, engine)
+            statuses: list[tuple[str, int, str]] = []
+            for order in orders:
+                if order.error is not None:
+                    statuses.append(("rejected", order.error[0], order.error[1]))
+                else:
+                    statuses.append(("written", 0, ""))
+            skipped = set(result.skipped_indices)
+            bad = {r.index: r for r in result.rejected}
+            for j, (i, _) in enumerate(good):
+                if j in bad:
+                    statuses[i] = ("rejected", 0, f"{bad[j].field}: {bad[j].reason}")
+                elif j in skipped:
+                    statuses[i] = ("skipped", 0, "")
+            outbox.put(_Outcome(seq, statuses, result.written, result.points))
+            if pause:
+                import time
+
+                time.sleep(pause)
+        engine.dispose()
+        outbox.put(None)
+    except BaseException:
+        outbox.put(traceback.format_exc())
+        raise
+
+
+def _batch(
+    factory: Any,
+    purchases: list[Any],
+    now: datetime,
+    config: ProgramConfig,
+    state: ImportState,
+    engine: Any,
+) -> BatchResult:
+    if engine.dialect.name != "sqlite":
+        with transaction(factory) as session:
+            return import_purchases(session, purchases, now, config=config, state=state)
+    with transaction(factory, read_only=True) as session:
+        prepared = prepare(session, purchases, now, config=config, state=state)
+    try:
+        with transaction(factory) as session:
+            result = apply(session, prepared, verify=True)
+            if result is None:
+                raise _Stale
+            return result
+    except (_Stale, IntegrityError):
+        with transaction(factory) as session:
+            return import_purchases(session, purchases, now, config=config, state=state)
+
+
+class _Stale(Exception):
+    """What a prepared batch read has changed; it is computed again under the write lock."""

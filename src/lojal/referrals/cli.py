@@ -1,0 +1,114 @@
+"""``lojal referrals report``: the per-advocate report in the terminal (or as JSON)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="LOJAL_DATABASE_URL",
+        help="Database URL (default sqlite:///lojal.db)",
+    ),
+]
+console = Console()
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from exc
+
+
+def register(app: typer.Typer) -> None:
+    referrals_app = typer.Typer(help="Referrals: who brought whom.", no_args_is_help=True)
+    app.add_typer(referrals_app, name="referrals")
+
+    @referrals_app.command("report")
+    def report(
+        advocate: Annotated[int | None, typer.Option(help="only this advocate (member id)")] = None,
+        since: Annotated[str | None, typer.Option(help="referrals made from this day")] = None,
+        until: Annotated[str | None, typer.Option(help="... up to this day (inclusive)")] = None,
+        limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+        as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+        database_url: DbOption = None,
+    ) -> None:
+        """Referrals per advocate (most first): by status, refusals by reason, points given,
+        and what the referees spent."""
+        from lojal.cli import session_for
+        from lojal.program import service as program
+        from lojal.referrals import service
+
+        with session_for(database_url) as session:
+            digits = program.current(session).minor_units
+            result = service.report(
+                session,
+                advocate_id=advocate,
+                since=_day(since, "--since"),
+                until=_day(until, "--until"),
+                limit=limit,
+            )
+        if as_json:
+            console.print_json(result.model_dump_json())
+            return
+        table = Table(title=f"Referrals per advocate ({result.currency})")
+        for column in (
+            "advocate",
+            "referrals",
+            "pending",
+            "qualified",
+            "rewarded",
+            "refused",
+            "capped",
+            "voided",
+            "points given",
+            "pending pts",
+            "revenue",
+        ):
+            table.add_column(column, justify="left" if column == "advocate" else "right")
+        for row in [*result.advocates, None]:
+            figures = result.totals if row is None else row
+            c = figures.counts
+            refused = str(c.refused)
+            if figures.refused_by_reason:
+                refused += (
+                    " (" + ", ".join(f"{k} {v}" for k, v in figures.refused_by_reason.items()) + ")"
+                )
+            table.add_row(
+                "total" if row is None else str(row.advocate_id),
+                str(figures.referrals),
+                str(c.pending),
+                str(c.qualified),
+                str(c.rewarded),
+                refused,
+                str(c.capped),
+                str(c.voided),
+                str(figures.advocate_points_given + figures.referee_points_given),
+                str(figures.points_pending),
+                _money(figures.referee_revenue_minor, digits),
+                end_section=row is not None and row is result.advocates[-1],
+            )
+        console.print(table)
+        console.print(
+            f"{result.totals.referrals} referrals, {result.totals.counts.rewarded} rewarded, "
+            f"{result.totals.counts.refused} refused; referees spent "
+            f"{_money(result.totals.referee_revenue_minor, digits)} {result.currency}"
+        )
+
+
+def _money(minor: int, digits: int) -> str:
+    """Minor units as major units with the currency's decimals (12345, 2 -> 123.45)."""
+    sign = "-" if minor < 0 else ""
+    if digits == 0:
+        return f"{sign}{abs(minor)}"
+    major, rest = divmod(abs(minor), 10**digits)
+    return f"{sign}{major}.{rest:0{digits}d}"

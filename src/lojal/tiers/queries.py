@@ -1,0 +1,145 @@
+"""Reads for tiers. The two that run for every purchase batch — the members' tier state and
+their qualifying totals — are one statement each per chunk of members, on the driver
+(``lojal.db.driver``), like the rest of the purchase path."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lojal.db.driver import Driver
+from lojal.tiers.models import MemberTier, TierChange
+from lojal.tiers.qualification import Window
+from lojal.tiers.schemas import Basis
+
+# An open window's end, for SQL that compares with one.
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+CHUNK = 300
+
+
+@dataclass(frozen=True, slots=True)
+class TierState:
+    """A member's tier as stored: ``members`` and their ``member_tiers`` row (if any)."""
+
+    member_id: int
+    status: str
+    tier: str | None  # members.tier
+    qualified_tier: str | None = None
+    qualified_since: datetime | None = None
+    review_at: datetime | None = None
+    in_grace: bool = False
+    grace_to: str | None = None
+    paid_tier: str | None = None
+    paid_until: datetime | None = None
+    has_row: bool = False
+
+
+def _time(db: Driver, value: object) -> datetime | None:
+    return None if value is None else db.read_time(value)
+
+
+def states(session: Session, member_ids: Sequence[int]) -> dict[int, TierState]:
+    """The tier state of each member (members without a ``member_tiers`` row included)."""
+    db = Driver.of(session)
+    out: dict[int, TierState] = {}
+    for row in db.in_chunks(
+        "SELECT m.id, m.status, m.tier, t.member_id, t.qualified_tier, t.qualified_since, "
+        "t.review_at, t.in_grace, t.grace_to, t.paid_tier, t.paid_until "
+        "FROM members m LEFT JOIN member_tiers t ON t.member_id = m.id WHERE m.id IN ({})",
+        list(member_ids),
+    ):
+        out[int(row[0])] = TierState(
+            member_id=int(row[0]),
+            status=row[1],
+            tier=row[2],
+            qualified_tier=row[4],
+            qualified_since=_time(db, row[5]),
+            review_at=_time(db, row[6]),
+            in_grace=bool(row[7]),
+            grace_to=row[8],
+            paid_tier=row[9],
+            paid_until=_time(db, row[10]),
+            has_row=row[3] is not None,
+        )
+    return out
+
+
+# Money spent in a window: the purchases dated in it, less what was returned of them.
+_SPEND = (
+    "SELECT member_id, SUM(amount) FROM ("
+    " SELECT p.member_id AS member_id, p.total_minor AS amount FROM w"
+    " JOIN purchases p ON p.member_id = w.member_id"
+    " AND p.occurred_at >= w.start_at AND p.occurred_at < w.end_at"
+    " UNION ALL"
+    " SELECT r.member_id, -r.total_minor FROM w"
+    " JOIN returns r ON r.member_id = w.member_id"
+    " JOIN purchases p ON p.id = r.purchase_id"
+    " AND p.occurred_at >= w.start_at AND p.occurred_at < w.end_at"
+    ") t GROUP BY member_id"
+)
+# Points earned in a window: the member side of earn entries, less clawbacks (returns), each
+# counted at its entry's date. Staff adjustments and merges are not earnings.
+_POINTS = (
+    "SELECT e.member_id, SUM(p.amount) FROM w"
+    " JOIN journal_entries e ON e.member_id = w.member_id"
+    " AND e.effective_at >= w.start_at AND e.effective_at < w.end_at"
+    " AND e.kind IN ('earn', 'clawback')"
+    " JOIN postings p ON p.entry_id = e.id AND p.member_id = e.member_id"
+    " AND p.account IN ('member_pending', 'member_available')"
+    " AND (e.kind = 'clawback' OR p.amount > 0)"
+    " GROUP BY e.member_id"
+)
+
+
+def totals(session: Session, basis: Basis, windows: Mapping[int, Window]) -> dict[int, int]:
+    """Each member's qualifying total in their own window: net spend (minor units) or points
+    earned. One statement per chunk of members, whatever the windows."""
+    db = Driver.of(session)
+    query = _SPEND if basis == "spend" else _POINTS
+    items = sorted(windows.items())
+    out: dict[int, int] = {}
+    for i in range(0, len(items), CHUNK):
+        chunk = items[i : i + CHUNK]
+        params: list[object] = []
+        for member_id, window in chunk:
+            params += [member_id, db.time(window.start), db.time(window.end or FAR_FUTURE)]
+        values = ", ".join(["(?, ?, ?)"] * len(chunk))
+        sql = f"WITH w (member_id, start_at, end_at) AS (VALUES {values}) {query}"
+        for member_id, total in db.all(sql, params):
+            out[int(member_id)] = int(total or 0)
+    return out
+
+
+def due_for_review(session: Session, *, now: datetime, limit: int) -> list[int]:
+    """Members whose tier period (or grace period) has ended, earliest first."""
+    return list(
+        session.scalars(
+            select(MemberTier.member_id)
+            .where(MemberTier.review_at <= now)
+            .order_by(MemberTier.review_at, MemberTier.member_id)
+            .limit(limit)
+        )
+    )
+
+
+def without_tier(session: Session, *, limit: int) -> list[int]:
+    """Active members with no tier at all (enrolled before the club had tiers)."""
+    db = Driver.of(session)
+    rows = db.all(
+        "SELECT id FROM members WHERE tier IS NULL AND status = 'active' ORDER BY id LIMIT ?",
+        (limit,),
+    )
+    return [int(row[0]) for row in rows]
+
+
+def history(
+    session: Session, member_id: int, *, before: int | None, limit: int
+) -> list[TierChange]:
+    query = select(TierChange).where(TierChange.member_id == member_id)
+    if before is not None:
+        query = query.where(TierChange.id < before)
+    return list(session.scalars(query.order_by(TierChange.id.desc()).limit(limit)))
