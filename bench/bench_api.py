@@ -267,6 +267,12 @@ def main() -> None:
     parser.add_argument(
         "--no-idempotency", action="store_true", help="send no Idempotency-Key headers"
     )
+    parser.add_argument(
+        "--access-log",
+        choices=("on", "off"),
+        default="on",
+        help="uvicorn's access log, the same for every server (default on, as `lojal serve`)",
+    )
     args = parser.parse_args()
     global IDEMPOTENCY_EVERY
     if args.no_idempotency:
@@ -279,6 +285,7 @@ def main() -> None:
     lojal_url = f"sqlite:///{workdir / 'lojal.db'}"
     minimal_url = f"sqlite:///{workdir / 'minimal.db'}"
     print(f"machine: {common.machine()}")
+    print(f"access log: {args.access_log}")
     print(f"workdir: {workdir}")
     common.make_club(lojal_url, workdir, args.members)
     key = common.create_key(lojal_url, "pos")
@@ -289,7 +296,15 @@ def main() -> None:
             port = common.free_port()
             servers["lojal"] = Server(
                 "lojal",
-                [common.LOJAL, "serve", "--database-url", lojal_url, "--port", str(port)],
+                [
+                    common.LOJAL,
+                    "serve",
+                    "--database-url",
+                    lojal_url,
+                    "--port",
+                    str(port),
+                    "--access-log" if args.access_log == "on" else "--no-access-log",
+                ],
                 port,
                 workdir / "lojal.log",
             )
@@ -305,6 +320,7 @@ def main() -> None:
                         f"{minimal_url[:-3]}-{mode}.db",
                         str(port),
                         mode,
+                        args.access_log,
                     ],
                     port,
                     workdir / f"{name}.log",

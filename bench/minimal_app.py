@@ -6,8 +6,8 @@ into a SQLite table per request.
 * ``async``: the framework's floor — an async endpoint inserting with the sqlite3 connection
   on the event loop (no thread pool, no lock contention), same pragmas.
 
-Run: ``python -m bench.minimal_app DATABASE_URL PORT [sync|async]`` (uvicorn with the settings
-of ``lojal serve``: one process, ``uvicorn.run(app, host, port, log_level="info")``).
+Run: ``python -m bench.minimal_app DATABASE_URL PORT [sync|async] [on|off]`` (uvicorn with the
+settings of ``lojal serve``: one process, ``log_level="info"``, the access log on or off).
 """
 
 from __future__ import annotations
@@ -78,7 +78,14 @@ def main() -> None:
 
     url, port = sys.argv[1], int(sys.argv[2])
     mode = sys.argv[3] if len(sys.argv) > 3 else "sync"
-    uvicorn.run(create_app(url, mode), host="127.0.0.1", port=port, log_level="info")
+    access_log = (sys.argv[4] if len(sys.argv) > 4 else "on") == "on"
+    uvicorn.run(
+        create_app(url, mode),
+        host="127.0.0.1",
+        port=port,
+        log_level="info",
+        access_log=access_log,
+    )
 
 
 if __name__ == "__main__":

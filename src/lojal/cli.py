@@ -94,6 +94,13 @@ def serve(
     host: Annotated[str, typer.Option(envvar="LOJAL_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="LOJAL_PORT")] = 8000,
     workers: int = 1,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            envvar="LOJAL_ACCESS_LOG",
+            help="log every request (off when a proxy in front keeps the access log)",
+        ),
+    ] = True,
 ) -> None:
     """Serve the API (OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
@@ -101,7 +108,14 @@ def serve(
     from lojal.app import create_app
 
     cfg = settings(database_url)
-    uvicorn.run(create_app(cfg), host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run(
+        create_app(cfg),
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=access_log,
+    )
 
 
 @db_app.command("upgrade")
