@@ -13,6 +13,7 @@ from lojal.badges.api import router as badges_router
 from lojal.challenges.api import router as challenges_router
 from lojal.clock import Clock, SystemClock
 from lojal.config import Settings
+from lojal.coupons.api import router as coupons_router
 from lojal.db.engine import Checkpointer, make_engine
 from lojal.db.session import make_session_factory
 from lojal.ledger.api import router as ledger_router
@@ -20,6 +21,7 @@ from lojal.members.api import router as members_router
 from lojal.memberships.api import router as memberships_router
 from lojal.program.api import router as program_router
 from lojal.referrals.api import router as referrals_router
+from lojal.rewards.api import router as rewards_router
 from lojal.summary.api import router as summary_router
 from lojal.tiers.api import router as tiers_router
 from lojal.web import errors
@@ -82,6 +84,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         memberships_router,
         challenges_router,
         badges_router,
+        coupons_router,
+        rewards_router,
     ):
         app.router.routes.extend(router.routes)
 

@@ -338,3 +338,9 @@ from lojal.challenges.cli import register as _register_challenges  # noqa: E402
 
 _register_challenges(app)
 _register_badges(app)
+from lojal.coupons.cli import register as _register_coupons  # noqa: E402
+
+_register_coupons(app)
+from lojal.rewards.cli import register as _register_rewards  # noqa: E402
+
+_register_rewards(app)

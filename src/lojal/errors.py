@@ -49,3 +49,7 @@ class ProgramNotConfigured(Conflict):
 
 class IdempotencyKeyReused(Invalid):
     pass
+
+
+class TooManyRequests(LojalError):
+    """The caller must wait (HTTP 429, with ``Retry-After`` from ``retry_after`` seconds)."""

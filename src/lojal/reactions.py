@@ -83,10 +83,12 @@ def after_returns(session: Session, returns: Sequence[ReturnRecorded], now: date
     if not returns:
         return
     from lojal.challenges import progress as challenges
+    from lojal.coupons.redemptions import restore_returned
     from lojal.referrals import rewards as referrals
 
     referrals.on_returns(session, returns, now)
     challenges.on_returns(session, returns, now)
+    restore_returned(session, returns, now)
 
 
 def after_events(session: Session, events: Sequence[EventRecorded], now: datetime) -> None:

@@ -60,7 +60,7 @@ def test_a_member_sees_progress_rewards_and_badges(api: Api) -> None:
     # this month, in the club's time zone, from when the challenge started
     assert by_code["explorer"]["window_start"] == "2026-03-02T09:00:00Z"
     assert by_code["explorer"]["window_end"] == "2026-03-31T22:00:00Z"
-    assert by_code["spring-survey"]["reward"] == {"points": 50, "badge": None}
+    assert by_code["spring-survey"]["reward"] == {"points": 50, "badge": None, "coupon": None}
 
     categories = [["coffee", "tea"], ["tea"], ["bakery"]]
     for cats in categories[:2]:
@@ -159,6 +159,7 @@ def test_the_marketer_defines_changes_and_ends_challenges(api: Api) -> None:
             "goal.field",
         ),
         ({"reward": {"badge": "no-such-badge"}}, "UnknownBadge", "reward.badge"),
+        ({"reward": {"coupon": 999_999}}, "UnknownCampaign", "reward.coupon"),
         ({"reward": {}}, "ValidationError", "reward"),
         ({"activity": "event"}, "InvalidChallenge", "event_type"),
         ({"event_type": "survey_answered"}, "InvalidChallenge", "event_type"),
@@ -248,3 +249,23 @@ def test_staff_grant_and_revoke_badges(api: Api) -> None:
     assert [b["code"] for b in api.get("/badges").json()] == ["vip"]
     assert api.get("/members/987654/badges").status_code == 404
     assert api.get("/members/987654/challenges").status_code == 404
+
+
+def test_a_challenge_can_reward_a_coupon_of_a_campaign(api: Api) -> None:
+    r = api.post(
+        "/coupon-campaigns",
+        {"name": "Survey thanks", "discount_kind": "amount", "amount_minor": 2_000},
+    )
+    assert r.status_code == 201, r.text
+    campaign_id = r.json()["id"]
+    survey = {**SURVEY, "code": "survey-coupon", "reward": {"coupon": campaign_id}}
+    assert api.post("/challenges", survey).status_code == 201
+    assert api.post("/challenges/survey-coupon/activate").status_code == 200
+    m = _member(api)
+    body = event_payload("survey_answered", member_id=m)
+    assert api.post("/events", body, scope="pos").status_code == 201
+    assert api.post("/events", body, scope="pos").status_code in (200, 201)  # a replay
+    [coupon] = api.get(f"/members/{m}/coupons", scope="pos").json()
+    assert (coupon["campaign_id"], coupon["member_id"]) == (campaign_id, m)
+    check = {"code": coupon["code"], "member_id": m, "basket": {"total_minor": 10_000}}
+    assert api.post("/coupons/validate", check, scope="pos").json()["discount_minor"] == 2_000

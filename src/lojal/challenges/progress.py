@@ -45,6 +45,7 @@ from lojal.challenges import engine
 from lojal.challenges.engine import Compiled, Counted, Fact, MemberView, Progress, PurchaseScope
 from lojal.challenges.models import ChallengeCompletion, ChallengeFact, ChallengeProgress
 from lojal.challenges.service import compiled
+from lojal.coupons import service as coupons
 from lojal.db.driver import Driver
 from lojal.ledger import service as ledger
 from lojal.program import service as program_service
@@ -441,8 +442,15 @@ def _reward(
                     at=completion.completed_at,
                 )
                 badge_id = badge.id
-        # MERGE SEAM (coupons): issue a coupon of reward.coupon's campaign to the member here,
-        # keyed on the completion (challenge:<id>:<member>:<attempt>) like the points.
+        if reward.coupon is not None:
+            # keyed on the completion like the points: issuing again gives the same code
+            coupons.issue_code(
+                session,
+                campaign_id=reward.coupon,
+                reference=f"challenge:{spec.id}:{member_id}:{completion.attempt}",
+                member_id=member_id,
+                now=now,
+            )
         rows.append(
             (
                 member_id,

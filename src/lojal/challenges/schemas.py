@@ -35,6 +35,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from lojal.conditions.model import FIELD_PATTERN, Condition
+from lojal.db.types import MAX_ID
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
 TIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]*$"
@@ -120,19 +121,18 @@ class Window(_Model):
 
 
 class Reward(_Model):
-    """What completing the challenge gives, in the transaction of the completing activity.
-
-    MERGE SEAM (coupons): a ``coupon`` reward — the id of a coupon campaign whose coupon is
-    issued to the member — is added here as one more optional field, validated in
-    ``service._check_reward`` and given in ``progress._reward``."""
+    """What completing the challenge gives, in the transaction of the completing activity:
+    points, a badge, and/or a coupon — a code of the coupon campaign ``coupon`` (its id),
+    issued to the member (``coupons.service.issue_code``)."""
 
     points: int | None = Field(default=None, ge=1, le=10**9)
     badge: str | None = Field(default=None, pattern=CODE_PATTERN, max_length=64)
+    coupon: int | None = Field(default=None, ge=1, le=MAX_ID, description="a coupon campaign's id")
 
     @model_validator(mode="after")
     def _something(self) -> Reward:
         if all(getattr(self, name) is None for name in type(self).model_fields):
-            raise ValueError("a reward gives something: points or a badge")
+            raise ValueError("a reward gives something: points, a badge or a coupon")
         return self
 
 
@@ -183,7 +183,7 @@ class ChallengeStats(BaseModel):
 class RewardRead(BaseModel):
     points: int | None
     badge: str | None
-    # MERGE SEAM (coupons): the coupon campaign, when the reward gives a coupon.
+    coupon: int | None = None  # the coupon campaign, when the reward gives a coupon
 
 
 class MemberChallengeRead(BaseModel):

@@ -126,7 +126,15 @@ def _check_reward(session: Session, definition: ChallengeDefinition) -> None:
     badge = definition.reward.badge
     if badge is not None and badge_queries.by_code(session, badge) is None:
         raise UnknownBadge(f"no badge {badge!r}: create it first", field="reward.badge")
-    # MERGE SEAM (coupons): check that reward.coupon names an existing coupon campaign here.
+    campaign_id = definition.reward.coupon
+    if campaign_id is not None:
+        from lojal.coupons.errors import UnknownCampaign
+        from lojal.coupons.models import CouponCampaign
+
+        if session.get(CouponCampaign, campaign_id) is None:
+            raise UnknownCampaign(
+                f"no coupon campaign {campaign_id}: create it first", field="reward.coupon"
+            )
 
 
 # ---------------------------------------------------------------- the marketer's use cases
@@ -464,7 +472,9 @@ def active_for_member(
                 completions=progress.completions,
                 last_completed_at=progress.last_completed_at,
                 rewarded=progress.completions > 0,
-                reward=RewardRead(points=d.reward.points, badge=d.reward.badge),
+                reward=RewardRead(
+                    points=d.reward.points, badge=d.reward.badge, coupon=d.reward.coupon
+                ),
             )
         )
     return out

@@ -8,12 +8,22 @@ from lojal.challenges.models import (
     ChallengeFact,
     ChallengeProgress,
 )
+from lojal.coupons.models import (
+    CouponAttempt,
+    CouponBatch,
+    CouponCampaign,
+    CouponCampaignStats,
+    CouponCode,
+    CouponMemberUse,
+    CouponRedemption,
+)
 from lojal.db.base import Base
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships.models import Membership, MembershipPlan, RevenueRecord
 from lojal.program.models import Program
 from lojal.referrals.models import Referral, ReferralCode
+from lojal.rewards.models import PartnerCode, Reward, RewardRedemption
 from lojal.rules.models import RuleAward
 from lojal.staff.models import ApiKey
 from lojal.tiers.models import MemberTier, TierChange
@@ -28,6 +38,13 @@ __all__ = [
     "ChallengeFact",
     "ChallengeProgress",
     "Consent",
+    "CouponAttempt",
+    "CouponBatch",
+    "CouponCampaign",
+    "CouponCampaignStats",
+    "CouponCode",
+    "CouponMemberUse",
+    "CouponRedemption",
     "Event",
     "IdempotencyRecord",
     "JournalEntry",
@@ -37,6 +54,7 @@ __all__ = [
     "MemberTier",
     "Membership",
     "MembershipPlan",
+    "PartnerCode",
     "PointBalance",
     "PointLot",
     "Posting",
@@ -48,6 +66,8 @@ __all__ = [
     "Return",
     "ReturnLine",
     "RevenueRecord",
+    "Reward",
+    "RewardRedemption",
     "RuleAward",
     "TierChange",
 ]

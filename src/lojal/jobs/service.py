@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.clock import Clock
+from lojal.coupons import redemptions as coupon_redemptions
 from lojal.db.session import transaction
 from lojal.ledger import service as ledger
 from lojal.memberships.service import lapse_due
@@ -28,6 +29,7 @@ class Summary:
     idempotency_purged: int = 0
     memberships_ended: int = 0
     tiers_reviewed: int = 0
+    reservations_expired: int = 0
 
     def lines(self) -> list[tuple[str, int]]:
         """What the run did, one line per step, for the command line."""
@@ -37,6 +39,7 @@ class Summary:
             ("referrals rewarded", self.referrals_rewarded),
             ("memberships ended", self.memberships_ended),
             ("tiers reviewed", self.tiers_reviewed),
+            ("coupon reservations expired", self.reservations_expired),
             ("idempotency records forgotten", self.idempotency_purged),
         ]
 
@@ -61,6 +64,7 @@ def run_due(factory: sessionmaker[Session], *, clock: Clock, ttl_hours: int = 24
     summary.memberships_ended = _until_done(factory, lapse_due, now)
     _until_done(factory, assign_entry_tier, now)
     summary.tiers_reviewed = _until_done(factory, review_due, now)
+    summary.reservations_expired = _until_done(factory, coupon_redemptions.free_expired, now)
     with transaction(factory) as session:
         summary.idempotency_purged = idempotency.purge(
             session, older_than=now - timedelta(hours=ttl_hours)

@@ -11,11 +11,26 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lojal.errors import Conflict, Forbidden, Invalid, LojalError, NotFound, Unauthorized
+from lojal.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    LojalError,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 
 log = logging.getLogger("lojal.web")
 
-STATUS = ((NotFound, 404), (Unauthorized, 401), (Forbidden, 403), (Invalid, 422), (Conflict, 409))
+STATUS = (
+    (NotFound, 404),
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (Invalid, 422),
+    (Conflict, 409),
+    (TooManyRequests, 429),
+)
 
 
 def status_of(error: LojalError) -> int:
@@ -51,6 +66,8 @@ def install(app: FastAPI) -> None:
     async def _domain(_: Request, exc: LojalError) -> JSONResponse:
         status, payload = error_payload(exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(max(1, int(exc.context.get("retry_after", 1))))}
         return JSONResponse(payload, status, headers)
 
     @app.exception_handler(RequestValidationError)
