@@ -1,7 +1,7 @@
 """tiers and paid memberships: member_tiers, tier_changes, membership_plans, memberships,
 revenue_records
 
-Revision ID: 0003
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23 12:41:55.090493
 """
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 import lojal.db.types
 
-revision = "0003"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None

@@ -1,8 +1,8 @@
 """coupons and rewards: campaigns, codes, redemptions, the guard's attempts; the rewards
 catalogue, its redemptions and partner code pools
 
-Revision ID: 0002
-Revises: 0005
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-23 12:42:24.638034
 """
 
@@ -12,8 +12,8 @@ from sqlalchemy.dialects import postgresql
 
 import lojal.db.types
 
-revision = "0002"
-down_revision = "0005"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """referrals: members' referral codes and the referrals they made
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-24 10:00:00.000000
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import lojal.db.types
 
-revision = "0004"
-down_revision = "0003"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

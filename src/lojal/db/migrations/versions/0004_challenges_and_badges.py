@@ -1,8 +1,8 @@
 """challenges and badges: challenges, challenge_progress, challenge_facts,
 challenge_completions, badges, member_badges
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-23 12:40:37
 """
 
@@ -12,8 +12,8 @@ from sqlalchemy.dialects import postgresql
 
 import lojal.db.types
 
-revision = "0005"
-down_revision = "0004"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
