@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from lojal.clock import FixedClock
@@ -21,7 +21,9 @@ from lojal.coupons.errors import (
 )
 from lojal.coupons.models import CouponCode
 from lojal.coupons.schemas import CampaignUpdate
+from lojal.db.session import make_session_factory, transaction
 from lojal.program.schemas import ProgramConfig
+from tests.conftest import apply_program
 from tests.coupons.helpers import campaign, check, codes_of, commit, release, reserve
 from tests.factories import make_member, make_purchase, make_return
 
@@ -290,3 +292,27 @@ def test_a_paused_campaign_refuses_its_codes(session: Session, clock: FixedClock
         session, campaign_id=c.id, data=CampaignUpdate(active=False), now=clock.now()
     )
     assert check(session, clock, code).reason == "CampaignInactive"
+
+
+def test_a_rolled_back_campaign_never_passes_for_the_current_catalogue(
+    fresh_engine: Engine, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A campaign made in a transaction that rolls back leaves its revision number free, and
+    the next campaign — made by another process, which cannot tell this one to forget —
+    takes it. This process must not answer from a catalogue it read inside the rolled-back
+    transaction."""
+    factory = make_session_factory(fresh_engine)
+    with factory() as session:
+        apply_program(session, clock.now())
+        session.commit()
+    with factory() as session:
+        [gone] = codes_of(session, clock, campaign(session, clock, code_prefix="GAMMA"))
+        assert check(session, clock, gone).valid
+        session.rollback()
+    with monkeypatch.context() as other_process:
+        other_process.setattr(queries, "forget_catalogue", lambda: None)
+        with transaction(factory) as session:
+            [code] = codes_of(session, clock, campaign(session, clock, code_prefix="NYTT"))
+    with transaction(factory) as session:
+        assert check(session, clock, code).valid
+        assert check(session, clock, gone).reason == "UnknownCode"

@@ -7,6 +7,10 @@ up, whether a string can be a code at all: a string of no campaign's shape, or o
 character is wrong, is refused without a query on the codes. A process reloads the catalogue
 when ``MAX(coupon_campaigns.revision)`` has moved (one index probe per request), so a campaign
 made by another process (the CLI, another server) is seen at once.
+
+A transaction that changes a campaign (``CHANGED`` in its session's ``info``) never stores the
+catalogue it reads: if it rolled back, the next change would take the same revision number and
+a catalogue of the rolled-back campaigns would pass for current.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, event, func, select
 from sqlalchemy.orm import Session
 
 from lojal.activities.models import Purchase
@@ -71,6 +75,14 @@ class Catalogue:
 
 
 _catalogues: dict[int, Catalogue] = {}
+# Set in session.info by a transaction that has changed a campaign; cleared at its end.
+CHANGED = "lojal.coupons.changed"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _transaction_ended(session: Session) -> None:
+    session.info.pop(CHANGED, None)
 
 
 def forget_catalogue() -> None:
@@ -95,6 +107,8 @@ def catalogue(session: Session) -> Catalogue:
         select(CouponCode.code, CouponCode.campaign_id).where(CouponCode.public.is_(True))
     ):
         fresh.public[code] = campaign_id
+    if session.info.get(CHANGED):
+        return fresh
     if len(_catalogues) > 16:
         _catalogues.clear()
     _catalogues[key] = fresh

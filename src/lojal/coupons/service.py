@@ -32,6 +32,7 @@ API_CHUNK = 20_000
 def _next_revision(session: Session) -> int:
     # unique: two processes changing campaigns at once cannot both take the same revision
     # (the loser's transaction fails on the constraint and the writer runs it again)
+    session.info[queries.CHANGED] = True
     return int(session.scalar(select(func.coalesce(func.max(CouponCampaign.revision), 0))) or 0) + 1
 
 
