@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.clock import FixedClock
+from lojal.coupons import queries as coupon_queries
 from lojal.jobs.service import run_due
 from tests.conftest import Api
 from tests.factories import line, unique
@@ -22,6 +23,12 @@ REFERRALS = {
     "min_spend_minor": 20_000,
     "link_base_url": "https://shop.example/join",
 }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalogue() -> None:
+    # the test database's transactions roll back: campaign revisions repeat between tests
+    coupon_queries.forget_catalogue()
 
 
 @pytest.fixture
@@ -43,6 +50,20 @@ def club(api: Api) -> Api:
     )
     assert r.status_code == 201, r.text
     assert api.post("/challenges/three/activate").status_code == 200
+    rewards = [
+        {
+            "code": "bulle",
+            "name": "Kanelbulle",
+            "kind": "product",
+            "points_price": 300,
+            "product_sku": "BULLE",
+        },
+        {"code": "resa", "name": "Resa", "kind": "experience", "points_price": 10**6, "stock": 2},
+        {"code": "betala", "name": "Betala", "kind": "points_payment", "max_points": 400},
+    ]
+    for reward in rewards:
+        r = api.post("/rewards", reward)
+        assert r.status_code == 201, r.text
     return api
 
 
@@ -115,6 +136,13 @@ def test_a_member_sees_everything_in_their_language(
     assert t["next"]["by"] is None  # a rolling window has no deadline
     assert t["next"]["text"] == "1\xa0500,00\xa0kr till så når du Gold."
     assert t["text"] == "Din nivå är Silver. 1\xa0500,00\xa0kr till så når du Gold."
+
+    # Rewards the member can afford now (not the trip), and paying with points.
+    assert [(r["code"], r["points"]) for r in s["rewards"]] == [("bulle", 300), ("betala", 400)]
+    assert [r["text"] for r in s["rewards"]] == [
+        "Kanelbulle för 300 poäng",
+        "Betala med upp till 400 poäng",
+    ]
 
     # Challenges: two of three purchases.
     [c] = s["challenges"]

@@ -49,10 +49,12 @@ class TierPart(BaseModel):
 
 
 class RewardPart(BaseModel):
+    reward_id: int
     code: str
     name: str
     kind: str
-    points: int
+    points: int = Field(description="the price, or for points as payment the most usable now")
+    valid_until: datetime | None
     text: str
 
 

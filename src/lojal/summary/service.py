@@ -23,6 +23,8 @@ from lojal.members.models import Member
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
 from lojal.referrals import service as referrals
+from lojal.rewards import service as rewards
+from lojal.rewards.schemas import AffordableReward
 from lojal.summary.schemas import (
     BadgePart,
     ChallengePart,
@@ -30,6 +32,7 @@ from lojal.summary.schemas import (
     PointsOnDate,
     PointsPart,
     ReferralPart,
+    RewardPart,
     TierGoal,
     TierPart,
 )
@@ -56,7 +59,9 @@ def summary(
         as_of=now,
         points=_points(session, t, config, member.id),
         tier=_tier(session, t, config, member.id, now),
-        rewards=[],
+        rewards=[
+            _reward(t, config, r) for r in rewards.affordable(session, member_id=member.id, now=now)
+        ],
         challenges=[
             _challenge(t, config, c)
             for c in challenges.active_for_member(session, member_id=member.id, now=now)
@@ -236,6 +241,30 @@ def _needed(
         return t("{amount} more before {date} keeps {tier}.", amount=amount, date=date, tier=tier)
     return t(
         "{amount} more before {date} takes you to {tier}.", amount=amount, date=date, tier=tier
+    )
+
+
+def _reward(t: Texts, config: ProgramConfig, r: AffordableReward) -> RewardPart:
+    name = config.point_name
+    if r.kind == "points_payment" or r.points_price is None:
+        points = r.max_points or 0
+        text = t("Pay with up to {points} {point_name}", points=t.number(points), point_name=name)
+    else:
+        points = r.points_price
+        text = t(
+            "{name} for {points} {point_name}",
+            name=r.name,
+            points=t.number(points),
+            point_name=name,
+        )
+    return RewardPart(
+        reward_id=r.reward_id,
+        code=r.code,
+        name=r.name,
+        kind=r.kind,
+        points=points,
+        valid_until=r.valid_until,
+        text=text,
     )
 
 
