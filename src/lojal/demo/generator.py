@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,11 +34,14 @@ from lojal.jobs.service import run_due
 from lojal.members.models import MemberIdentity
 from lojal.members.schemas import ConsentGrant, MemberCreate
 from lojal.program import service as program_service
+from lojal.rewards import service as rewards
+from lojal.rewards.schemas import RewardCreate
 from lojal.rules.engine import LineFacts
 from lojal.staff import service as staff
 
 CLUB_FILE = Path(__file__).with_name("club.yaml")
 CHALLENGES_FILE = Path(__file__).with_name("challenges.yaml")
+REWARDS_FILE = Path(__file__).with_name("rewards.yaml")
 BADGES = {
     "upptackare": ("Upptäckaren", "Handlade från fyra kategorier på ett kvartal."),
     "stamgast": ("Stamgäst", "Handlade varje vecka fyra veckor i rad."),
@@ -233,6 +237,8 @@ def generate(
                 session, definition=definition.model_copy(update={"starts_at": start}), now=now
             )
             challenges.activate(session, code=row.code, now=now)
+        for item in yaml.safe_load(REWARDS_FILE.read_text(encoding="utf-8")):
+            rewards.create_reward(session, data=RewardCreate.model_validate(item), now=now)
 
     # Members
     people: list[tuple[str, datetime, str]] = []  # external id, enrolled at, channel
