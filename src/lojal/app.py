@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,7 +29,13 @@ from lojal.web import errors
 from lojal.web.writer import Writer
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, freeze_gc: bool = False
+) -> FastAPI:
+    """The app. ``freeze_gc`` (for a server process, as ``lojal serve``): once started, move
+    everything alive (modules, the app, its routes, models and pools, the server's own objects)
+    out of the garbage collector's reach, so that a full collection walks only what requests
+    allocate: ~10 ms instead of ~80-100 ms here, paid by whichever requests are waiting."""
     engine = make_engine(settings.database_url, echo=settings.sql_echo)
     clock = clock or SystemClock()
     sqlite = engine.dialect.name == "sqlite"
@@ -48,6 +55,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         checkpointer = Checkpointer(settings.database_url).start() if sqlite else None
+        if freeze_gc:
+            gc.collect()
+            gc.freeze()
         yield
         app.state.writer.close()
         if checkpointer is not None:

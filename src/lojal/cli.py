@@ -109,7 +109,7 @@ def serve(
 
     cfg = settings(database_url)
     uvicorn.run(
-        create_app(cfg),
+        create_app(cfg, freeze_gc=True),
         host=host,
         port=port,
         workers=workers,
