@@ -83,8 +83,12 @@ def create_app(
     errors.install(app)
     # The routes go straight into the app's route list: FastAPI matches an included router's
     # routes through a wrapper per inclusion, which costs ~25% of a small request here.
+    # Starlette tries the routes in order, each with its regular expression, so the calls a
+    # till or a web shop makes all day (purchases, returns, coupon validation and redemption)
+    # come first: validating a coupon at position 61 of 74 spent ~10% of its time matching.
     for router in (
         activities_router,
+        coupons_router,
         members_router,
         summary_router,
         ledger_router,
@@ -94,7 +98,6 @@ def create_app(
         memberships_router,
         challenges_router,
         badges_router,
-        coupons_router,
         rewards_router,
     ):
         app.router.routes.extend(router.routes)
