@@ -48,6 +48,7 @@ from lojal import reactions
 from lojal.conditions.model import AllOf, AnyOf, Compare, Not
 from lojal.db.driver import Driver
 from lojal.ledger import entries
+from lojal.ledger.bulk import ENTRY_COLUMNS, LOT_COLUMNS, POSTING_COLUMNS, new_ids
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
 from lojal.reactions import PurchaseRecorded
@@ -97,30 +98,6 @@ LINE_COLUMNS = (
     "total_minor",
     "points",
 )
-ENTRY_COLUMNS = (
-    "id",
-    "member_id",
-    "kind",
-    "key",
-    "effective_at",
-    "recorded_at",
-    "points",
-    "explanation",
-    "detail",
-)
-LOT_COLUMNS = (
-    "id",
-    "member_id",
-    "entry_id",
-    "points",
-    "remaining",
-    "state",
-    "earned_at",
-    "available_at",
-    "expires_at",
-    "source",
-)
-POSTING_COLUMNS = ("entry_id", "member_id", "account", "amount", "lot_id")
 USAGE_COLUMNS = ("member_id", "rule_id", "entry_id", "points", "awarded_at")
 
 
@@ -552,7 +529,7 @@ def apply(session: Session, prepared: Prepared, *, verify: bool = False) -> Batc
     db = Driver.of(session)
     if verify and not _still_holds(db, prepared):
         return None
-    ids = _ids(
+    ids = new_ids(
         db,
         {
             "purchases": len(prepared.purchases),
@@ -638,34 +615,6 @@ def _detail(award: Award) -> str:
     return orjson.dumps(
         {"parts": [{"rule": p.rule_id, "points": p.points, "text": p.text} for p in award.parts]}
     ).decode()
-
-
-def _ids(db: Driver, counts: Mapping[str, int]) -> dict[str, list[int]]:
-    """Ids for the rows about to be inserted, per table. SQLite: after max(id), safe because
-    the write transaction (BEGIN IMMEDIATE) excludes other writers. PostgreSQL: from each
-    table's sequence."""
-    tables = list(counts)
-    if db.sqlite:
-        row = db.one(
-            "SELECT " + ", ".join(f"(SELECT COALESCE(MAX(id), 0) FROM {table})" for table in tables)
-        )
-        return {
-            table: list(range(int(start) + 1, int(start) + 1 + counts[table]))
-            for table, start in zip(tables, row, strict=True)
-        }
-    return {
-        table: [
-            int(r[0])
-            for r in db.all(
-                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-                "FROM generate_series(1, ?)",
-                (counts[table],),
-            )
-        ]
-        if counts[table]
-        else []
-        for table in tables
-    }
 
 
 class _Expiry:

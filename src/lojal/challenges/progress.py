@@ -12,8 +12,9 @@ set-based statements, on the driver's cursor (``lojal.db.driver``) like the purc
    and periods their current attempts counted;
 6. in memory, in time order: the engine (``challenges.engine.advance``);
 7. one multi-row insert of facts, one of new progress rows, one update of changed ones;
-8. for each completion (rare): the reward — points through ``ledger.earn`` keyed
-   ``challenge:<id>:<member>:<attempt>``, the badge — and its ``challenge_completions`` row.
+8. the completions' rewards — the points of all of them in one go (``ledger.bulk.earn_many``,
+   each keyed ``challenge:<id>:<member>:<attempt>``), then each badge and coupon — and their
+   ``challenge_completions`` rows.
 
 Returns (``on_returns``): a returned purchase is **taken out of an unfinished attempt** — the
 purchase is counted again as what is left of it (the lines and money not returned), and what
@@ -47,7 +48,7 @@ from lojal.challenges.models import ChallengeCompletion, ChallengeFact, Challeng
 from lojal.challenges.service import compiled
 from lojal.coupons import service as coupons
 from lojal.db.driver import Driver
-from lojal.ledger import service as ledger
+from lojal.ledger.bulk import Grant, earn_many
 from lojal.program import service as program_service
 from lojal.reactions import EventRecorded, PurchaseRecorded, ReturnRecorded
 from lojal.rules.engine import LineFacts
@@ -400,34 +401,40 @@ def _reward(
 ) -> None:
     """Give each completion's reward, once: the completion row is unique per member,
     challenge and attempt, and the points' ledger key is the completion's
-    (``challenge:<id>:<member>:<attempt>``). Points go through ``ledger.earn``, one entry per
-    completion (about a millisecond each: an import of history that completes challenges by
-    the thousand is bounded by them)."""
+    (``challenge:<id>:<member>:<attempt>``). The points of all the batch's completions are
+    earned together (``ledger.bulk.earn_many``: an import of history completes challenges by
+    the thousand); badges and coupons one by one."""
     config = program_service.current(session)
+    grants: list[Grant] = []
+    for challenge, member_id, completion in completions:
+        definition = challenge.definition
+        points = definition.reward.points
+        if points is not None:
+            spec = challenge.spec
+            grants.append(
+                Grant(
+                    member_id=member_id,
+                    points=points,
+                    key=_points_key(spec.id, member_id, completion.attempt),
+                    earned_at=completion.completed_at,
+                    source=f"challenge:{spec.id}",
+                    explanation=(
+                        f"+{points} {config.point_name}: challenge '{definition.name}' completed"
+                    ),
+                    detail={"challenge": spec.code, "attempt": completion.attempt},
+                )
+            )
+    entry_ids = earn_many(session, grants, now=now, config=config)
     held_badges: dict[str, Badge | None] = {}
     rows: list[tuple[Any, ...]] = []
     for challenge, member_id, completion in completions:
-        definition = challenge.definition
-        reward = definition.reward
+        reward = challenge.definition.reward
         spec = challenge.spec
         entry_id: int | None = None
         points = 0
         if reward.points is not None:
-            entry = ledger.earn(
-                session,
-                member_id=member_id,
-                points=reward.points,
-                key=f"challenge:{spec.id}:{member_id}:{completion.attempt}",
-                earned_at=completion.completed_at,
-                now=now,
-                config=config,
-                source=f"challenge:{spec.id}",
-                explanation=(
-                    f"+{reward.points} {config.point_name}: challenge '{definition.name}' completed"
-                ),
-                detail={"challenge": spec.code, "attempt": completion.attempt},
-            )
-            entry_id, points = entry.id, reward.points
+            entry_id = entry_ids[_points_key(spec.id, member_id, completion.attempt)]
+            points = reward.points
         badge_id: int | None = None
         if reward.badge is not None:
             if reward.badge not in held_badges:
@@ -472,6 +479,10 @@ def _reward(
         COMPLETION_COLUMNS,
         [tuple(times.to_db(v) if isinstance(v, datetime) else v for v in row) for row in rows],
     )
+
+
+def _points_key(challenge_id: int, member_id: int, attempt: int) -> str:
+    return f"challenge:{challenge_id}:{member_id}:{attempt}"
 
 
 # ---------------------------------------------------------------- returns
