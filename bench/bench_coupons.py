@@ -208,55 +208,83 @@ def bench_validate(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     )
     pool = [line.split(",")[1] for line in out.read_text().splitlines()[1:]]  # the display form
     key = common.create_key(url, "pos")
-    port = common.free_port()
-    log = (workdir / "server.log").open("wb")
-    server = subprocess.Popen(
-        [common.LOJAL, "serve", "--database-url", url, "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    rounds: list[dict[str, Any]] = []
+    kept = common.ROOT / "bench" / "results"
+    kept.mkdir(exist_ok=True)
+    servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+    commands = {"lojal": [common.LOJAL, "serve", "--database-url", url]}
+    if args.floor:
+        commands["floor"] = [sys.executable, "-m", "bench.minimal_app", url]
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
     try:
-        common.wait_http(port, "/healthz")
-        run_load(port, key, pool, rate=args.rate, seconds=args.warmup, connections=args.connections)
-        for r in range(args.repeat):
-            res = run_load(
+        for name, argv in commands.items():
+            port = common.free_port()
+            log = (workdir / f"server-{name}.log").open("wb")
+            full = (
+                [*argv, "--port", str(port)]
+                if name == "lojal"
+                else [*argv, str(port), "validate", "on"]
+            )
+            servers[name] = (
+                subprocess.Popen(full, stdout=log, stderr=subprocess.STDOUT, cwd=common.ROOT),
                 port,
-                key,
-                pool,
-                rate=args.rate,
-                seconds=args.duration,
-                connections=args.connections,
             )
-            rounds.append(res)
-            print(
-                f"  round {r + 1}: offered {res['offered_rps']:.0f}/s achieved "
-                f"{res['achieved_rps']:6.1f}/s  p50 {res['p50']:5.2f} ms  p95 {res['p95']:5.2f} ms"
-                f"  p99 {res['p99']:6.2f} ms  max {res['max']:6.1f} ms  errors {res['errors']}",
-                flush=True,
+            log.close()
+        for name, (_, port) in servers.items():
+            common.wait_http(port, "/healthz" if name == "lojal" else "/docs")
+            run_load(
+                port, key, pool, rate=args.rate, seconds=args.warmup, connections=args.connections
             )
+        for r in range(args.repeat):
+            for name, (_, port) in servers.items():
+                res = run_load(
+                    port,
+                    key,
+                    pool,
+                    rate=args.rate,
+                    seconds=args.duration,
+                    connections=args.connections,
+                )
+                rounds[name].append(res)
+                print(
+                    f"  round {r + 1} {name:<6} offered {res['offered_rps']:.0f}/s achieved "
+                    f"{res['achieved_rps']:6.1f}/s  p50 {res['p50']:5.2f} ms  "
+                    f"p95 {res['p95']:5.2f} ms  p99 {res['p99']:6.2f} ms  "
+                    f"max {res['max']:6.1f} ms  errors {res['errors']}",
+                    flush=True,
+                )
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-        kept = common.ROOT / "bench" / "results"
-        kept.mkdir(exist_ok=True)
-        shutil.copy(workdir / "server.log", kept / "coupons-server.log")
-    summary = {
-        name: common.median([x[name] for x in rounds])
-        for name in ("achieved_rps", "p50", "p95", "p99", "max")
-    }
-    summary["errors"] = sum(x["errors"] for x in rounds)
-    print(
-        f"validation at {args.rate:.0f} requests/s offered, median of {args.repeat} x "
-        f"{args.duration:.0f} s: achieved {summary['achieved_rps']:.1f}/s, "
-        f"p50 {summary['p50']:.2f} ms, p95 {summary['p95']:.2f} ms, p99 {summary['p99']:.2f} ms "
-        f"(target ≤ 10 ms), errors {summary['errors']}"
-    )
-    return {"rounds": rounds, "median": summary}
+        for server, _ in servers.values():
+            server.send_signal(signal.SIGINT)
+        for server, _ in servers.values():
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        for name in servers:
+            shutil.copy(workdir / f"server-{name}.log", kept / f"coupons-server-{name}.log")
+    medians: dict[str, dict[str, float]] = {}
+    for name, results in rounds.items():
+        summary = {
+            field: common.median([x[field] for x in results])
+            for field in ("achieved_rps", "p50", "p95", "p99", "max")
+        }
+        summary["errors"] = sum(x["errors"] for x in results)
+        medians[name] = summary
+        print(
+            f"{name}: validation at {args.rate:.0f} requests/s offered, median of {args.repeat} x "
+            f"{args.duration:.0f} s: achieved {summary['achieved_rps']:.1f}/s, "
+            f"p50 {summary['p50']:.2f} ms, p95 {summary['p95']:.2f} ms, "
+            f"p99 {summary['p99']:.2f} ms"
+            + (" (target ≤ 10 ms)" if name == "lojal" else "")
+            + f", errors {summary['errors']}"
+        )
+    if "floor" in medians:
+        print(
+            "ratio lojal / floor: p50 "
+            f"{medians['lojal']['p50'] / medians['floor']['p50']:.2f}, p99 "
+            f"{medians['lojal']['p99'] / medians['floor']['p99']:.2f}"
+        )
+    return {"rounds": rounds, "median": medians["lojal"], "medians": medians}
 
 
 # ------------------------------------------------------------------ (b) a million codes
@@ -335,6 +363,12 @@ def main() -> None:
     parser.add_argument("--codes", type=int, default=1_000_000)
     parser.add_argument("--store-url", default=None, help="store the codes here, not in SQLite")
     parser.add_argument("--only", choices=("validate", "generate"), default=None)
+    parser.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="do not run the framework floor (bench/minimal_app.py validate) side by side",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="lojal-bench-coupons-"))
     print(f"machine: {common.machine()}")

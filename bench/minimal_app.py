@@ -4,7 +4,11 @@ into a SQLite table per request.
 * ``sync`` (the default): the usual way — a sync endpoint, SQLAlchemy, lojal's own engine (so
   the same pragmas: WAL, synchronous=NORMAL, foreign keys, busy timeout, ``BEGIN IMMEDIATE``);
 * ``async``: the framework's floor — an async endpoint inserting with the sqlite3 connection
-  on the event loop (no thread pool, no lock contention), same pragmas.
+  on the event loop (no thread pool, no lock contention), same pragmas;
+* ``validate``: the floor for ``bench_coupons`` — an async ``POST /api/v1/coupons/validate``
+  that parses the same body into a pydantic model, reads the code's row from lojal's
+  ``coupon_codes`` (one indexed read on the event loop) and answers ``{"valid": true, ...}``;
+  no API key, no campaign rules, no guard, no basket arithmetic.
 
 Run: ``python -m bench.minimal_app DATABASE_URL PORT [sync|async] [on|off]`` (uvicorn with the
 settings of ``lojal serve``: one process, ``log_level="info"``, the access log on or off).
@@ -32,6 +36,13 @@ orders = Table(
 )
 
 
+class CheckIn(BaseModel):
+    code: str
+    channel: str
+    store_id: str | None = None
+    basket: dict[str, Any]
+
+
 class OrderIn(BaseModel):
     order_id: str
     lines: list[dict[str, Any]] = []
@@ -41,7 +52,18 @@ def create_app(url: str, mode: str = "sync") -> FastAPI:
     engine = make_engine(url)
     metadata.create_all(engine)
     app = FastAPI()
-    if mode == "async":
+    if mode == "validate":
+        reader: Any = engine.raw_connection().driver_connection
+
+        @app.post("/api/v1/coupons/validate")
+        async def validate_on_loop(body: CheckIn) -> dict[str, Any]:
+            code = body.code.replace("-", "").replace(" ", "").upper()
+            row = reader.execute(
+                "SELECT id, uses FROM coupon_codes WHERE code = ?", (code,)
+            ).fetchone()
+            return {"code": body.code, "valid": row is not None, "uses": row and row[1]}
+
+    elif mode == "async":
         raw: Any = engine.raw_connection().driver_connection
 
         @app.post("/api/v1/purchases", status_code=201)
