@@ -29,8 +29,12 @@ test: install
 
 check: lint typecheck test
 
+# The figures of docs/benchmarks.md (the 1M import: see bench/README.md; it takes ~35 minutes).
 bench: install
-	$(PY) -m bench.run_all
+	$(PY) -m bench.bench_import --purchases 100000 --backend both
+	$(PY) -m bench.bench_api --duration 10 --repeat 3 --concurrency 1,8,32
+	$(PY) -m bench.bench_coupons --repeat 3
+	$(PY) -m bench.bench_challenges
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
