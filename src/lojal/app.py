@@ -107,3 +107,9 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+def served_app() -> FastAPI:
+    """The app of one process of ``lojal serve --workers N`` (uvicorn's factory): the
+    settings come from the environment (``LOJAL_*``)."""
+    return create_app(Settings(), freeze_gc=True)

@@ -93,7 +93,14 @@ def serve(
     database_url: DbOption = None,
     host: Annotated[str, typer.Option(envvar="LOJAL_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="LOJAL_PORT")] = 8000,
-    workers: int = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="LOJAL_WORKERS",
+            help="server processes (PostgreSQL; SQLite has one writer at a time)",
+        ),
+    ] = 1,
     access_log: Annotated[
         bool,
         typer.Option(
@@ -103,16 +110,31 @@ def serve(
     ] = True,
 ) -> None:
     """Serve the API (OpenAPI at /openapi.json, docs at /docs)."""
+    import os
+
     import uvicorn
 
     from lojal.app import create_app
 
     cfg = settings(database_url)
+    if workers > 1:
+        # Each worker process builds its own app (uvicorn imports the factory by name); they
+        # read their settings from the environment, so the database given here goes there.
+        os.environ["LOJAL_DATABASE_URL"] = cfg.database_url
+        uvicorn.run(
+            "lojal.app:served_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            access_log=access_log,
+        )
+        return
     uvicorn.run(
         create_app(cfg, freeze_gc=True),
         host=host,
         port=port,
-        workers=workers,
         log_level="info",
         access_log=access_log,
     )

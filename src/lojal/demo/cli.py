@@ -70,4 +70,6 @@ def register(app: typer.Typer) -> None:
 
             from lojal.app import create_app
 
-            uvicorn.run(create_app(cfg), host="127.0.0.1", port=8000, log_level="info")
+            uvicorn.run(
+                create_app(cfg, freeze_gc=True), host="127.0.0.1", port=8000, log_level="info"
+            )
