@@ -26,6 +26,7 @@ from lojal.activities.errors import (
 )
 from lojal.activities.models import Event, Purchase, PurchaseLine, Return, ReturnLine
 from lojal.activities.schemas import EventCreate, MemberRef, PurchaseCreate, ReturnCreate
+from lojal.db.driver import Driver
 from lojal.errors import LojalError
 from lojal.ledger import service as ledger
 from lojal.ledger.models import JournalEntry, PointLot
@@ -586,7 +587,7 @@ def credit_unmatched(
 ) -> int:
     """Give a new member the purchases and events that arrived for their identities before
     they enrolled, oldest first, with the points the rules give (and any returns applied)."""
-    if not identities:
+    if not identities or not _anything_waiting(session, identities):
         return 0
     credited = 0
     config: ProgramConfig | None = None
@@ -659,6 +660,21 @@ def credit_unmatched(
             reactions.after_events(session, [_event_recorded(event)], now)
             credited += 1
     return credited
+
+
+def _anything_waiting(session: Session, identities: Sequence[tuple[str, str]]) -> bool:
+    """Whether any purchase or event waits for one of these identities: one indexed read on
+    the driver (nearly every enrolment finds nothing, and the ORM's queries per identity and
+    table were a third of an enrolment's time)."""
+    db = Driver.of(session)
+    match = " OR ".join("(identity_kind = ? AND identity_value = ?)" for _ in identities)
+    params = [part for pair in identities for part in pair]
+    row = db.one(
+        f"SELECT EXISTS (SELECT 1 FROM purchases WHERE member_id IS NULL AND ({match})) "
+        f"OR EXISTS (SELECT 1 FROM events WHERE member_id IS NULL AND ({match}))",
+        [*params, *params],
+    )
+    return bool(row[0])
 
 
 def _line_facts(line: PurchaseLine) -> LineFacts:

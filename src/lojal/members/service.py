@@ -50,8 +50,9 @@ def enrol(session: Session, *, data: MemberCreate, now: datetime, region: str = 
     identities = identities_of(data, region)
     if not any(kind == "card" for kind, _ in identities):
         identities.append(("card", new_card_number()))
+    taken = queries.owners_of(session, identities)
     for kind, value in identities:
-        if queries.member_id_by_identity(session, kind, value) is not None:
+        if (kind, value) in taken:
             raise IdentityTaken(
                 f"{FIELD_OF_KIND[kind]} {value!r} belongs to another member",
                 field=FIELD_OF_KIND[kind],
@@ -67,11 +68,13 @@ def enrol(session: Session, *, data: MemberCreate, now: datetime, region: str = 
         store_id=data.store_id,
         attributes=data.attributes,
         updated_at=now,
+        # checked above; given with the new member, so that the flush writes them with it
+        identities=[
+            MemberIdentity(kind=kind, value=value, created_at=now) for kind, value in identities
+        ],
     )
     session.add(member)
     session.flush()
-    for kind, value in identities:
-        _claim(session, member, kind, value, now)
     for grant in data.consents:
         _record_consent(session, member.id, grant, now)
     ledger.open_balance(session, member_id=member.id, now=now)
