@@ -35,6 +35,7 @@ bench: install
 	$(PY) -m bench.bench_api --duration 10 --repeat 3 --concurrency 1,8,32
 	$(PY) -m bench.bench_coupons --repeat 3
 	$(PY) -m bench.bench_challenges
+	$(PY) -m bench.bench_enrol
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
