@@ -3,8 +3,6 @@ is counted once, the challenge completes once, and its reward is given once."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -19,30 +17,11 @@ from lojal.clock import FixedClock
 from lojal.db.session import make_session_factory, transaction
 from lojal.ledger import service as ledger
 from tests.challenges.helpers import challenge_entries, define
+from tests.concurrency import run_together
 from tests.conftest import START, apply_program
 from tests.factories import make_member
 
 THREADS = 20
-
-
-def run_together(work: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(THREADS)
-    results: list[Any] = [None] * THREADS
-
-    def runner(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 @pytest.fixture
@@ -93,7 +72,7 @@ def test_concurrent_activity_completes_each_challenge_once(
                 )
                 activities.record_purchase(session, data=data, now=at)
 
-    results = run_together(work)
+    results = run_together(THREADS, work)
     assert [r for r in results if r is not None] == []
     with transaction(factory, read_only=True) as session:
 

@@ -4,9 +4,7 @@ PostgreSQL, with real commits."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -17,31 +15,12 @@ from lojal.coupons import queries
 from lojal.coupons.errors import CouponUsedUp
 from lojal.coupons.models import CouponCode, CouponRedemption
 from lojal.db.session import make_session_factory, transaction
+from tests.concurrency import run_together
 from tests.conftest import START, apply_program
 from tests.coupons.helpers import campaign, codes_of, commit, reserve
 from tests.coupons.live import Live
 
 THREADS = 50
-
-
-def run_together(work: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(THREADS)
-    results: list[Any] = [None] * THREADS
-
-    def runner(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 @pytest.fixture
@@ -77,7 +56,7 @@ def test_fifty_tills_redeem_a_single_use_code_and_one_wins(
         with transaction(factory) as session:
             return commit(session, clock, code, f"order-{i}").id
 
-    results = run_together(redeem)
+    results = run_together(THREADS, redeem)
     won = [r for r in results if isinstance(r, int)]
     lost = [r for r in results if isinstance(r, CouponUsedUp)]
     assert [r for r in results if not isinstance(r, (int, CouponUsedUp))] == []
@@ -96,7 +75,7 @@ def test_fifty_baskets_reserve_the_last_three_uses_and_three_get_them(
         with transaction(factory) as session:
             return reserve(session, clock, code, f"basket-{i}").id
 
-    results = run_together(hold)
+    results = run_together(THREADS, hold)
     assert sum(isinstance(r, int) for r in results) == 3
     assert sum(isinstance(r, CouponUsedUp) for r in results) == THREADS - 3
     assert _state(factory, code) == (0, 3, 0)

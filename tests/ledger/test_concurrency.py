@@ -3,10 +3,6 @@ ten succeed; twenty spends with the same key spend once. The balance never goes 
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +12,7 @@ from lojal.db.session import make_session_factory, transaction
 from lojal.ledger import service as ledger
 from lojal.ledger.errors import InsufficientPoints
 from lojal.ledger.models import JournalEntry
+from tests.concurrency import run_together
 from tests.conftest import START, apply_program
 from tests.factories import make_member
 
@@ -39,28 +36,6 @@ def setup(fresh_engine: Engine) -> tuple[sessionmaker[Session], int]:
             config=config,
         )
     return factory, member_id
-
-
-def run_together(work: Callable[[int], Any]) -> list[Any]:
-    """Run ``work(i)`` in THREADS threads released at the same moment; return each result or
-    the exception it raised."""
-    barrier = threading.Barrier(THREADS)
-    results: list[Any] = [None] * THREADS
-
-    def runner(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def spend(factory: sessionmaker[Session], member_id: int, key: str) -> int:
@@ -87,7 +62,7 @@ def test_concurrent_spends_never_overdraw(
     backend: str, setup: tuple[sessionmaker[Session], int]
 ) -> None:
     factory, member_id = setup
-    results = run_together(lambda i: spend(factory, member_id, f"spend:{i}"))
+    results = run_together(THREADS, lambda i: spend(factory, member_id, f"spend:{i}"))
     succeeded = [r for r in results if isinstance(r, int)]
     refused = [r for r in results if isinstance(r, InsufficientPoints)]
     others = [r for r in results if not isinstance(r, (int, InsufficientPoints))]
@@ -105,7 +80,7 @@ def test_concurrent_spends_with_the_same_key_spend_once(
     backend: str, setup: tuple[sessionmaker[Session], int]
 ) -> None:
     factory, member_id = setup
-    results = run_together(lambda i: spend(factory, member_id, "spend:same"))
+    results = run_together(THREADS, lambda i: spend(factory, member_id, "spend:same"))
     assert [r for r in results if not isinstance(r, int)] == []
     assert len(set(results)) == 1  # every caller got the one entry
     available, spends, problems = final_state(factory, member_id)

@@ -4,7 +4,6 @@ transactions, where an advocate's cap still holds exactly on both databases."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from lojal.members import service as members
 from lojal.members.schemas import MemberCreate
 from lojal.referrals import service as referrals
 from lojal.referrals.models import Referral
+from tests.concurrency import run_together
 from tests.conftest import START, apply_program
 from tests.imports.helpers import write_csv
 from tests.referrals.conftest import REFERRALS
@@ -99,33 +99,22 @@ THREADS = 8
 
 def test_concurrent_first_purchases_never_exceed_the_advocates_cap(fresh_engine: Engine) -> None:
     factory, anna, friends = _club(fresh_engine, THREADS, caps={"month": 2})
-    barrier = threading.Barrier(THREADS)
-    errors: list[BaseException] = []
 
     def first_purchase(i: int) -> None:
-        barrier.wait()
-        try:
-            with transaction(factory) as session:
-                activities.record_purchase(
-                    session,
-                    data=PurchaseCreate.model_validate(
-                        {
-                            "order_id": f"o-{i}",
-                            "member_id": friends[i],
-                            "lines": [{"sku": "A", "quantity": 1, "unit_price_minor": 25_000}],
-                        }
-                    ),
-                    now=START,
-                )
-        except BaseException as exc:
-            errors.append(exc)
+        with transaction(factory) as session:
+            activities.record_purchase(
+                session,
+                data=PurchaseCreate.model_validate(
+                    {
+                        "order_id": f"o-{i}",
+                        "member_id": friends[i],
+                        "lines": [{"sku": "A", "quantity": 1, "unit_price_minor": 25_000}],
+                    }
+                ),
+                now=START,
+            )
 
-    threads = [threading.Thread(target=first_purchase, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
+    errors = [r for r in run_together(THREADS, first_purchase) if isinstance(r, Exception)]
     assert errors == []
     assert _statuses(factory) == {"qualified": 2, "capped": THREADS - 2}
     pending, _, problems = _state(factory, anna)

@@ -18,8 +18,9 @@ from lojal.ledger.models import JournalEntry
 from lojal.members.models import Member
 from lojal.rewards.errors import OutOfStock
 from lojal.rewards.models import Reward, RewardRedemption
+from tests.concurrency import run_together
 from tests.coupons.live import Live
-from tests.coupons.test_concurrency import THREADS, run_together
+from tests.coupons.test_concurrency import THREADS
 from tests.rewards.helpers import member_with, redeem, reward
 
 
@@ -89,7 +90,7 @@ def test_fifty_threads_redeem_the_last_coupon_reward_and_one_wins(backend: str, 
             assert holder is not None
             return redeem(session, live.clock, row, holder).id
 
-    results = run_together(attempt)
+    results = run_together(THREADS, attempt)
     assert [r for r in results if not isinstance(r, (int, OutOfStock))] == []
     assert sum(isinstance(r, int) for r in results) == 1
     assert _counts(live, last) == (0, 1, 1)

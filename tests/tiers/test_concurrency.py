@@ -4,10 +4,6 @@ serialises the decisions."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 from sqlalchemy import Engine, select
 
 from lojal.activities import service as activities
@@ -15,30 +11,12 @@ from lojal.activities.schemas import PurchaseCreate
 from lojal.clock import FixedClock
 from lojal.db.session import make_session_factory, transaction
 from lojal.members.models import Member
+from tests.concurrency import run_together
 from tests.conftest import START
 from tests.factories import make_member, purchase_payload
 from tests.tiers.club import SILVER, amount, apply_tiers, changes, tier_events
 
 THREADS = 12
-
-
-def run_together(work: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(THREADS)
-    results: list[Any] = [None] * THREADS
-
-    def runner(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_concurrent_purchases_upgrade_a_member_once(fresh_engine: Engine) -> None:
@@ -56,7 +34,7 @@ def test_concurrent_purchases_upgrade_a_member_once(fresh_engine: Engine) -> Non
         with transaction(factory) as session:
             return activities.record_purchase(session, data=data, now=clock.now()).row.points
 
-    results = run_together(buy)
+    results = run_together(THREADS, buy)
     assert not [r for r in results if isinstance(r, Exception)], results
     with transaction(factory, read_only=True) as session:
         assert session.scalar(select(Member.tier).where(Member.id == member_id)) == "silver"

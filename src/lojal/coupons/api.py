@@ -50,6 +50,7 @@ from lojal.web.deps import (
     ChannelWrite,
     MemberIdPath,
     SessionDep,
+    Write,
 )
 from lojal.web.writer import Job, Reply
 
@@ -284,40 +285,36 @@ REDEMPTION_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/coupons/reserve", response_model=RedemptionRead, responses=REDEMPTION_ERRORS)
-async def reserve(body: ReserveRequest, request: Request, write: ChannelWrite) -> Response:
+async def _redeeming(
+    request: Request, write: Write, step: Callable[[Session, datetime], CouponRedemption]
+) -> Response:
+    """A till's step on a code (reserve, commit, release), behind the guard: a caller that must
+    wait is refused before the writer, and a wrong code counts against it in the transaction."""
     caller = await _admit(request, write.principal)
 
     def work(session: Session, now: datetime) -> Reply:
-        result = guard.guarded(
-            session, caller, now, lambda: redemptions.reserve(session, request=body, now=now)
-        )
+        result = guard.guarded(session, caller, now, lambda: step(session, now))
         return _redemption_reply(session, result)
 
     return await write(work)
+
+
+@router.post("/coupons/reserve", response_model=RedemptionRead, responses=REDEMPTION_ERRORS)
+async def reserve(body: ReserveRequest, request: Request, write: ChannelWrite) -> Response:
+    return await _redeeming(
+        request, write, lambda session, now: redemptions.reserve(session, request=body, now=now)
+    )
 
 
 @router.post("/coupons/commit", response_model=RedemptionRead, responses=REDEMPTION_ERRORS)
 async def commit(body: CommitRequest, request: Request, write: ChannelWrite) -> Response:
-    caller = await _admit(request, write.principal)
-
-    def work(session: Session, now: datetime) -> Reply:
-        result = guard.guarded(
-            session, caller, now, lambda: redemptions.commit(session, request=body, now=now)
-        )
-        return _redemption_reply(session, result)
-
-    return await write(work)
+    return await _redeeming(
+        request, write, lambda session, now: redemptions.commit(session, request=body, now=now)
+    )
 
 
 @router.post("/coupons/release", response_model=RedemptionRead, responses=REDEMPTION_ERRORS)
 async def release(body: ReleaseRequest, request: Request, write: ChannelWrite) -> Response:
-    caller = await _admit(request, write.principal)
-
-    def work(session: Session, now: datetime) -> Reply:
-        result = guard.guarded(
-            session, caller, now, lambda: redemptions.release(session, request=body, now=now)
-        )
-        return _redemption_reply(session, result)
-
-    return await write(work)
+    return await _redeeming(
+        request, write, lambda session, now: redemptions.release(session, request=body, now=now)
+    )
