@@ -14,7 +14,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.orm import Session
 
 from lojal.clock import Clock
@@ -30,7 +32,6 @@ from lojal.web.idempotency import MAX_KEY_LENGTH, Claim, IdempotencyKeyInvalid
 from lojal.web.writer import Batch, Job, Reply, Writer
 
 API_PREFIX = "/api/v1"
-bearer = HTTPBearer(auto_error=False, description="An API key from `lojal keys create`")
 AUTH_CACHE_SECONDS = 10.0
 
 
@@ -66,21 +67,33 @@ def get_program(session: SessionDep) -> ProgramConfig:
 ProgramDep = Annotated[ProgramConfig, Depends(get_program)]
 
 
-async def authenticate(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
-    """The caller's API key. Keys are checked in the database at most every
+class ApiKeyAuth(SecurityBase):
+    """The caller's API key, which must have ``admin`` or one of ``scopes``; in OpenAPI, the
+    ``HTTPBearer`` scheme.
+
+    One dependency reads the ``Authorization`` header, authenticates the key and checks its
+    scope: FastAPI spends ~30 µs on each dependency it resolves, and the key, the bearer
+    header and the scope as three nested ones were ~85 µs of every till request (a coupon
+    validation is ~0.5 ms in all)."""
+
+    def __init__(self, *scopes: str) -> None:
+        self.model = HTTPBearerModel(description="An API key from `lojal keys create`")
+        self.scheme_name = "HTTPBearer"
+        self.scopes = scopes
+
+    async def __call__(self, request: Request) -> Principal:
+        scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+        if not token or scheme.lower() != "bearer":
+            raise InvalidApiKey("send an API key as 'Authorization: Bearer <key>'")
+        principal = await principal_of(request, token)
+        if not any(principal.allows(scope) for scope in self.scopes):
+            raise MissingScope(f"this API key needs one of the scopes: {', '.join(self.scopes)}")
+        return principal
+
+
+async def principal_of(request: Request, token: str) -> Principal:
+    """The key's principal. Keys are checked in the database at most every
     ``AUTH_CACHE_SECONDS`` per key (so a revoked key stops working within that time)."""
-    return await principal_of(request, credentials)
-
-
-async def principal_of(
-    request: Request, credentials: HTTPAuthorizationCredentials | None
-) -> Principal:
-    if credentials is None:
-        raise InvalidApiKey("send an API key as 'Authorization: Bearer <key>'")
-    token = credentials.credentials
     cache: dict[str, tuple[float, Principal]] = request.app.state.auth_cache
     hit = cache.get(token)
     if hit is not None and hit[0] > time.monotonic():
@@ -101,20 +114,9 @@ def _authenticate(request: Request, token: str) -> Principal:
         )
 
 
-def require(*scopes: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
-    """A key with ``admin`` or any of ``scopes`` may pass."""
-
-    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
-        if not any(principal.allows(scope) for scope in scopes):
-            raise MissingScope(f"this API key needs one of the scopes: {', '.join(scopes)}")
-        return principal
-
-    return check
-
-
-Admin = Annotated[Principal, Depends(require("admin"))]
+Admin = Annotated[Principal, Depends(ApiKeyAuth("admin"))]
 # Tills, web shops and apps: anything a channel does for a member.
-Channel = Annotated[Principal, Depends(require("pos", "integration"))]
+Channel = Annotated[Principal, Depends(ApiKeyAuth("pos", "integration"))]
 
 
 class Write:
@@ -142,13 +144,14 @@ def _response(reply: Reply) -> Response:
 
 
 def writes_for(*scopes: str) -> Callable[..., Coroutine[Any, Any, Write]]:
-    """The ``Write`` of a request whose API key has ``admin`` or one of ``scopes``: one
-    dependency for the key, its scope and the ``Idempotency-Key`` (each dependency FastAPI
-    resolves costs time on every request)."""
+    """The ``Write`` of a request whose API key has ``admin`` or one of ``scopes``: the key and
+    its scope (``ApiKeyAuth``) and the ``Idempotency-Key`` in one dependency (each dependency
+    FastAPI resolves costs time on every request)."""
 
     async def get_write(
         request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        # a default, not ``Annotated``: annotations are strings here and ``scopes`` is local
+        principal: Principal = Depends(ApiKeyAuth(*scopes)),
         idempotency_key: Annotated[
             str | None,
             Header(
@@ -158,9 +161,6 @@ def writes_for(*scopes: str) -> Callable[..., Coroutine[Any, Any, Write]]:
             ),
         ] = None,
     ) -> Write:
-        principal = await principal_of(request, credentials)
-        if not any(principal.allows(scope) for scope in scopes):
-            raise MissingScope(f"this API key needs one of the scopes: {', '.join(scopes)}")
         claim = None
         if idempotency_key is not None:
             key = idempotency_key.strip()

@@ -1,0 +1,54 @@
+"""API keys: the ``Authorization: Bearer`` header, the key's scopes, and how OpenAPI shows them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Api
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token {key}", "{key}", "Bearer nope"],
+)
+def test_a_request_without_a_valid_bearer_key_is_refused(api: Api, header: str | None) -> None:
+    headers = {} if header is None else {"Authorization": header.format(key=api.keys["pos"])}
+    r = api.client.get("/api/v1/members", params={"email": "a@example.se"}, headers=headers)
+    assert r.status_code == 401
+    assert r.json()["error"] == "InvalidApiKey"
+
+
+def test_the_scheme_is_case_insensitive(api: Api) -> None:
+    for scheme in ("bearer", "BEARER", "Bearer"):
+        headers = {"Authorization": f"{scheme} {api.keys['pos']}"}
+        r = api.client.get("/api/v1/members", params={"email": "a@example.se"}, headers=headers)
+        assert r.status_code == 404, r.text  # past the key: no such member
+
+
+def test_a_key_without_the_scope_is_refused_by_reads_and_writes(api: Api) -> None:
+    r = api.get("/coupon-campaigns", scope="pos")
+    assert (r.status_code, r.json()["error"]) == (403, "MissingScope")
+    assert "admin" in r.json()["detail"]
+    r = api.post("/coupon-campaigns", {"name": "x"}, scope="integration")
+    assert (r.status_code, r.json()["error"]) == (403, "MissingScope")
+
+
+def test_openapi_shows_the_bearer_scheme_on_every_guarded_operation(api: Api) -> None:
+    spec = api.client.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"] == {
+        "HTTPBearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key from `lojal keys create`",
+        }
+    }
+    operations = [
+        (path, method, op) for path, item in spec["paths"].items() for method, op in item.items()
+    ]
+    assert len(operations) > 50
+    for path, method, op in operations:
+        assert op.get("security") == [{"HTTPBearer": []}], (method, path)
+    validate = spec["paths"]["/api/v1/coupons/validate"]["post"]
+    assert validate["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CouponCheck"
+    }
