@@ -204,6 +204,9 @@ def api(
     app = create_app(settings, clock=clock)
     app.state.engine.dispose()
     app.state.session_factory = session_factory
+    # reads go through the test's transaction too (the held reader's own connection would
+    # not see it): tests/coupons/test_held_reader.py runs that path on committed data
+    app.state.reader = None
     keys = {}
     for scope in ("admin", "integration", "pos"):
         _, keys[scope] = staff.create_key(

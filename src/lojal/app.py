@@ -16,7 +16,7 @@ from lojal.clock import Clock, SystemClock
 from lojal.config import Settings
 from lojal.coupons.api import router as coupons_router
 from lojal.db.engine import Checkpointer, make_engine
-from lojal.db.session import make_session_factory
+from lojal.db.session import HeldReader, make_session_factory
 from lojal.ledger.api import router as ledger_router
 from lojal.members.api import router as members_router
 from lojal.memberships.api import router as memberships_router
@@ -60,6 +60,8 @@ def create_app(
             gc.freeze()
         yield
         app.state.writer.close()
+        if app.state.reader is not None:
+            app.state.reader.close()
         if checkpointer is not None:
             checkpointer.stop()
         writer_engine.dispose()
@@ -75,6 +77,8 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    # SQLite: short reads on the event loop (coupon validation), on one held connection
+    app.state.reader = HeldReader(engine) if sqlite else None
     app.state.clock = clock
     app.state.auth_cache = {}
     app.state.writer = Writer(

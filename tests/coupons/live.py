@@ -39,6 +39,8 @@ class Live:
 
     def close(self) -> None:
         self.app.state.writer.close()
+        if self.app.state.reader is not None:
+            self.app.state.reader.close()
         self.app.state.engine.dispose()
 
     def client(self, key: str = "till", address: str = "127.0.0.1") -> httpx.AsyncClient:

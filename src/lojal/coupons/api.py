@@ -39,7 +39,7 @@ from lojal.coupons.schemas import (
     ReserveRequest,
     ValidationRead,
 )
-from lojal.db.session import transaction
+from lojal.db.session import HeldReader, transaction
 from lojal.db.types import MAX_ID
 from lojal.staff.service import Principal
 from lojal.web.deps import (
@@ -214,11 +214,14 @@ def _read(request: Request, work: Callable[[Session], Any]) -> Any:
 
 
 async def _reading(request: Request, work: Callable[[Session], Any]) -> Any:
-    """Run a short read. On SQLite it runs on the event loop, as the writer does: a handful
-    of indexed reads take less time than the hop to a worker thread, and a WAL reader never
-    waits for a writer. On PostgreSQL it runs on the thread pool (a network round trip)."""
-    if request.app.state.writer.inline:
-        return _read(request, work)
+    """Run a short read. On SQLite it runs on the event loop, on the app's held connection
+    (``HeldReader``), as the writer does: a handful of indexed reads take less time than the
+    hop to a worker thread, and a WAL reader never waits for a writer. On PostgreSQL it runs
+    on the thread pool (a network round trip)."""
+    reader: HeldReader | None = request.app.state.reader
+    if reader is not None:
+        with reader.read() as session:
+            return work(session)
     return await run_in_threadpool(_read, request, work)
 
 

@@ -19,6 +19,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 READ_ONLY = "lojal_read_only"
+# A connection whose database transactions its owner begins and ends on the driver itself
+# (lojal.db.session.HeldReader): SQLAlchemy's begin emits nothing.
+HELD = "lojal_held"
 log = logging.getLogger("lojal.db")
 
 
@@ -75,8 +78,13 @@ def _sqlite_engine(url: str, *, echo: bool, busy_timeout_ms: int, auto_checkpoin
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get(READ_ONLY):
-            conn.exec_driver_sql("BEGIN")
+        options = conn.get_execution_options()
+        if options.get(HELD):
+            return
+        if options.get(READ_ONLY):
+            # straight to the driver: a deferred BEGIN takes no lock and cannot fail on one,
+            # and SQLAlchemy's statement path costs ~10x the statement (lojal.db.driver)
+            conn.connection.driver_connection.execute("BEGIN")
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
