@@ -15,7 +15,8 @@ behind shows it in the percentiles (no coordinated omission). Each request valid
 real code of the pool against a two-line basket with the member unknown (a till's typical
 call). A warm-up (``--warmup`` s) is not counted; then ``--repeat`` rounds of ``--duration`` s;
 the report gives each round and the medians: p50/p95/p99/max in ms, the achieved rate (answers
-per second over the round), and errors (non-200 answers, socket errors).
+per second over the round), errors (non-200 answers, socket errors), and the CPU time the
+hypervisor stole from the machine during the round (`/proc/stat`; a noisy neighbour shows there).
 
 (b) **A million codes.** ``lojal.coupons.codes.generate`` for ``--codes`` codes of 10
 characters and a check character, in memory (and the set that proves them unique); then the
@@ -236,6 +237,7 @@ def bench_validate(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             )
         for r in range(args.repeat):
             for name, (_, port) in servers.items():
+                before = common.cpu_counters()
                 res = run_load(
                     port,
                     key,
@@ -244,12 +246,14 @@ def bench_validate(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                     seconds=args.duration,
                     connections=args.connections,
                 )
+                res["steal_pct"] = common.steal_since(before)
                 rounds[name].append(res)
                 print(
                     f"  round {r + 1} {name:<6} offered {res['offered_rps']:.0f}/s achieved "
                     f"{res['achieved_rps']:6.1f}/s  p50 {res['p50']:5.2f} ms  "
                     f"p95 {res['p95']:5.2f} ms  p99 {res['p99']:6.2f} ms  "
-                    f"max {res['max']:6.1f} ms  errors {res['errors']}",
+                    f"max {res['max']:6.1f} ms  errors {res['errors']}  "
+                    f"steal {res['steal_pct']:4.1f} %",
                     flush=True,
                 )
     finally:

@@ -150,5 +150,23 @@ def machine() -> dict[str, str]:
     return info
 
 
+def cpu_counters() -> tuple[int, int]:
+    """(all, stolen) CPU time of the machine so far, in clock ticks (``/proc/stat``): the
+    hypervisor's *steal* is time this VM wanted to run and was not let to."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return 0, 0
+    ticks = [int(x) for x in fields[:8]]
+    return sum(ticks), ticks[7]
+
+
+def steal_since(before: tuple[int, int]) -> float:
+    """The share of CPU time stolen since ``before`` (``cpu_counters()``), in percent."""
+    total, stolen = cpu_counters()
+    spent = total - before[0]
+    return 100 * (stolen - before[1]) / spent if spent > 0 else 0.0
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
