@@ -15,8 +15,9 @@ behind shows it in the percentiles (no coordinated omission). Each request valid
 real code of the pool against a two-line basket with the member unknown (a till's typical
 call). A warm-up (``--warmup`` s) is not counted; then ``--repeat`` rounds of ``--duration`` s;
 the report gives each round and the medians: p50/p95/p99/max in ms, the achieved rate (answers
-per second over the round), errors (non-200 answers, socket errors), and the CPU time the
-hypervisor stole from the machine during the round (`/proc/stat`; a noisy neighbour shows there).
+per second over the round), errors (non-200 answers, socket errors), the server process's CPU
+time per request (``/proc/<pid>/stat``: its cost, whatever the latency did), and the CPU time
+the hypervisor stole from the machine during the round (a noisy neighbour shows there).
 
 (b) **A million codes.** ``lojal.coupons.codes.generate`` for ``--codes`` codes of 10
 characters and a check character, in memory (and the set that proves them unique); then the
@@ -236,8 +237,9 @@ def bench_validate(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 port, key, pool, rate=args.rate, seconds=args.warmup, connections=args.connections
             )
         for r in range(args.repeat):
-            for name, (_, port) in servers.items():
+            for name, (server, port) in servers.items():
                 before = common.cpu_counters()
+                cpu = common.process_cpu_seconds(server.pid)
                 res = run_load(
                     port,
                     key,
@@ -247,12 +249,16 @@ def bench_validate(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                     connections=args.connections,
                 )
                 res["steal_pct"] = common.steal_since(before)
+                res["server_cpu_ms"] = (
+                    1000 * (common.process_cpu_seconds(server.pid) - cpu) / res["requests"]
+                )
                 rounds[name].append(res)
                 print(
                     f"  round {r + 1} {name:<6} offered {res['offered_rps']:.0f}/s achieved "
                     f"{res['achieved_rps']:6.1f}/s  p50 {res['p50']:5.2f} ms  "
                     f"p95 {res['p95']:5.2f} ms  p99 {res['p99']:6.2f} ms  "
                     f"max {res['max']:6.1f} ms  errors {res['errors']}  "
+                    f"server CPU {res['server_cpu_ms']:.2f} ms/request  "
                     f"steal {res['steal_pct']:4.1f} %",
                     flush=True,
                 )
@@ -270,7 +276,7 @@ def bench_validate(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     for name, results in rounds.items():
         summary = {
             field: common.median([x[field] for x in results])
-            for field in ("achieved_rps", "p50", "p95", "p99", "max")
+            for field in ("achieved_rps", "p50", "p95", "p99", "max", "server_cpu_ms", "steal_pct")
         }
         summary["errors"] = sum(x["errors"] for x in results)
         medians[name] = summary
@@ -280,13 +286,14 @@ def bench_validate(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             f"p50 {summary['p50']:.2f} ms, p95 {summary['p95']:.2f} ms, "
             f"p99 {summary['p99']:.2f} ms"
             + (" (target ≤ 10 ms)" if name == "lojal" else "")
-            + f", errors {summary['errors']}"
+            + f", errors {summary['errors']}, server CPU {summary['server_cpu_ms']:.2f} ms/request"
         )
     if "floor" in medians:
         print(
             "ratio lojal / floor: p50 "
             f"{medians['lojal']['p50'] / medians['floor']['p50']:.2f}, p99 "
-            f"{medians['lojal']['p99'] / medians['floor']['p99']:.2f}"
+            f"{medians['lojal']['p99'] / medians['floor']['p99']:.2f}, server CPU per request "
+            f"{medians['lojal']['server_cpu_ms'] / medians['floor']['server_cpu_ms']:.2f}"
         )
     return {"rounds": rounds, "median": medians["lojal"], "medians": medians}
 
