@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, select, text
 
+from lojal.db.driver import Driver
 from lojal.db.session import HeldReader, make_session_factory, transaction
 from lojal.staff import service as staff
 from lojal.staff.models import ApiKey
@@ -107,3 +108,19 @@ def test_nothing_is_opened_until_the_first_read(engine: Engine) -> None:
     reader = HeldReader(engine)
     assert reader.connection is None
     reader.close()
+
+
+def test_sql_on_the_driver_runs_in_the_reads_transaction(
+    engine: Engine, reader: HeldReader
+) -> None:
+    _add_key(engine, "a")
+    with reader.read() as session:
+        db = Driver.of(session)
+        assert db.one("SELECT COUNT(*) FROM api_keys")[0] == 1
+        assert not session.in_transaction()  # the driver alone begins no session transaction
+        _add_key(engine, "b")
+        # the ORM, in the same read, sees the driver's snapshot
+        assert session.scalars(select(ApiKey.name)).all() == ["a"]
+        assert Driver.of(session) is db
+    with reader.read() as session:
+        assert Driver.of(session).one("SELECT COUNT(*) FROM api_keys")[0] == 2

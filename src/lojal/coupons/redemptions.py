@@ -110,6 +110,11 @@ def code_by_text(session: Session, raw: str) -> CouponCode:
 def member_of(session: Session, customer: Customer) -> int | None:
     """The member behind the request, if any: by id (following merges), or by an identity
     (an identity that is not a member's is a customer who is not a member)."""
+    given = [(kind, raw) for kind, field in IDENTITIES if (raw := getattr(customer, field))]
+    if customer.external_id:
+        given.append(("external_id", customer.external_id))
+    if customer.member_id is None and not given:
+        return None  # a till's usual validation: nothing more to import or read
     from lojal.members import service as members
     from lojal.members.identities import normalise
     from lojal.members.queries import member_id_by_identity
@@ -117,11 +122,6 @@ def member_of(session: Session, customer: Customer) -> int | None:
 
     if customer.member_id is not None:
         return members.resolve(session, members.get(session, customer.member_id)).id
-    given = [(kind, raw) for kind, field in IDENTITIES if (raw := getattr(customer, field))]
-    if customer.external_id:
-        given.append(("external_id", customer.external_id))
-    if not given:
-        return None
     region = program_service.current(session).phone_region
     for kind, raw in given:
         member_id = member_id_by_identity(session, kind, normalise(kind, raw, region))

@@ -26,6 +26,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 _KEY = "lojal.driver"
+# A session whose connection never changes and whose transaction its owner runs on the driver
+# (lojal.db.session.HeldReader) pins that connection's Driver: no session transaction needed.
+_PINNED = "lojal.driver.pinned"
 
 
 class Driver:
@@ -45,6 +48,9 @@ class Driver:
         savepoint; ``flush`` first writes what the ORM holds, so that SQL here sees it."""
         if flush:
             session.flush()
+        pinned: Driver | None = session.info.get(_PINNED)
+        if pinned is not None:
+            return pinned
         current = session.get_nested_transaction() or session.get_transaction()
         held = session.info.get(_KEY)
         if held is not None and current is not None and held[0] is current:
@@ -58,6 +64,12 @@ class Driver:
             driver = cls(conn)
         session.info[_KEY] = (session.get_nested_transaction() or session.get_transaction(), driver)
         return driver
+
+    @classmethod
+    def pin(cls, session: Session, conn: Connection) -> None:
+        """Make ``Driver.of(session)`` the driver of ``conn`` from now on, without beginning
+        the session's own transaction (see ``HeldReader``)."""
+        session.info[_PINNED] = cls(conn)
 
     def sql(self, text: str) -> str:
         if self.sqlite:

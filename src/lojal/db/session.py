@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from lojal.db.driver import Driver
 from lojal.db.engine import HELD, READ_ONLY
 
 
@@ -75,6 +76,9 @@ class HeldReader:
             self.session = Session(
                 bind=self.connection, autoflush=False, join_transaction_mode="rollback_only"
             )
+            # SQL on the driver (lojal.db.driver) needs no session transaction here: a read
+            # that uses only the driver never begins one
+            Driver.pin(self.session, self.connection)
         return self.connection, self.session
 
     def close(self) -> None:
