@@ -23,6 +23,7 @@ lint: install
 
 typecheck: install
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy bench
 
 test: install
 	$(VENV)/bin/pytest -q -n 2

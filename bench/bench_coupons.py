@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,7 @@ def run_load(
 ) -> dict[str, Any]:
     count = int(rate * seconds)
     requests = [request_bytes(port, key, random.choice(pool)) for _ in range(count)]
+    runner: Callable[[Coroutine[Any, Any, dict[str, Any]]], dict[str, Any]]
     try:
         import uvloop
 
@@ -399,4 +401,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

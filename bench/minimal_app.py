@@ -81,11 +81,13 @@ def create_app(url: str, mode: str = "sync") -> FastAPI:
         @app.post("/api/v1/purchases", status_code=201)
         def record(body: OrderIn) -> dict[str, Any]:
             with engine.begin() as conn:
-                row_id = conn.execute(
+                key = conn.execute(
                     insert(orders).values(
                         order_id=body.order_id, recorded_at=datetime.now(UTC).isoformat()
                     )
-                ).inserted_primary_key[0]
+                ).inserted_primary_key
+            assert key is not None
+            row_id = key[0]
             return {"id": row_id, "order_id": body.order_id}
 
     @app.get("/healthz")
