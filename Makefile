@@ -23,7 +23,7 @@ lint: install
 
 typecheck: install
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy bench
+	$(VENV)/bin/mypy bench tests
 
 test: install
 	$(VENV)/bin/pytest -q -n 2

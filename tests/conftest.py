@@ -91,7 +91,8 @@ def new_database_url(backend: str, request: pytest.FixtureRequest) -> str:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
         return server.rsplit("/", 1)[0] + f"/{name}"
-    return server.create_database(name)
+    url: str = server.create_database(name)
+    return url
 
 
 def migrated_engine(url: str) -> Engine:

@@ -35,8 +35,10 @@ ZONE = ZoneInfo("Europe/Stockholm")
 DAY = timedelta(days=1)
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=ZONE).astimezone(UTC)  # type: ignore[misc]
+def local(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=ZONE).astimezone(UTC)
 
 
 def buy(session: Session, clock: FixedClock, member: Member, at: datetime, *categories: str) -> str:

@@ -76,8 +76,10 @@ def feed(s: Spec, times: list[datetime], progress: Progress | None = None) -> li
     return done
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=ZONE).astimezone(UTC)  # type: ignore[misc]
+def local(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=ZONE).astimezone(UTC)
 
 
 # ---------------------------------------------------------------- calendar windows

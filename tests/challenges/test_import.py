@@ -172,7 +172,7 @@ def run(
         now = START + timedelta(days=30)
         if batches is None:
             for order in orders:
-                data = PurchaseCreate(
+                purchase = PurchaseCreate(
                     member_id=order.member_id,
                     order_id=order.order_id,
                     occurred_at=order.occurred_at,
@@ -181,7 +181,7 @@ def run(
                         for line in order.lines
                     ],
                 )
-                activities.record_purchase(session, data=data, now=now)
+                activities.record_purchase(session, data=purchase, now=now)
         else:
             bounds = [0, *batches, len(orders)]
             for start, end in itertools.pairwise(bounds):

@@ -4,7 +4,7 @@ have their own API key and address (concurrency and brute-force tests)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import httpx
@@ -51,7 +51,7 @@ class Live:
             headers={"Authorization": f"Bearer {self.keys[key]}"},
         )
 
-    def run(self, scenario: Callable[[], Awaitable[T]]) -> T:
+    def run(self, scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return asyncio.run(scenario())
 
     def together(

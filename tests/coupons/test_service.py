@@ -20,7 +20,7 @@ from lojal.coupons.errors import (
     ReservationEnded,
 )
 from lojal.coupons.models import CouponCode
-from lojal.coupons.schemas import CampaignUpdate
+from lojal.coupons.schemas import CampaignUpdate, CouponCheck
 from lojal.db.session import make_session_factory, transaction
 from lojal.program.schemas import ProgramConfig
 from tests.conftest import apply_program
@@ -49,7 +49,12 @@ def test_a_typo_is_refused_by_the_check_character_without_a_lookup(
     [code] = codes_of(session, clock, campaign(session, clock))
     lookups: list[str] = []
     real = queries.code_row
-    monkeypatch.setattr(queries, "code_row", lambda s, c: lookups.append(c) or real(s, c))
+
+    def counted(s: Session, c: str) -> queries.CodeRow | None:
+        lookups.append(c)
+        return real(s, c)
+
+    monkeypatch.setattr(queries, "code_row", counted)
     wrong = next(c for c in codes.ALPHABET if c != code[3])
     typo = code[:3] + wrong + code[4:]
     swapped = code[:4] + code[5] + code[4] + code[6:] if code[4] != code[5] else typo
@@ -98,7 +103,7 @@ def test_a_percent_coupon_on_a_category(session: Session, clock: FixedClock) -> 
     body = {"lines": lines}
     answer = redemptions.validate(
         session,
-        check=redemptions.CouponCheck.model_validate({"code": code, "basket": body}),
+        check=CouponCheck.model_validate({"code": code, "basket": body}),
         now=clock.now(),
     ).read
     assert answer.discount_minor == 1_800

@@ -4,6 +4,7 @@ open or loaded behind it — also after an error or a rollback inside it."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -68,11 +69,14 @@ def test_nothing_stays_open_or_loaded_after_a_read(engine: Engine, reader: HeldR
     assert key not in session
     assert reader.connection is not None
     raw = reader.connection.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
     assert raw.in_transaction is False
     # nothing pins the write-ahead log: a full checkpoint completes (busy = 0)
     other = engine.raw_connection()
     try:
-        busy, _, _ = other.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        sqlite = other.driver_connection
+        assert isinstance(sqlite, sqlite3.Connection)
+        busy, _, _ = sqlite.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     finally:
         other.close()
     assert busy == 0

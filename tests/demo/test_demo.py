@@ -40,7 +40,7 @@ def test_demo_loads_a_club_whose_ledger_verifies(tmp_path: Path) -> None:
         with transaction(make_session_factory(engine), read_only=True) as session:
             assert ledger.verify(session) == []
             count = {
-                m.__name__: session.scalar(select(func.count()).select_from(m))
+                m.__name__: session.scalar(select(func.count()).select_from(m)) or 0
                 for m in (Member, Purchase, Return, Event)
             }
         assert count["Member"] == 60

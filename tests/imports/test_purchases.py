@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.activities import bulk as bulk_path
@@ -323,7 +323,7 @@ def snapshot(factory: sessionmaker[Session]) -> dict[str, object]:
         }
 
 
-def _id_text():  # type: ignore[no-untyped-def]
+def _id_text() -> ColumnElement[str]:
     from sqlalchemy import String, cast
 
     return cast(Purchase.id, String)
@@ -331,8 +331,8 @@ def _id_text():  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("repeated", [False, True], ids=["varied", "repeated-baskets"])
 def test_bulk_path_writes_what_record_purchase_writes(
-    fresh_engine: Engine, backend: str, request, repeated: bool
-) -> None:  # type: ignore[no-untyped-def]
+    fresh_engine: Engine, backend: str, request: pytest.FixtureRequest, repeated: bool
+) -> None:
     data = generated(7, 120 if repeated else 80, 6, repeated=repeated)
     bulk = club(fresh_engine, members_=6)
     other = migrated_engine(new_database_url(backend, request))
@@ -345,12 +345,12 @@ def test_bulk_path_writes_what_record_purchase_writes(
                     data=PurchaseCreate(
                         order_id=p.order_id,
                         email=p.email,
-                        channel=p.channel,  # type: ignore[arg-type]
+                        channel=p.channel,
                         occurred_at=p.occurred_at,
                         lines=[
                             {
                                 "sku": li.sku,
-                                "quantity": li.quantity,  # type: ignore[misc]
+                                "quantity": li.quantity,
                                 "unit_price_minor": li.unit_price_minor,
                                 "category": li.category,
                             }
@@ -366,7 +366,9 @@ def test_bulk_path_writes_what_record_purchase_writes(
             assert any(cache.hits for _, cache in bulk_path._award_caches.values())
         expected = snapshot(one_by_one)
         assert expected["problems"] == []
-        assert any(u for u in expected["usage"])  # type: ignore[union-attr]
+        usage = expected["usage"]
+        assert isinstance(usage, list)
+        assert any(u for u in usage)
         assert snapshot(bulk) == expected
     finally:
         other.dispose()

@@ -244,8 +244,10 @@ def test_clawback_skips_a_closed_own_lot() -> None:
 # ------------------------------------------------------------------ expiry
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=STOCKHOLM)  # type: ignore[misc]
+def local(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=STOCKHOLM)
 
 
 def test_no_expiry_without_months() -> None:

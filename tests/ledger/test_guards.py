@@ -5,7 +5,7 @@ negative — whatever code, or person with a SQL prompt, tries."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -115,10 +115,10 @@ def insert_entry(conn, member_id: int, key: str) -> int:  # type: ignore[no-unty
 
 
 def insert_posting(
-    conn,
+    conn: Connection,
     entry_id: int,
     member_id: int,
-    account: str,  # type: ignore[no-untyped-def]
+    account: str,
     amount: int,
 ) -> None:
     conn.execute(

@@ -4,6 +4,7 @@ gives, and every reason a redemption is refused (with nothing spent)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -289,7 +290,7 @@ def test_what_a_member_can_afford_now(
 
 
 def test_a_reward_definition_must_fit_its_kind() -> None:
-    bad = [
+    bad: list[dict[str, Any]] = [
         {"kind": "coupon", "points_price": 1},  # what discount?
         {"kind": "coupon", "points_price": 1, "coupon": {"discount_kind": "product"}},
         {"kind": "product", "points_price": 1},  # which sku?

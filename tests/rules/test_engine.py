@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from lojal.rules.engine import (
+    Award,
     EventFacts,
     LineFacts,
     MemberFacts,
@@ -52,7 +53,7 @@ def purchase(
 
 def award(
     rs: RuleSet, p: PurchaseFacts, *, first: bool = False, used: dict[str, int] | None = None
-):  # type: ignore[no-untyped-def]
+) -> Award:
     return award_purchase(rs, p, MemberFacts(first_purchase=first), used)
 
 
@@ -394,8 +395,10 @@ def test_allocation_is_by_largest_remainder() -> None:
 # ------------------------------------------------------------------ cap windows
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=STOCKHOLM).astimezone(UTC)  # type: ignore[misc]
+def local(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=STOCKHOLM).astimezone(UTC)
 
 
 def test_cap_window_lifetime_is_unbounded() -> None:

@@ -49,7 +49,7 @@ caps = st.one_of(
         st.sampled_from(["day", "month", "lifetime"]),
     ),
 )
-windows = st.one_of(
+windows: st.SearchStrategy[dict[str, str]] = st.one_of(
     st.just({}),
     st.builds(
         lambda h: {"valid_from": (START + timedelta(hours=h)).isoformat()}, st.integers(-48, 48)

@@ -32,7 +32,8 @@ def test_concurrent_purchases_upgrade_a_member_once(fresh_engine: Engine) -> Non
             purchase_payload(f"race-{i}", member_id=member_id, lines=[amount(SILVER // 5)])
         )
         with transaction(factory) as session:
-            return activities.record_purchase(session, data=data, now=clock.now()).row.points
+            points: int = activities.record_purchase(session, data=data, now=clock.now()).row.points
+            return points
 
     results = run_together(THREADS, buy)
     assert not [r for r in results if isinstance(r, Exception)], results

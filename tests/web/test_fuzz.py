@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -58,7 +59,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _club_app())
         HealthCheck.function_scoped_fixture,
     ],
 )
-def test_no_operation_answers_500(case: Case) -> None:
+def test_no_operation_answers_500(case: Case[Any]) -> None:
     response = case.call(headers={"Authorization": f"Bearer {KEY['admin']}"})
     assert response.status_code < 500, (case.method, case.path, response.text)
     assert "error" in response.json() or response.status_code < 400
