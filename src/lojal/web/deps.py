@@ -103,7 +103,6 @@ async def principal_of(request: Request, token: str) -> Principal:
         if len(cache) > 10_000:
             cache.clear()
         cache[token] = (time.monotonic() + AUTH_CACHE_SECONDS, principal)
-    request.state.principal = principal
     return principal
 
 
