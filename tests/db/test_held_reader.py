@@ -128,3 +128,18 @@ def test_sql_on_the_driver_runs_in_the_reads_transaction(
         assert Driver.of(session) is db
     with reader.read() as session:
         assert Driver.of(session).one("SELECT COUNT(*) FROM api_keys")[0] == 2
+
+
+def test_a_read_that_cannot_begin_leaves_the_reader_usable(
+    engine: Engine, reader: HeldReader
+) -> None:
+    assert _names(reader) == []
+    assert reader.connection is not None
+    raw = reader.connection.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    raw.execute("BEGIN")  # a transaction left open underneath: the next BEGIN fails
+    with pytest.raises(sqlite3.OperationalError), reader.read():
+        pass
+    raw.rollback()
+    _add_key(engine, "a")
+    assert _names(reader) == ["a"]

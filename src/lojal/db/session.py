@@ -58,11 +58,11 @@ class HeldReader:
         if self.busy:
             raise RuntimeError("HeldReader.read is not reentrant")
         connection, session = self._held()
-        self.busy = True
         if not connection.in_transaction():
             connection.begin()  # no SQL (HELD); again after a session's rollback
         raw: Any = connection.connection.driver_connection
         raw.execute("BEGIN")
+        self.busy = True
         try:
             yield session
         finally:
