@@ -112,17 +112,20 @@ class Checkpointer:
         return self
 
     def _run(self) -> None:
-        raw = self.engine.raw_connection()
-        sqlite: Any = raw.driver_connection
+        raw: Any = None
         try:
             while not self.stopping.wait(self.interval):
                 try:
-                    sqlite.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+                    if raw is None:  # a database that cannot open yet is tried again
+                        raw = self.engine.raw_connection()
+                    raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
                 except Exception:  # a checkpoint can always be tried again later
                     log.debug("checkpoint failed", exc_info=True)
-            sqlite.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+            if raw is not None:
+                raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
         finally:
-            raw.close()
+            if raw is not None:
+                raw.close()
 
     def stop(self) -> None:
         self.stopping.set()
