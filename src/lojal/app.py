@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from lojal import __version__
 from lojal.activities.api import router as activities_router
@@ -27,6 +31,8 @@ from lojal.summary.api import router as summary_router
 from lojal.tiers.api import router as tiers_router
 from lojal.web import errors
 from lojal.web.writer import Writer
+
+log = logging.getLogger("lojal.app")
 
 
 def create_app(
@@ -56,6 +62,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         checkpointer = Checkpointer(settings.database_url).start() if sqlite else None
         if freeze_gc:
+            await _warm(app)
             gc.collect()
             gc.freeze()
         yield
@@ -111,6 +118,21 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+async def _warm(app: FastAPI) -> None:
+    """Pay before the first request what it would pay otherwise (~90 ms here, while the
+    requests behind it wait): anyio's thread backend, imported at its first use, and a worker
+    thread; on SQLite the held reader's connection. What this creates is then frozen with the
+    rest (``freeze_gc``)."""
+    await run_in_threadpool(lambda: None)
+    reader: HeldReader | None = app.state.reader
+    if reader is not None:
+        try:
+            with reader.read() as session:
+                session.execute(text("SELECT 1"))
+        except SQLAlchemyError:  # a database that cannot open answers the requests with why
+            log.warning("could not open the database at start-up", exc_info=True)
 
 
 def served_app() -> FastAPI:
