@@ -25,6 +25,14 @@ def _rows_in_the_main_file(db: Path, tmp: Path) -> int:
         copy.unlink()
 
 
+def _rows_after_waiting(db: Path, tmp: Path, expected: int) -> int:
+    """The rows in the database file once there are ``expected`` of them, or after 10 s."""
+    deadline = time.monotonic() + 10
+    while (rows := _rows_in_the_main_file(db, tmp)) < expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return rows
+
+
 def test_commits_reach_the_database_file(tmp_path: Path) -> None:
     db = tmp_path / "lojal.db"
     url = f"sqlite:///{db}"
@@ -38,12 +46,9 @@ def test_commits_reach_the_database_file(tmp_path: Path) -> None:
         assert _rows_in_the_main_file(db, tmp_path) == 0  # only in the log so far
         checkpointer = Checkpointer(url, interval=0.02).start()
         try:
-            deadline = time.monotonic() + 10
-            while _rows_in_the_main_file(db, tmp_path) < 500 and time.monotonic() < deadline:
-                time.sleep(0.02)
+            assert _rows_after_waiting(db, tmp_path, 500) == 500
         finally:
             checkpointer.stop()
-        assert _rows_in_the_main_file(db, tmp_path) == 500
         assert not checkpointer.thread.is_alive()
     finally:
         raw.close()
@@ -64,13 +69,7 @@ def test_a_database_that_cannot_open_is_tried_again_without_dying(tmp_path: Path
         conn.execute("PRAGMA wal_autocheckpoint=0")
         conn.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(10)])
         conn.commit()
-        deadline = time.monotonic() + 10
-        while (
-            _rows_in_the_main_file(missing / "lojal.db", tmp_path) < 10
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.02)
-        assert _rows_in_the_main_file(missing / "lojal.db", tmp_path) == 10
+        assert _rows_after_waiting(missing / "lojal.db", tmp_path, 10) == 10
         conn.close()
     finally:
         checkpointer.stop()
