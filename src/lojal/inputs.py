@@ -1,0 +1,104 @@
+"""What lojal accepts as a time or a text, for every way in (API, CLI, CSV import).
+
+One rule, checked where input is parsed, so that nothing past the entry points meets a value the
+arithmetic or the database cannot hold:
+
+* **Times** lie in ``[1900-01-01, 3000-01-01)`` UTC. Outside that window the rules' cap windows,
+  expiry dates and period arithmetic would overflow ``datetime`` (year 1 minus a day) or describe
+  no real purchase. A time without an offset is read as UTC (as it always was), then checked.
+* **Texts** hold no NUL character (PostgreSQL cannot store one in ``text``/``jsonb``; SQLite would
+  store a value that every other tool truncates) and no lone surrogate (not encodable as UTF-8).
+  Nested JSON (attributes, metadata) is checked key by key and value by value.
+
+The functions raise ``ValueError`` with a sentence a person can act on; Pydantic turns it into a
+422 naming the field, the CLI and the importer into a refused row naming the line and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
+
+from lojal.clock import ensure_utc
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+EARLIEST_DAY = EARLIEST.date()
+LATEST_DAY = LATEST.date()
+
+
+def storable_time(value: datetime) -> datetime:
+    """``value`` in UTC, or ``ValueError`` outside the window lojal can compute with."""
+    try:
+        utc = ensure_utc(value)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 has no UTC time
+        raise ValueError(_time_refusal()) from None
+    if not (EARLIEST <= utc < LATEST):
+        raise ValueError(_time_refusal())
+    return utc
+
+
+def storable_day(value: date) -> date:
+    """``value`` itself, or ``ValueError`` outside ``[1900-01-01, 3000-01-01)``."""
+    if not (EARLIEST_DAY <= value < LATEST_DAY):
+        raise ValueError("must be a date from 1900-01-01 up to 2999-12-31")
+    return value
+
+
+def _time_refusal() -> str:
+    return "must be a time from 1900-01-01 up to 2999-12-31 (UTC)"
+
+
+def text_refusal(value: str) -> str | None:
+    """Why ``value`` cannot be stored, or ``None`` when it can."""
+    if "\x00" in value:
+        return "must not contain a NUL character (\\x00)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode text (it holds a lone surrogate)"
+    return None
+
+
+def storable_text(value: str) -> str:
+    reason = text_refusal(value)
+    if reason is not None:
+        raise ValueError(reason)
+    return value
+
+
+def find_unstorable(value: Any, path: str = "") -> str | None:
+    """The first place in a JSON-like value holding a text that cannot be stored, as
+    ``"path: reason"``, or ``None``."""
+    if isinstance(value, str):
+        reason = text_refusal(value)
+        return None if reason is None else f"{path or 'value'} {reason}"
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and (reason := text_refusal(key)) is not None:
+                return f"the key {where!r} {reason}"
+            if (found := find_unstorable(item, where)) is not None:
+                return found
+        return None
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            if (found := find_unstorable(item, f"{path}[{index}]")) is not None:
+                return found
+    return None
+
+
+def storable_json(value: Any) -> Any:
+    found = find_unstorable(value)
+    if found is not None:
+        raise ValueError(found)
+    return value
+
+
+# For Pydantic schemas: ``occurred_at: Time | None``, ``name: Text``.
+Time = Annotated[datetime, AfterValidator(storable_time)]
+Day = Annotated[date, AfterValidator(storable_day)]
+Text = Annotated[str, AfterValidator(storable_text)]
