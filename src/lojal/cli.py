@@ -241,12 +241,15 @@ def members_enrol(
 
 @members_app.command("merge")
 def members_merge(into_id: int, from_id: int, database_url: DbOption = None) -> None:
-    """Merge member FROM_ID into INTO_ID (activity and points move)."""
-    from lojal.members import service
+    """Merge member FROM_ID into INTO_ID: everything of FROM_ID becomes INTO_ID's (identities,
+    activity, points, tier, membership, referrals, challenges, badges, coupons, rewards)."""
+    from lojal.members import merging
 
     with session_for(database_url) as session:
-        service.merge(session, into_id=into_id, from_id=from_id, now=SystemClock().now())
+        merged = merging.merge(session, into_id=into_id, from_id=from_id, now=SystemClock().now())
         console.print(f"member {from_id} merged into {into_id}")
+        for part, what in merged.moved.items():
+            console.print(f"  {part}: " + ", ".join(f"{k} {v}" for k, v in what.items()))
 
 
 @members_app.command("close")

@@ -16,6 +16,7 @@ from lojal.jobs.service import Summary, run_due
 from lojal.ledger import service as ledger
 from lojal.ledger.entries import InsufficientPoints
 from lojal.ledger.models import JournalEntry, PointLot
+from lojal.members import merging
 from lojal.members import service as members
 from lojal.members.errors import MemberClosed
 from lojal.members.models import Member
@@ -302,7 +303,7 @@ def test_merge_keeps_every_point_and_lot_dates(
         (lot.remaining, lot.state, lot.earned_at, lot.expires_at) for lot in lots(session, b)
     )
     life_a, life_b = (ledger.balance(session, x.id).lifetime_earned for x in (a, b))
-    members.merge(session, into_id=a.id, from_id=b.id, now=clock.now())
+    merging.merge(session, into_id=a.id, from_id=b.id, now=clock.now())
     session.flush()
     assert bal(session, a) == (50, 300)
     assert bal(session, b) == (0, 0)
@@ -384,7 +385,7 @@ def test_returns_and_purchases_after_a_merge_land_on_the_survivor(
     a = make_member(session, clock)
     b = make_member(session, clock)
     make_purchase(session, clock, "b1", member_id=b.id)
-    members.merge(session, into_id=a.id, from_id=b.id, now=clock.now())
+    merging.merge(session, into_id=a.id, from_id=b.id, now=clock.now())
     session.flush()
     r = make_return(session, clock, "b1")
     assert r.row.points_clawed_back == 100

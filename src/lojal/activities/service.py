@@ -46,7 +46,6 @@ from lojal.rules.engine import (
     award_event,
     award_purchase,
 )
-from lojal.rules.models import RuleAward
 
 REF_FIELDS = (
     ("email", "email"),
@@ -710,19 +709,6 @@ def _apply_earlier_returns(
         if points:
             _clawback(session, row, purchase, points, now)
         reactions.after_returns(session, [_return_recorded(row, purchase, whole)], now)
-
-
-def move_activity(session: Session, *, from_id: int, into_id: int) -> None:
-    """Re-point a merged member's activity to the member that carries on."""
-    moved = select(Purchase.id).where(Purchase.member_id == from_id)
-    # lines through their purchases (there is no index on purchase_lines.member_id)
-    session.execute(
-        update(PurchaseLine)
-        .where(PurchaseLine.purchase_id.in_(moved), PurchaseLine.member_id == from_id)
-        .values(member_id=into_id)
-    )
-    for model in (Purchase, Return, ReturnLine, Event, RuleAward):
-        session.execute(update(model).where(model.member_id == from_id).values(member_id=into_id))
 
 
 def purchase_lines(session: Session, purchase_id: int) -> list[PurchaseLine]:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from lojal.errors import Invalid
-from lojal.members import service
+from lojal.members import merging, service
 from lojal.members.models import Member
 from lojal.members.schemas import (
     ConsentGrant,
@@ -101,8 +101,8 @@ async def consent(member_id: MemberIdPath, body: ConsentGrant, write: ChannelWri
 @router.post("/members/{member_id}/merge", response_model=MemberRead)
 async def merge(member_id: MemberIdPath, body: MergeRequest, write: AdminWrite) -> Response:
     def work(session: Session, now: datetime) -> Reply:
-        member = service.merge(session, into_id=member_id, from_id=body.from_member_id, now=now)
-        return _member(session, member)
+        merged = merging.merge(session, into_id=member_id, from_id=body.from_member_id, now=now)
+        return _member(session, merged.member)
 
     return await write(work)
 

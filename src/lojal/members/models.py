@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -28,6 +29,14 @@ class Member(Base):
     __table_args__ = (
         CheckConstraint(f"status IN {MEMBER_STATUSES!r}", name="status"),
         CheckConstraint(f"enrolment_channel IN {CHANNELS!r}", name="enrolment_channel"),
+        # the members merged into one (a tier counts their points); partial: members who were
+        # never merged cost it nothing
+        Index(
+            "ix_members_merged_into_id",
+            "merged_into_id",
+            sqlite_where=text("merged_into_id IS NOT NULL"),
+            postgresql_where=text("merged_into_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)

@@ -1,15 +1,16 @@
-"""Member use cases: enrol in any channel, recognise by any identity, consent, merge, close."""
+"""Member use cases: enrol in any channel, recognise by any identity, consent, close. Merging
+two members is ``lojal.members.merging`` (it reaches into every feature)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lojal.ledger import service as ledger
 from lojal.members import queries
-from lojal.members.errors import CannotMerge, IdentityTaken, MemberClosed, MemberNotFound
+from lojal.members.errors import IdentityTaken, MemberClosed, MemberNotFound
 from lojal.members.identities import new_card_number, normalise
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.members.schemas import ConsentGrant, MemberCreate, MemberRead, MemberUpdate
@@ -159,53 +160,6 @@ def set_consent(session: Session, *, member_id: int, grant: ConsentGrant, now: d
     _record_consent(session, member.id, grant, now)
     session.flush()
     return member
-
-
-def merge(session: Session, *, into_id: int, from_id: int, now: datetime) -> Member:
-    """Make two members one: identities, activity, consents and points move to ``into_id``;
-    ``from_id`` remains as a pointer so that its old identifiers still find the member."""
-    if into_id == from_id:
-        raise CannotMerge("a member cannot be merged with itself")
-    into = get_active(session, into_id)
-    source = get(session, from_id)
-    if source.id == into.id:  # ``into_id`` was merged into ``from_id`` earlier
-        raise CannotMerge(f"member {into_id} is already part of member {from_id}")
-    if source.status != "active":
-        raise CannotMerge(f"member {from_id} is {source.status} and cannot be merged")
-    from lojal.activities.service import move_activity
-
-    session.execute(
-        update(MemberIdentity).where(MemberIdentity.member_id == from_id).values(member_id=into.id)
-    )
-    move_activity(session, from_id=from_id, into_id=into.id)
-    # Consents: the survivor keeps its own choice per channel; channels it never answered
-    # take the merged member's latest choice.
-    mine = queries.current_consents(session, into.id)
-    for channel, consent in queries.current_consents(session, from_id).items():
-        if channel not in mine:
-            session.add(
-                Consent(
-                    member_id=into.id,
-                    channel=channel,
-                    granted=consent.granted,
-                    source=f"merge:{from_id}",
-                    recorded_at=now,
-                )
-            )
-    ledger.merge(session, into_id=into.id, from_id=from_id, now=now)
-    for key, value in source.attributes.items():
-        into.attributes.setdefault(key, value)
-    into.attributes = dict(into.attributes)
-    into.first_name = into.first_name or source.first_name
-    into.last_name = into.last_name or source.last_name
-    into.birth_date = into.birth_date or source.birth_date
-    into.enrolled_at = min(into.enrolled_at, source.enrolled_at)
-    source.status = "merged"
-    source.merged_into_id = into.id
-    source.updated_at = into.updated_at = now
-    session.flush()
-    session.expire(into, ["identities"])
-    return into
 
 
 def close(session: Session, *, member_id: int, now: datetime, reason: str = "closed") -> Member:

@@ -289,12 +289,25 @@ def on_returns(session: Session, returns: Sequence[ReturnRecorded], now: datetim
         )
         if int(total or 0) - int(returned or 0) >= minimum:
             continue
-        _void(session, referral, program, now)
+        why = (
+            f"order {referral.qualifying_order_id} was returned before the referral reward matured"
+        )
+        void(session, referral, program, now, reason="returned", why=why)
     session.flush()
 
 
-def _void(session: Session, referral: Referral, program: ProgramConfig, now: datetime) -> None:
-    referral.status, referral.reason = "voided", "returned"
+def void(
+    session: Session,
+    referral: Referral,
+    program: ProgramConfig,
+    now: datetime,
+    *,
+    reason: str,
+    why: str,
+) -> None:
+    """Void a referral that has not matured, and claw back what it gave (``why`` ends the
+    clawbacks' explanation)."""
+    referral.status, referral.reason = "voided", reason
     referral.voided_at = referral.updated_at = now
     for side in SIDES:
         key = f"referral:{referral.id}:{side}"
@@ -310,7 +323,6 @@ def _void(session: Session, referral: Referral, program: ProgramConfig, now: dat
             own_lot_id=own_lot,
             key=f"{key}:void",
             now=now,
-            explanation=f"-{entry.points} {program.point_name}: order "
-            f"{referral.qualifying_order_id} was returned before the referral reward matured",
+            explanation=f"-{entry.points} {program.point_name}: {why}",
             detail={"referral_id": referral.id, "side": side},
         )

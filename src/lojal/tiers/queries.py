@@ -68,49 +68,73 @@ def states(session: Session, member_ids: Sequence[int]) -> dict[int, TierState]:
     return out
 
 
-# Money spent in a window: the purchases dated in it, less what was returned of them.
+# Money spent in a window: the purchases dated in it, less what was returned of them. (A
+# merge moves purchases and returns to the member that carries on.)
 _SPEND = (
     "SELECT member_id, SUM(amount) FROM ("
-    " SELECT p.member_id AS member_id, p.total_minor AS amount FROM w"
-    " JOIN purchases p ON p.member_id = w.member_id"
+    " SELECT w.member_id AS member_id, p.total_minor AS amount FROM w"
+    " JOIN purchases p ON p.member_id = w.holder_id"
     " AND p.occurred_at >= w.start_at AND p.occurred_at < w.end_at"
     " UNION ALL"
-    " SELECT r.member_id, -r.total_minor FROM w"
-    " JOIN returns r ON r.member_id = w.member_id"
+    " SELECT w.member_id, -r.total_minor FROM w"
+    " JOIN returns r ON r.member_id = w.holder_id"
     " JOIN purchases p ON p.id = r.purchase_id"
     " AND p.occurred_at >= w.start_at AND p.occurred_at < w.end_at"
     ") t GROUP BY member_id"
 )
 # Points earned in a window: the member side of earn entries, less clawbacks (returns), each
-# counted at its entry's date. Staff adjustments and merges are not earnings.
+# counted at its entry's date. Staff adjustments and merges are not earnings. The journal is
+# append-only, so the entries of a member merged into another stay that member's: they count
+# for the member it was merged into (``w.holder_id``).
 _POINTS = (
-    "SELECT e.member_id, SUM(p.amount) FROM w"
-    " JOIN journal_entries e ON e.member_id = w.member_id"
+    "SELECT w.member_id, SUM(p.amount) FROM w"
+    " JOIN journal_entries e ON e.member_id = w.holder_id"
     " AND e.effective_at >= w.start_at AND e.effective_at < w.end_at"
     " AND e.kind IN ('earn', 'clawback')"
     " JOIN postings p ON p.entry_id = e.id AND p.member_id = e.member_id"
     " AND p.account IN ('member_pending', 'member_available')"
     " AND (e.kind = 'clawback' OR p.amount > 0)"
-    " GROUP BY e.member_id"
+    " GROUP BY w.member_id"
 )
+
+
+def merged_into(session: Session, member_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The members merged into each of these (pointers are one hop long: a merge re-points
+    the members merged into the one it merges away)."""
+    db = Driver.of(session)
+    out: dict[int, list[int]] = {}
+    for member_id, target_id in db.in_chunks(
+        "SELECT id, merged_into_id FROM members WHERE merged_into_id IN ({})", list(member_ids)
+    ):
+        out.setdefault(int(target_id), []).append(int(member_id))
+    return out
 
 
 def totals(session: Session, basis: Basis, windows: Mapping[int, Window]) -> dict[int, int]:
     """Each member's qualifying total in their own window: net spend (minor units) or points
-    earned. One statement per chunk of members, whatever the windows."""
+    earned (their own and those of the members merged into them). One statement per chunk of
+    members, whatever the windows."""
     db = Driver.of(session)
     query = _SPEND if basis == "spend" else _POINTS
-    items = sorted(windows.items())
+    rows: list[tuple[int, int, Window]] = [(m, m, w) for m, w in sorted(windows.items())]
+    if basis == "points" and rows:
+        for target_id, merged in merged_into(session, list(windows)).items():
+            rows += [(target_id, member_id, windows[target_id]) for member_id in merged]
     out: dict[int, int] = {}
-    for i in range(0, len(items), CHUNK):
-        chunk = items[i : i + CHUNK]
+    for i in range(0, len(rows), CHUNK):
+        chunk = rows[i : i + CHUNK]
         params: list[object] = []
-        for member_id, window in chunk:
-            params += [member_id, db.time(window.start), db.time(window.end or FAR_FUTURE)]
-        values = ", ".join(["(?, ?, ?)"] * len(chunk))
-        sql = f"WITH w (member_id, start_at, end_at) AS (VALUES {values}) {query}"
+        for member_id, holder_id, window in chunk:
+            params += [
+                member_id,
+                holder_id,
+                db.time(window.start),
+                db.time(window.end or FAR_FUTURE),
+            ]
+        values = ", ".join(["(?, ?, ?, ?)"] * len(chunk))
+        sql = f"WITH w (member_id, holder_id, start_at, end_at) AS (VALUES {values}) {query}"
         for member_id, total in db.all(sql, params):
-            out[int(member_id)] = int(total or 0)
+            out[int(member_id)] = out.get(int(member_id), 0) + int(total or 0)
     return out
 
 

@@ -57,7 +57,7 @@ from lojal.tiers.schemas import (
 TIER_CHANGED = "tier_changed"
 GRACE_STARTED = "tier_grace_started"
 # Events lojal records itself: they earn nothing and do not make a member qualify.
-SYSTEM_EVENT_PREFIXES = ("tier_", "membership_")
+SYSTEM_EVENT_PREFIXES = ("tier_", "membership_", "member_merged")
 
 
 @dataclass(frozen=True, slots=True)
