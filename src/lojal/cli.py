@@ -249,7 +249,8 @@ def members_merge(into_id: int, from_id: int, database_url: DbOption = None) -> 
         merged = merging.merge(session, into_id=into_id, from_id=from_id, now=SystemClock().now())
         console.print(f"member {from_id} merged into {into_id}")
         for part, what in merged.moved.items():
-            console.print(f"  {part}: " + ", ".join(f"{k} {v}" for k, v in what.items()))
+            listed = ", ".join(f"{k} {v}" for k, v in what.items())
+            console.print(f"  {part}: {listed}", markup=False, highlight=False)
 
 
 @members_app.command("close")
