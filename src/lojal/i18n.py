@@ -55,21 +55,24 @@ def minor_units(currency: str) -> int:
 
 
 @lru_cache(maxsize=8192)
-def format_money(minor: int, currency: str, language: str = ENGLISH) -> str:
+def format_money(minor: int, currency: str, language: str = ENGLISH, *, symbol: bool = True) -> str:
     """An amount of ``minor`` units of ``currency`` as a person reads it in ``language`` (one
     of ``LANGUAGES``): ``format_money(49900, "SEK")`` is ``SEK 499.00``, in Swedish
-    ``499,00 kr``; ``format_money(500, "JPY")`` is ``JP¥500``."""
+    ``499,00 kr``; ``format_money(500, "JPY")`` is ``JP¥500``. Without the ``symbol`` (a
+    table column whose heading names the currency): ``499.00``."""
     locale = _format_locale(language)
     amount = Decimal(minor).scaleb(-minor_units(currency))
+    if not symbol:  # the locale's number pattern; Babel sets the currency's decimals
+        return str(format_currency(amount, currency, format="#,##0.00", locale=locale))
     text = str(format_currency(amount, currency, locale=locale))
-    symbol = str(get_currency_symbol(currency, locale=locale))
-    at = text.find(symbol)
-    if at < 0 or not symbol:
+    sign = str(get_currency_symbol(currency, locale=locale))
+    at = text.find(sign)
+    if at < 0 or not sign:
         return text
-    end = at + len(symbol)
-    if symbol[-1].isalpha() and end < len(text) and text[end].isdigit():
+    end = at + len(sign)
+    if sign[-1].isalpha() and end < len(text) and text[end].isdigit():
         text = text[:end] + _SPACE + text[end:]
-    if symbol[0].isalpha() and at > 0 and text[at - 1].isdigit():
+    if sign[0].isalpha() and at > 0 and text[at - 1].isdigit():
         text = text[:at] + _SPACE + text[at:]
     return text
 

@@ -87,6 +87,8 @@ PURCHASE_AMOUNTS = frozenset(
     }
 )
 EVENT_AMOUNT_PREFIX = "event.properties."
+# Fields that are money (minor units of the club's currency).
+PURCHASE_MONEY = frozenset({"purchase.total_minor", "line.unit_price_minor", "line.total_minor"})
 
 
 def readable(activity: str, path: str) -> bool:
@@ -100,6 +102,15 @@ def summable(activity: str, path: str) -> bool:
     if activity == "purchase":
         return path in PURCHASE_AMOUNTS
     return path.startswith(EVENT_AMOUNT_PREFIX)
+
+
+def sums_money(definition: ChallengeDefinition) -> bool:
+    """Whether the goal adds up money, so that its progress and target are minor units of the
+    club's currency ("spend 500 SEK on coffee": a sum of ``total_minor`` by default)."""
+    goal = definition.goal
+    if goal.kind != "sum" or definition.activity != "purchase":
+        return False
+    return goal.field is None or goal.field in PURCHASE_MONEY
 
 
 # ---------------------------------------------------------------- periods and windows

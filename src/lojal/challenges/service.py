@@ -406,7 +406,8 @@ def active_for_member(
     target, the distinct values or the streak so far, the window, completions. For the
     member's profile and summary. Follows merges to the member that carries on."""
     member = members.resolve(session, members.get(session, member_id))
-    timezone = program_service.current(session).timezone
+    config = program_service.current(session)
+    timezone = config.timezone
     running = [
         (row, c)
         for row in list_all(session, status="active")
@@ -461,6 +462,7 @@ def active_for_member(
                 target=d.goal.target,
                 status=seen.status,
                 progress=seen.progress,
+                currency=config.currency if engine.sums_money(d) else None,
                 values=seen.values,
                 streak=seen.streak,
                 streak_period=d.goal.period,
