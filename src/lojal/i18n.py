@@ -6,6 +6,12 @@ English. Numbers, money and dates are formatted by Babel with the locale's own c
 (``1 234 poäng``, ``12,50 kr``, ``31 dec. 2026``); sentences come from gettext catalogues in
 ``lojal/locales/<language>/LC_MESSAGES/lojal.po``, read with Babel when first needed. A
 sentence missing from a catalogue is shown in English.
+
+Money is stored and sent as integer minor units with an ISO 4217 currency; wherever a person
+reads an amount it goes through ``format_money``: major units, the currency's own number of
+decimals (``minor_units``: SEK 2, JPY 0, KWD 3, as CLDR says) and the currency's sign. Texts in
+English (API details, explanations of points, the CLI) use the English form (``SEK 499.00``);
+texts in the member's language use theirs (``499,00 kr``).
 """
 
 from __future__ import annotations
@@ -19,7 +25,12 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    get_currency_symbol,
+)
 
 LANGUAGES = ("sv", "nb", "fi", "en")
 # Babel locales used for formats: a country for each language.
@@ -32,6 +43,43 @@ ZONE_LANGUAGE = {
     "Europe/Mariehamn": "sv",
 }
 CATALOGUES = Path(__file__).parent / "locales"
+ENGLISH = "en"
+# A sign of letters (SEK, kr) is kept apart from the digits, as CLDR's currency spacing says
+# and Babel does not: "SEK 499.00", not "SEK499.00".
+_SPACE = "\xa0"
+
+
+def minor_units(currency: str) -> int:
+    """How many decimals the currency's minor unit has (SEK 2, JPY 0, KWD 3)."""
+    return int(get_currency_precision(currency))
+
+
+@lru_cache(maxsize=8192)
+def format_money(minor: int, currency: str, language: str = ENGLISH, *, symbol: bool = True) -> str:
+    """An amount of ``minor`` units of ``currency`` as a person reads it in ``language`` (one
+    of ``LANGUAGES``): ``format_money(49900, "SEK")`` is ``SEK 499.00``, in Swedish
+    ``499,00 kr``; ``format_money(500, "JPY")`` is ``JP¥500``. Without the ``symbol`` (a
+    table column whose heading names the currency): ``499.00``."""
+    locale = _format_locale(language)
+    amount = Decimal(minor).scaleb(-minor_units(currency))
+    if not symbol:  # the locale's number pattern; Babel sets the currency's decimals
+        return str(format_currency(amount, currency, format="#,##0.00", locale=locale))
+    text = str(format_currency(amount, currency, locale=locale))
+    sign = str(get_currency_symbol(currency, locale=locale))
+    at = text.find(sign)
+    if at < 0 or not sign:
+        return text
+    end = at + len(sign)
+    if sign[-1].isalpha() and end < len(text) and text[end].isdigit():
+        text = text[:end] + _SPACE + text[end:]
+    if sign[0].isalpha() and at > 0 and text[at - 1].isdigit():
+        text = text[:at] + _SPACE + text[at:]
+    return text
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def _format_locale(language: str) -> Locale:
+    return Locale.parse(FORMAT_LOCALES.get(language, FORMAT_LOCALES[ENGLISH]))
 
 
 def language_of(locale: str | None, *, club_timezone: str | None = None) -> str:
@@ -72,9 +120,8 @@ class Texts:
     def number(self, value: int | Decimal) -> str:
         return str(format_decimal(value, locale=self.locale))
 
-    def money(self, minor: int, currency: str, minor_units: int = 2) -> str:
-        amount = Decimal(minor).scaleb(-minor_units)
-        return str(format_currency(amount, currency, locale=self.locale))
+    def money(self, minor: int, currency: str) -> str:
+        return format_money(minor, currency, self.language)
 
     def date(self, value: date | datetime, timezone: str | None = None) -> str:
         if isinstance(value, datetime):

@@ -197,6 +197,22 @@ def test_a_wrong_definition_is_refused_naming_the_field(
     assert any(f is not None and f.startswith(field) for f in fields), body
 
 
+def test_a_field_that_does_not_exist_is_named_with_the_fields_there_are(api: Api) -> None:
+    typo = {"when": {"field": "line.categroy", "op": "eq", "value": "coffee"}}
+    r = api.post("/challenges", {**EXPLORER, **typo})
+    body = r.json()
+    assert (r.status_code, body["error"], body["field"]) == (422, "InvalidChallenge", "when")
+    assert r.json()["detail"].startswith(
+        "a purchase challenge: unknown field 'line.categroy'; fields: line.sku, line.category,"
+    )
+    assert r.json()["detail"].endswith("member.attributes.<key>")
+    event = {"activity": "event", "event_type": "survey_answered"}
+    goal = {"goal": {"kind": "sum", "field": "line.total_minor", "target": 3}}
+    r = api.post("/challenges", {**EXPLORER, **event, **goal})
+    assert (r.status_code, r.json()["field"]) == (422, "goal.field")
+    assert "unknown field 'line.total_minor'; fields: event.type," in r.json()["detail"]
+
+
 def test_codes_are_unique_and_only_admins_define(api: Api) -> None:
     _setup(api)
     r = api.post("/challenges", EXPLORER)

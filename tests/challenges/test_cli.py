@@ -33,6 +33,10 @@ FILE = """
   goal: {kind: count, target: 1}
   ends_at: 2199-01-01
   reward: {points: 5}
+- code: spender
+  name: Spend 500 SEK
+  goal: {kind: sum, target: 50000}
+  reward: {points: 50}
 """
 
 
@@ -56,7 +60,9 @@ def test_from_a_yaml_file_to_a_member_s_badge(fresh_engine: Engine, tmp_path: Pa
     out = lojal("challenges", "apply", str(file), "--activate")
     assert "explorer created (active)" in out
     assert "survey created (active)" in out
-    assert "explorer" in lojal("challenges", "list", "--status", "active")
+    listed = lojal("challenges", "list", "--status", "active")
+    assert "explorer" in listed
+    assert "sum SEK\xa0500.00" in listed  # a sum of money reads as money, not "sum 50000"
 
     with transaction(factory) as session:
         data = PurchaseCreate(

@@ -85,6 +85,23 @@ def test_reserve_commit_and_release_over_http(api: Api) -> None:
     assert (r.status_code, r.json()["error"]) == (409, "AlreadyRedeemed")
 
 
+def test_refusals_and_discounts_say_their_amounts_in_money(api: Api) -> None:
+    campaign = _campaign(api, min_spend_minor=20_000)
+    [code] = _codes(api, campaign["id"], 1)
+    short = {"code": code, "basket": _basket(15_000)}
+    r = api.post("/coupons/validate", short, scope="pos")
+    assert (r.json()["reason"], r.json()["discount_minor"]) == ("MinimumSpendNotMet", 0)
+    assert r.json()["detail"].replace("\xa0", " ") == (
+        "the basket is SEK 150.00 but the coupon needs a spend of SEK 200.00"
+    )
+    r = api.post("/coupons/commit", {**short, "order_id": "o-money"}, scope="pos")
+    assert (r.status_code, r.json()["error"]) == (409, "MinimumSpendNotMet")
+    assert "SEK\xa0150.00" in r.json()["detail"]
+    r = api.post("/coupons/validate", {"code": code, "basket": _basket(30_000)}, scope="pos")
+    assert (r.json()["valid"], r.json()["discount_minor"]) == (True, 2_500)  # JSON: minor units
+    assert r.json()["detail"] == "SEK\xa025.00 off"
+
+
 def test_refusals_are_readable_reason_codes(api: Api) -> None:
     campaign = _campaign(api, min_spend_minor=20_000, channels=["web"], stores=[])
     [code] = _codes(api, campaign["id"], 1)

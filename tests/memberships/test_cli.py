@@ -35,14 +35,15 @@ def test_plans_payments_and_tiers_from_the_command_line(tmp_path: Path) -> None:
         "plans", "create", "gold-annual", "--name", "Gold", "--price-minor", "49900",
         "--tier", "gold",
     )  # fmt: skip
-    assert "plan gold-annual created: 49900 SEK" in out
+    # money reads in major units with its currency (not "49900 SEK")
+    assert "plan gold-annual created: SEK\xa0499.00" in out
     listed = run("plans", "list")
     assert [
         cell.strip()
         for cell in next(ln for ln in listed.splitlines() if "gold-annual" in ln)
         .strip("│ ")
         .split("│")
-    ] == ["gold-annual", "Gold", "49900 SEK/year", "gold", "active"]
+    ] == ["gold-annual", "Gold", "SEK\xa0499.00/year", "gold", "active"]
 
     paid = run(
         "memberships", "pay", "1", "gold-annual", "--reference", "till-9",

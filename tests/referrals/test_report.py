@@ -164,7 +164,7 @@ def test_lojal_referrals_report_prints_the_same_figures(fresh_engine: Engine) ->
     runner = CliRunner()
     result = runner.invoke(app, ["referrals", "report", "--database-url", url])
     assert result.exit_code == 0, result.output
-    assert "3 referrals, 1 rewarded, 0 refused; referees spent 234.56 SEK" in result.output
+    assert "3 referrals, 1 rewarded, 0 refused; referees spent SEK\xa0234.56" in result.output
     as_json = runner.invoke(app, ["referrals", "report", "--json", "--database-url", url])
     assert as_json.exit_code == 0, as_json.output
     [row] = json.loads(as_json.output)["advocates"]

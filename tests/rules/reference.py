@@ -12,6 +12,7 @@ from fractions import Fraction
 from math import floor
 
 from lojal.conditions.evaluate import matches
+from lojal.i18n import format_money
 from lojal.rules.engine import (
     Award,
     AwardPart,
@@ -30,8 +31,7 @@ from lojal.rules.schemas import BaseRule, BonusRule, FirstPurchaseRule, Multipli
 
 
 def _money(minor: int, ruleset: RuleSet) -> str:
-    major = Fraction(minor, 10**ruleset.minor_units)
-    return f"{_fmt_decimal(major)} {ruleset.currency}"
+    return format_money(minor, ruleset.currency)
 
 
 def _allocate(total: int, weights: Sequence[Fraction]) -> list[int]:

@@ -60,7 +60,7 @@ def award(
 def test_one_point_per_sek() -> None:
     a = award(ruleset(BASE), purchase(item(total=12_050)))
     assert a.points == 120  # 120.50 SEK rounds down once
-    assert a.explanation == "120 points: 1 per SEK on 120.5 SEK"
+    assert a.explanation == "120 points: 1 per SEK on SEK\xa0120.50"
 
 
 def test_rounding_happens_once_per_purchase_not_per_line() -> None:
@@ -74,7 +74,7 @@ def test_points_per_amount() -> None:
     rs = ruleset({"id": "base", "kind": "base", "points": 1, "per": 10})
     a = award(rs, purchase(item(total=25_900)))
     assert a.points == 25
-    assert a.explanation == "25 points: 1 per 10 SEK on 259 SEK"
+    assert a.explanation == "25 points: 1 per 10 SEK on SEK\xa0259.00"
 
 
 def test_first_matching_base_rule_wins_per_line() -> None:
@@ -172,7 +172,7 @@ def test_minimum_spend_bonus() -> None:
     a = award(rs, purchase(item(total=50_000)))
     assert a.points == 600
     assert a.order_points == 100
-    assert a.explanation == "600 points: 1 per SEK on 500 SEK; +100 spend 500 SEK"
+    assert a.explanation == "600 points: 1 per SEK on SEK\xa0500.00; +100 spend 500 SEK"
 
 
 def test_bonus_without_name_reads_bonus() -> None:
@@ -196,7 +196,7 @@ def test_explanation_reads_like_a_receipt() -> None:
     a = award(rs, purchase(*lines), first=True)
     assert a.points == 210
     assert a.explanation == (
-        "210 points: 1 per SEK on 120 SEK; ×2 on coffee; +50 first purchase bonus"
+        "210 points: 1 per SEK on SEK\xa0120.00; ×2 on coffee; +50 first purchase bonus"
     )
 
 
@@ -208,7 +208,7 @@ def test_explanation_of_a_coffee_only_purchase() -> None:
     )
     a = award(rs, purchase(item("A", 10_500, category="coffee"), item("B", 1_500)), first=True)
     assert a.explanation == (
-        "275 points: 1 per SEK on 120 SEK; ×2 on coffee; +50 first purchase bonus"
+        "275 points: 1 per SEK on SEK\xa0120.00; ×2 on coffee; +50 first purchase bonus"
     )
 
 
@@ -234,7 +234,7 @@ def test_cap_on_a_base_rule_caps_its_line_points_exactly() -> None:
     a = award(rs, purchase(item("A", 10_000), item("B", 10_000)), used={"base": 20})
     assert a.points == 130
     assert sum(a.line_points) == 130
-    assert a.explanation == "130 points: 1 per SEK on 200 SEK (capped)"
+    assert a.explanation == "130 points: 1 per SEK on SEK\xa0200.00 (capped)"
 
 
 def test_cap_does_not_touch_other_rules_used_amounts() -> None:

@@ -169,6 +169,29 @@ def test_a_member_sees_everything_in_their_language(
     assert fi["points"]["available"] == en["points"]["available"] == p["available"]
 
 
+def test_a_spend_challenge_shows_money_in_the_member_s_language(club: Api) -> None:
+    r = club.post(
+        "/challenges",
+        {
+            "code": "spend",
+            "name": "Handla för 500 kr",
+            "goal": {"kind": "sum", "target": 50_000},
+            "reward": {"points": 100},
+        },
+    )
+    assert r.status_code == 201, r.text
+    assert club.post("/challenges/spend/activate").status_code == 200
+    anna = enrol(club, locale="sv-SE")
+    buy(club, anna, 12_050)
+    [c] = [c for c in summary(club, anna)["challenges"] if c["code"] == "spend"]
+    assert (c["progress"], c["target"]) == (12_050, 50_000)  # the figures stay minor units
+    assert c["text"] == "Handla för 500 kr: 120,50\xa0kr av 500,00\xa0kr"
+    [en] = [c for c in summary(club, anna, locale="en")["challenges"] if c["code"] == "spend"]
+    assert en["text"] == "Handla för 500 kr: SEK\xa0120.50 of SEK\xa0500.00"
+    shown = {c["code"]: c for c in club.get(f"/members/{anna}/challenges").json()["challenges"]}
+    assert (shown["spend"]["currency"], shown["three"]["currency"]) == ("SEK", None)
+
+
 def test_without_tiers_or_referrals_those_parts_are_empty(api: Api) -> None:
     member = enrol(api, locale="nb-NO")
     s = summary(api, member)

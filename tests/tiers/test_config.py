@@ -110,7 +110,7 @@ def test_a_tier_multiplier_applies_to_members_in_the_tier_and_reads_well() -> No
     assert "×1.25 Silver" in silver.explanation
     gold = _award(program(), "gold")
     assert gold.points == 150
-    assert gold.explanation == "150 points: 1 per SEK on 100 SEK; ×1.5 Gold"
+    assert gold.explanation == "150 points: 1 per SEK on SEK\xa0100.00; ×1.5 Gold"
 
 
 WEEKEND = {

@@ -27,7 +27,7 @@ def test_a_gold_member_earns_the_gold_multiplier_with_its_explanation(api: Api) 
     # From the next purchase on, Gold's ×1.5.
     second = api.post("/purchases", purchase_payload(member_id=member, lines=[amount(10_000)]))
     assert second.json()["points"] == 150
-    assert second.json()["explanation"] == "150 points: 1 per SEK on 100 SEK; ×1.5 Gold"
+    assert second.json()["explanation"] == "150 points: 1 per SEK on SEK\xa0100.00; ×1.5 Gold"
 
 
 def test_members_with_the_same_basket_in_one_import_earn_by_their_own_tier(

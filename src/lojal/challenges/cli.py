@@ -64,20 +64,29 @@ def list_(
     database_url: DbOption = None,
 ) -> None:
     """The club's challenges."""
-    from lojal.challenges import service
+    from lojal.challenges import engine, service
     from lojal.cli import session_for
+    from lojal.i18n import format_money
+    from lojal.program import service as program_service
 
     with session_for(database_url) as session:
+        currency = program_service.current(session).currency
         table = Table(title="challenges")
         for column in ("code", "name", "status", "goal", "runs from", "runs until"):
-            table.add_column(column)
+            table.add_column(column, no_wrap=column == "goal")  # "sum SEK 500.00" in one piece
         for row in service.list_all(session, status=status):
-            goal = service.definition_of(row).goal
+            definition = service.definition_of(row)
+            goal = definition.goal
+            target = (
+                format_money(goal.target, currency)
+                if engine.sums_money(definition)
+                else str(goal.target)
+            )
             table.add_row(
                 row.code,
                 row.name,
                 row.status,
-                f"{goal.kind} {goal.target}",
+                f"{goal.kind} {target}",
                 row.runs_from.isoformat() if row.runs_from else "",
                 row.runs_until.isoformat() if row.runs_until else "",
             )

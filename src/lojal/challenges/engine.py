@@ -36,35 +36,37 @@ from zoneinfo import ZoneInfo
 
 from lojal.challenges.schemas import ChallengeDefinition
 from lojal.conditions.evaluate import MISSING, compile_condition, lookup
+from lojal.conditions.fields import Catalogue
 from lojal.conditions.model import fields_of
 from lojal.reactions import EventRecorded, PurchaseRecorded
 from lojal.rules.engine import WEEKDAYS
 
 # ---------------------------------------------------------------- what a challenge may read
 
-PURCHASE_FIELDS = frozenset(
-    {
+PURCHASE_FIELDS = Catalogue(
+    (
+        "line.sku",
+        "line.category",
+        "line.name",
+        "line.quantity",
+        "line.unit_price_minor",
+        "line.total_minor",
         "purchase.channel",
         "purchase.store_id",
         "purchase.total_minor",
+        "purchase.line_count",
         "purchase.occurred_at",
         "purchase.weekday",
         "purchase.hour",
         "purchase.local_date",
-        "purchase.line_count",
-        "line.sku",
-        "line.name",
-        "line.category",
-        "line.quantity",
-        "line.unit_price_minor",
-        "line.total_minor",
         "member.tier",
         "member.enrolment_channel",
         "member.first_purchase",
-    }
+    ),
+    prefixes=("member.attributes.",),
 )
-EVENT_FIELDS = frozenset(
-    {
+EVENT_FIELDS = Catalogue(
+    (
         "event.type",
         "event.occurred_at",
         "event.weekday",
@@ -72,10 +74,9 @@ EVENT_FIELDS = frozenset(
         "event.local_date",
         "member.tier",
         "member.enrolment_channel",
-    }
+    ),
+    prefixes=("event.properties.", "member.attributes."),
 )
-PURCHASE_PREFIXES = ("member.attributes.",)
-EVENT_PREFIXES = ("event.properties.", "member.attributes.")
 # Fields a sum goal can add up.
 PURCHASE_AMOUNTS = frozenset(
     {
@@ -87,19 +88,33 @@ PURCHASE_AMOUNTS = frozenset(
     }
 )
 EVENT_AMOUNT_PREFIX = "event.properties."
+# Fields that are money (minor units of the club's currency).
+PURCHASE_MONEY = frozenset({"purchase.total_minor", "line.unit_price_minor", "line.total_minor"})
+
+
+def fields_for(activity: str) -> Catalogue:
+    """What a challenge over ``activity`` can read (``PurchaseScope``, ``event_context``)."""
+    return PURCHASE_FIELDS if activity == "purchase" else EVENT_FIELDS
 
 
 def readable(activity: str, path: str) -> bool:
     """Whether a challenge over ``activity`` can read the field ``path``."""
-    if activity == "purchase":
-        return path in PURCHASE_FIELDS or path.startswith(PURCHASE_PREFIXES)
-    return path in EVENT_FIELDS or path.startswith(EVENT_PREFIXES)
+    return fields_for(activity).knows(path)
 
 
 def summable(activity: str, path: str) -> bool:
     if activity == "purchase":
         return path in PURCHASE_AMOUNTS
     return path.startswith(EVENT_AMOUNT_PREFIX)
+
+
+def sums_money(definition: ChallengeDefinition) -> bool:
+    """Whether the goal adds up money, so that its progress and target are minor units of the
+    club's currency ("spend 500 SEK on coffee": a sum of ``total_minor`` by default)."""
+    goal = definition.goal
+    if goal.kind != "sum" or definition.activity != "purchase":
+        return False
+    return goal.field is None or goal.field in PURCHASE_MONEY
 
 
 # ---------------------------------------------------------------- periods and windows

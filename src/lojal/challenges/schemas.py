@@ -201,6 +201,8 @@ class MemberChallengeRead(BaseModel):
     # now (a once challenge completed, the cap reached, or this calendar period completed)
     status: Literal["not_started", "in_progress", "completed"]
     progress: int  # count, distinct values, sum, or the longest streak of the current attempt
+    # a sum of money: progress and target are minor units of this currency (else null)
+    currency: str | None = None
     values: list[str] | None  # distinct: the values counted so far
     streak: int | None  # streak: the current run, 0 once broken
     streak_period: StreakPeriod | None

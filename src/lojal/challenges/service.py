@@ -49,7 +49,6 @@ from lojal.challenges.schemas import (
     MemberChallengeRead,
     RewardRead,
 )
-from lojal.conditions.model import fields_of
 from lojal.members import service as members
 from lojal.program import service as program_service
 
@@ -82,17 +81,16 @@ def check(session: Session, definition: ChallengeDefinition, timezone: str) -> N
         raise InvalidChallenge(
             "max_completions is for repeatable challenges", field="max_completions"
         )
+    fields = engine.fields_for(activity)
     if definition.when is not None:
-        for path in sorted(fields_of(definition.when)):
-            if not engine.readable(activity, path):
-                raise InvalidChallenge(
-                    f"a {activity} challenge cannot read the field {path!r}", field="when"
-                )
+        refusal = fields.refusal(definition.when)
+        if refusal is not None:
+            raise InvalidChallenge(f"a {activity} challenge: {refusal}", field="when")
     goal = definition.goal
     if goal.field is not None:
-        if not engine.readable(activity, goal.field):
+        if not fields.knows(goal.field):
             raise InvalidChallenge(
-                f"a {activity} challenge cannot read the field {goal.field!r}", field="goal.field"
+                f"a {activity} challenge: {fields.unknown_field(goal.field)}", field="goal.field"
             )
         if goal.kind == "sum" and not engine.summable(activity, goal.field):
             raise InvalidChallenge(
@@ -406,7 +404,8 @@ def active_for_member(
     target, the distinct values or the streak so far, the window, completions. For the
     member's profile and summary. Follows merges to the member that carries on."""
     member = members.resolve(session, members.get(session, member_id))
-    timezone = program_service.current(session).timezone
+    config = program_service.current(session)
+    timezone = config.timezone
     running = [
         (row, c)
         for row in list_all(session, status="active")
@@ -461,6 +460,7 @@ def active_for_member(
                 target=d.goal.target,
                 status=seen.status,
                 progress=seen.progress,
+                currency=config.currency if engine.sums_money(d) else None,
                 values=seen.values,
                 streak=seen.streak,
                 streak_period=d.goal.period,

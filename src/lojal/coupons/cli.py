@@ -68,11 +68,18 @@ def register(app: typer.Typer) -> None:
         """The campaigns (id, name, hashtag, public code, what they give)."""
         from lojal.cli import session_for
         from lojal.coupons import service
+        from lojal.i18n import format_money
+        from lojal.program import service as program_service
 
         with session_for(database_url) as session:
+            currency = program_service.current(session).currency
             rows = [service.to_read(session, c) for c in service.list_campaigns(session)]
         for c in rows:
-            offer = {"amount": c.amount_minor, "percent": c.percent, "product": c.product_sku}
+            offer = {
+                "amount": "-" if c.amount_minor is None else format_money(c.amount_minor, currency),
+                "percent": f"{c.percent} %",
+                "product": c.product_sku,
+            }
             console.print(
                 f"{c.id}\t{c.name}\t{c.hashtag or '-'}\t{c.public_code or '-'}\t"
                 f"{c.discount_kind} {offer[c.discount_kind]}\t{'active' if c.active else 'paused'}"

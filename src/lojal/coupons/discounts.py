@@ -1,4 +1,5 @@
-"""What a coupon takes off a basket. Pure: integers in minor units in, integers out.
+"""What a coupon takes off a basket. Pure: integers in minor units in, integers out (and a
+detail that says the amounts in the club's ``currency``, as ``lojal.i18n.format_money`` does).
 
 A campaign's *offer* is one of
 
@@ -21,6 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from lojal.i18n import format_money
 
 AMOUNT, PERCENT, PRODUCT = "amount", "percent", "product"
 OFFER_KINDS = (AMOUNT, PERCENT, PRODUCT)
@@ -69,12 +72,13 @@ def refused(reason: str, detail: str) -> Discount:
     return Discount(0, reason, detail)
 
 
-def compute(offer: Offer, basket: Basket) -> Discount:
+def compute(offer: Offer, basket: Basket, *, currency: str) -> Discount:
     total = max(basket.total_minor, 0)
     if offer.min_spend_minor is not None and total < offer.min_spend_minor:
         return refused(
             "MinimumSpendNotMet",
-            f"the basket is {total} but the coupon needs a spend of {offer.min_spend_minor}",
+            f"the basket is {format_money(total, currency)} but the coupon needs a spend of "
+            f"{format_money(offer.min_spend_minor, currency)}",
         )
     if offer.kind == PRODUCT:
         return _product(offer, basket, total)
@@ -86,12 +90,16 @@ def compute(offer: Offer, basket: Basket) -> Discount:
         base = min(sum(max(line.amount_minor, 0) for line in matching), total)
     if offer.kind == AMOUNT:
         amount = min(offer.amount_minor or 0, base)
-        return Discount(amount, None, f"{amount} off")
+        return Discount(amount, None, f"{format_money(amount, currency)} off")
     if offer.kind == PERCENT:
         amount = base * (offer.percent or 0) // 100
         if offer.max_discount_minor is not None:
             amount = min(amount, offer.max_discount_minor)
-        return Discount(min(amount, base), None, f"{offer.percent} % off {base}")
+        amount = min(amount, base)
+        detail = f"{offer.percent} % off {format_money(base, currency)}"
+        if amount < base * (offer.percent or 0) // 100:
+            detail += f", at most {format_money(amount, currency)}"
+        return Discount(amount, None, detail)
     return refused("CouponNotApplicable", f"unknown offer {offer.kind!r}")
 
 

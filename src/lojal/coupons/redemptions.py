@@ -186,19 +186,18 @@ def assess(
             raise MemberLimitReached(
                 f"the member has used this campaign {rules.uses_per_member} time(s)"
             )
-    if basket.currency is not None:
-        from lojal.program import service as program_service
+    from lojal.program import service as program_service
 
-        currency = program_service.current(session).currency
-        if basket.currency != currency:
-            raise CurrencyMismatch(
-                f"the club's currency is {currency}, not {basket.currency}",
-                field="basket.currency",
-            )
+    currency = program_service.current(session).currency
+    if basket.currency is not None and basket.currency != currency:
+        raise CurrencyMismatch(
+            f"the club's currency is {currency}, not {basket.currency}",
+            field="basket.currency",
+        )
     offer = rules.offer
     if code.amount_minor is not None:
         offer = replace(offer, kind="amount", amount_minor=code.amount_minor)
-    discount = compute(offer, _basket(basket))
+    discount = compute(offer, _basket(basket), currency=currency)
     if discount.reason is not None:
         raise REFUSALS.get(discount.reason, CouponNotApplicable)(discount.detail)
     return discount

@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from lojal.activities.bulk import BatchResult, ImportState, apply, import_purchases, prepare
+from lojal.conditions.fields import STORED
 from lojal.db.engine import make_engine
 from lojal.db.session import make_session_factory, transaction
 from lojal.imports.reader import CsvSource, Rejects, Row, Summary
@@ -288,7 +289,7 @@ def _work(
     try:
         engine = make_engine(url)
         factory = make_session_factory(engine)
-        config = ProgramConfig.model_validate(config_data)
+        config = ProgramConfig.model_validate(config_data, context=STORED)  # as applied
         parser = OrderParser(index, config, now)
         state = ImportState()
         while True:

@@ -37,6 +37,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create a plan (in the club's currency)."""
         from lojal.cli import console, session_for
+        from lojal.i18n import format_money
         from lojal.memberships import service
         from lojal.memberships.schemas import PlanCreate
 
@@ -52,7 +53,8 @@ def register(app: typer.Typer) -> None:
         )
         with session_for(database_url) as session:
             plan = service.create_plan(session, data=data, now=SystemClock().now())
-            console.print(f"plan {plan.code} created: {plan.price_minor} {plan.currency}")
+            price = format_money(plan.price_minor, plan.currency)
+            console.print(f"plan {plan.code} created: {price}")
 
     @plans_app.command("list")
     def list_plans(
@@ -63,12 +65,13 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from lojal.cli import console, session_for
+        from lojal.i18n import format_money
         from lojal.memberships import service
 
         table = Table("code", "name", "price", "tier", "status")
         with session_for(database_url) as session:
             for plan in service.list_plans(session, include_retired=include_retired):
-                price = f"{plan.price_minor} {plan.currency}/{plan.interval}"
+                price = f"{format_money(plan.price_minor, plan.currency)}/{plan.interval}"
                 table.add_row(plan.code, plan.name, price, plan.tier or "-", plan.status)
         console.print(table)
 

@@ -9,24 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from lojal.i18n import minor_units
 from lojal.referrals.schemas import ReferralConfig
 from lojal.rules.engine import RuleSet
 from lojal.rules.schemas import Rule
 from lojal.tiers.schemas import TiersConfig, field_error, multiplier_rule_id
-
-# ISO 4217 currencies whose minor unit is not 2 digits (the rest use 2).
-_MINOR_UNITS = {
-    "JPY": 0,
-    "KRW": 0,
-    "ISK": 0,
-    "CLP": 0,
-    "VND": 0,
-    "BHD": 3,
-    "KWD": 3,
-    "OMR": 3,
-    "JOD": 3,
-    "TND": 3,
-}
 
 
 class ExpiryPolicy(BaseModel):
@@ -83,7 +70,8 @@ class ProgramConfig(BaseModel):
 
     @property
     def minor_units(self) -> int:
-        return _MINOR_UNITS.get(self.currency, 2)
+        """Decimals of the currency's minor unit: amounts are integers of this unit."""
+        return minor_units(self.currency)
 
     @cached_property
     def _ruleset(self) -> RuleSet:

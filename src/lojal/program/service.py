@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from lojal.conditions.fields import STORED
 from lojal.db.driver import Driver
 from lojal.program.errors import InvalidProgram, ProgramNotConfigured
 from lojal.program.models import Program
@@ -69,7 +70,8 @@ def current(session: Session) -> ProgramConfig:
     if cached is None:
         program = session.get(Program, 1)
         assert program is not None
-        cached = ProgramConfig.model_validate(program.config)
+        # as it was applied: a condition saved before fields were checked still loads
+        cached = ProgramConfig.model_validate(program.config, context=STORED)
         _cache.clear()
         _cache[key] = cached
     return cached

@@ -45,11 +45,10 @@ def register(app: typer.Typer) -> None:
         """Referrals per advocate (most first): by status, refusals by reason, points given,
         and what the referees spent."""
         from lojal.cli import session_for
-        from lojal.program import service as program
+        from lojal.i18n import format_money
         from lojal.referrals import service
 
         with session_for(database_url) as session:
-            digits = program.current(session).minor_units
             result = service.report(
                 session,
                 advocate_id=advocate,
@@ -94,21 +93,12 @@ def register(app: typer.Typer) -> None:
                 str(c.voided),
                 str(figures.advocate_points_given + figures.referee_points_given),
                 str(figures.points_pending),
-                _money(figures.referee_revenue_minor, digits),
+                format_money(figures.referee_revenue_minor, result.currency, symbol=False),
                 end_section=row is not None and row is result.advocates[-1],
             )
         console.print(table)
         console.print(
             f"{result.totals.referrals} referrals, {result.totals.counts.rewarded} rewarded, "
             f"{result.totals.counts.refused} refused; referees spent "
-            f"{_money(result.totals.referee_revenue_minor, digits)} {result.currency}"
+            f"{format_money(result.totals.referee_revenue_minor, result.currency)}"
         )
-
-
-def _money(minor: int, digits: int) -> str:
-    """Minor units as major units with the currency's decimals (12345, 2 -> 123.45)."""
-    sign = "-" if minor < 0 else ""
-    if digits == 0:
-        return f"{sign}{abs(minor)}"
-    major, rest = divmod(abs(minor), 10**digits)
-    return f"{sign}{major}.{rest:0{digits}d}"

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from lojal.coupons import service as coupons
 from lojal.coupons.models import CouponCode
 from lojal.coupons.schemas import CampaignCreate, OfferIn
+from lojal.i18n import format_money
 from lojal.ledger import service as ledger
 from lojal.ledger.errors import InsufficientPoints
 from lojal.members import service as members
@@ -221,8 +222,9 @@ def payment(
         raise InvalidPointsAmount("give points or amount_minor", field="points")
     needed = amount_minor / rate
     if needed.denominator != 1:
+        step = format_money(rate.numerator, config.currency)
         raise InvalidPointsAmount(
-            f"amount_minor must be a multiple of {rate.numerator}", field="amount_minor"
+            f"amount_minor must be a multiple of {rate.numerator} ({step})", field="amount_minor"
         )
     return int(needed), amount_minor
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from lojal.conditions.evaluate import MISSING, Predicate, compile_condition, matches, walk
+from lojal.i18n import format_money
 from lojal.rules.schemas import (
     BaseRule,
     BonusRule,
@@ -240,17 +241,6 @@ def _fmt_decimal(value: Decimal | Fraction) -> str:
     return format(value.normalize(), "f")
 
 
-def _money(minor: int, minor_units: int, currency: str) -> str:
-    """``12550`` öre → ``125.5 SEK``: the amount in major units, without trailing zeros."""
-    if minor_units == 0:
-        return f"{minor} {currency}"
-    major, rest = divmod(minor, 10**minor_units)
-    if rest == 0:
-        return f"{major} {currency}"
-    digits = str(rest).rjust(minor_units, "0").rstrip("0")
-    return f"{major}.{digits} {currency}"
-
-
 def _allocate(total: int, weights: Sequence[int]) -> list[int]:
     """Share ``total`` integer points over lines in proportion to integer ``weights`` (largest
     remainder; ties to the earlier line)."""
@@ -465,7 +455,7 @@ def award_purchase(
                 line_points[i] += share
             text = compiled.texts[pos]
             if is_base:
-                text += _money(base_spent[pos], ruleset.minor_units, ruleset.currency)
+                text += format_money(base_spent[pos], ruleset.currency)
             if capped:
                 text += " (capped)"
             parts.append(AwardPart(rule.id, points, text, capped))

@@ -16,19 +16,55 @@ Rules run in the order they are listed (the stacking order), by kind:
 Every rule may carry ``valid_from``/``valid_until`` (a campaign window) and a ``cap``: at most
 ``points`` from this rule per member per ``period`` (day, week, month, year in the club's time
 zone, or lifetime).
+
+A rule's ``when`` reads the fields of its context (``PURCHASE_FIELDS`` for the purchase rules,
+``EVENT_FIELDS`` for event rules — what ``rules.engine`` gives a condition); a field that is not
+one of them is refused, naming it and the fields there are.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from lojal.conditions.fields import Catalogue, checking
 from lojal.conditions.model import Condition
 
 RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
+
+# What the engine gives a purchase rule's condition (rules.engine.purchase_context): the line
+# (for base and multiplier rules, line by line), the purchase, the member.
+PURCHASE_FIELDS = Catalogue(
+    (
+        "line.sku",
+        "line.category",
+        "line.name",
+        "line.quantity",
+        "line.unit_price_minor",
+        "line.total_minor",
+        "purchase.channel",
+        "purchase.store_id",
+        "purchase.total_minor",
+        "purchase.line_count",
+        "purchase.occurred_at",
+        "purchase.weekday",
+        "purchase.hour",
+        "purchase.local_date",
+        "member.tier",
+        "member.enrolment_channel",
+        "member.first_purchase",
+    ),
+    prefixes=("purchase.attributes.", "member.attributes."),
+)
+# ... and an event rule's (rules.engine.award_event).
+EVENT_FIELDS = Catalogue(
+    ("event.type", "event.channel", "member.tier", "member.enrolment_channel"),
+    prefixes=("event.properties.", "member.attributes."),
+)
 
 
 class Cap(BaseModel):
@@ -45,6 +81,17 @@ class _Rule(BaseModel):
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     cap: Cap | None = None
+
+    FIELDS: ClassVar[Catalogue] = PURCHASE_FIELDS
+
+    @field_validator("when")
+    @classmethod
+    def _known_fields(cls, when: Condition | None, info: ValidationInfo) -> Condition | None:
+        if when is not None and checking(info.context):
+            refusal = cls.FIELDS.refusal(when)
+            if refusal is not None:
+                raise PydanticCustomError("unknown_field", "{refusal}", {"refusal": refusal})
+        return when
 
     @model_validator(mode="after")
     def _window(self) -> _Rule:
@@ -75,6 +122,7 @@ class FirstPurchaseRule(_Rule):
 
 
 class EventRule(_Rule):
+    FIELDS: ClassVar[Catalogue] = EVENT_FIELDS
     kind: Literal["event"]
     event_type: str = Field(min_length=1, max_length=64)
     points: int = Field(ge=1, le=10**9)

@@ -229,7 +229,7 @@ def _needed(
     if remaining <= 0:
         return t("You have done what keeps {tier}.", tier=tier) if keep else ""
     if progress.basis == "spend":
-        amount = t.money(remaining, config.currency, config.minor_units)
+        amount = t.money(remaining, config.currency)
     else:
         amount = f"{t.number(remaining)} {config.point_name}"
     if by is None:
@@ -277,6 +277,13 @@ def _challenge(t: Texts, config: ProgramConfig, c: MemberChallengeRead) -> Chall
             name=c.name,
             progress=t.number(c.streak or 0),
             target=t.number(c.target),
+        )
+    elif c.currency is not None:
+        text = t(
+            "{name}: {progress} of {target}",
+            name=c.name,
+            progress=t.money(c.progress, c.currency),
+            target=t.money(c.target, c.currency),
         )
     else:
         text = t(
