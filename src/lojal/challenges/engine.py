@@ -29,11 +29,12 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from lojal import calendar as club_calendar
 from lojal.challenges.schemas import ChallengeDefinition
 from lojal.conditions.evaluate import MISSING, compile_condition, lookup
 from lojal.conditions.fields import Catalogue
@@ -120,48 +121,16 @@ def sums_money(definition: ChallengeDefinition) -> bool:
 # ---------------------------------------------------------------- periods and windows
 
 
-def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
-
-
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def calendar_window(period: str, at: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """The [start, end) of the calendar ``period`` (day, week, month, quarter, year) that
     contains ``at``, in the club's time zone; weeks start on Monday."""
-    day = at.astimezone(zone).date()
-    if period == "day":
-        start, end = day, day + timedelta(days=1)
-    elif period == "week":
-        start = day - timedelta(days=day.weekday())
-        end = start + timedelta(days=7)
-    elif period == "month":
-        start = day.replace(day=1)
-        end = _add_months(start, 1)
-    elif period == "quarter":
-        start = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-        end = _add_months(start, 3)
-    elif period == "year":
-        start, end = date(day.year, 1, 1), date(day.year + 1, 1, 1)
-    else:
-        raise ValueError(period)
-    return local_midnight(start, zone), local_midnight(end, zone)
+    return club_calendar.window(period, at, zone)
 
 
 def period_number(period: str, at: datetime, zone: ZoneInfo) -> int:
     """Consecutive periods have consecutive numbers: days and weeks (from Monday) since the
     proleptic 0001-01-01 (a Monday), months since year 0 — all in the club's time zone."""
-    day = at.astimezone(zone).date()
-    if period == "day":
-        return day.toordinal()
-    if period == "week":
-        return (day.toordinal() - 1) // 7
-    if period == "month":
-        return day.year * 12 + day.month - 1
-    raise ValueError(period)
+    return club_calendar.period_index(period, club_calendar.local_day(at, zone))
 
 
 def run_through(periods: set[int], number: int) -> int:

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lojal import calendar as club_calendar
 from lojal.badges import queries as badge_queries
 from lojal.badges.errors import UnknownBadge
 from lojal.challenges import engine
@@ -66,7 +67,7 @@ def instant(value: date | None, timezone: str) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return value
-    return engine.local_midnight(value, ZoneInfo(timezone))
+    return club_calendar.local_midnight(value, ZoneInfo(timezone))
 
 
 def check(session: Session, definition: ChallengeDefinition, timezone: str) -> None:

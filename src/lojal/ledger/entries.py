@@ -45,12 +45,12 @@ sum of postings too.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from lojal import calendar as club_calendar
 from lojal.errors import Conflict, Invalid
 
 MEMBER_PENDING = "member_pending"
@@ -204,16 +204,10 @@ def expiry_for(
     if months is None:
         return None
     local = earned_at.astimezone(ZoneInfo(timezone))
-    month_index = local.month - 1 + months
-    year, month = local.year + month_index // 12, month_index % 12 + 1
     if round_to_month_end:
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        result = local.replace(
-            year=year, month=month, day=1, hour=0, minute=0, second=0, microsecond=0
-        )
+        result = club_calendar.add_months(club_calendar.month_start(local), months + 1)
     else:
-        day = min(local.day, calendar.monthrange(year, month)[1])
-        result = local.replace(year=year, month=month, day=day)
+        result = club_calendar.add_months(local, months)
     return result.astimezone(earned_at.tzinfo)
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
 from math import gcd
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from lojal import calendar as club_calendar
 from lojal.conditions.evaluate import MISSING, Predicate, compile_condition, matches, walk
 from lojal.i18n import format_money
 from lojal.rules.schemas import (
@@ -547,27 +548,4 @@ def cap_window(period: str, at: datetime, timezone: str) -> tuple[datetime, date
     lifetime)."""
     if period == "lifetime":
         return None
-    tz = ZoneInfo(timezone)
-    local = at.astimezone(tz)
-    day = local.date()
-    if period == "day":
-        start, end = day, day + timedelta(days=1)
-    elif period == "week":
-        start = day - timedelta(days=day.weekday())
-        end = start + timedelta(days=7)
-    elif period == "month":
-        start = day.replace(day=1)
-        end = (
-            start.replace(year=start.year + 1, month=1)
-            if start.month == 12
-            else start.replace(month=start.month + 1)
-        )
-    elif period == "year":
-        start, end = date(day.year, 1, 1), date(day.year + 1, 1, 1)
-    else:
-        raise ValueError(period)
-
-    def to_utc(d: date) -> datetime:
-        return datetime(d.year, d.month, d.day, tzinfo=tz).astimezone(UTC)
-
-    return to_utc(start), to_utc(end)
+    return club_calendar.window(period, at, ZoneInfo(timezone))

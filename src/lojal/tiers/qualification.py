@@ -39,12 +39,13 @@ Upgrades are not reviews: after every purchase the member's total in the *curren
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
+
+from lojal import calendar as club_calendar
 
 Period = Literal["rolling_12_months", "calendar_year"]
 NO_TIER = -1
@@ -65,29 +66,20 @@ class Window:
 def add_months(at: datetime, months: int, timezone: str) -> datetime:
     """``at`` moved by whole months on the club's wall clock (31 January + 1 month is the last
     day of February), as a UTC instant."""
-    local = at.astimezone(ZoneInfo(timezone))
-    index = local.month - 1 + months
-    year, month = local.year + index // 12, index % 12 + 1
-    day = min(local.day, calendar.monthrange(year, month)[1])
-    return local.replace(year=year, month=month, day=day).astimezone(UTC)
+    return club_calendar.shift_months(at, months, ZoneInfo(timezone))
 
 
 def add_days(at: datetime, days: int, timezone: str) -> datetime:
     """``at`` moved by whole days on the club's wall clock (a grace period of 90 days ends at
     the same local time of day, whatever daylight saving did meanwhile)."""
-    local = at.astimezone(ZoneInfo(timezone))
-    return (
-        (local.replace(tzinfo=None) + timedelta(days=days))
-        .replace(tzinfo=local.tzinfo)
-        .astimezone(UTC)
-    )
+    return club_calendar.shift_days(at, days, ZoneInfo(timezone))
 
 
 def year_start(at: datetime, timezone: str, *, years: int = 0) -> datetime:
     """The first instant of the local calendar year of ``at`` (moved by ``years``), in UTC."""
     zone = ZoneInfo(timezone)
-    year = at.astimezone(zone).year + years
-    return datetime(year, 1, 1, tzinfo=zone).astimezone(UTC)
+    year = club_calendar.local_day(at, zone).year + years
+    return club_calendar.local_midnight(date(year, 1, 1), zone)
 
 
 def current_window(period: Period, at: datetime, timezone: str) -> Window:
