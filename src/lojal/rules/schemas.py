@@ -20,13 +20,13 @@ zone, or lifetime).
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lojal.conditions.model import Condition
+from lojal.inputs import Time
 
 RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
 
@@ -42,8 +42,8 @@ class _Rule(BaseModel):
     id: str = Field(pattern=RULE_ID_PATTERN, max_length=64)
     name: str | None = Field(default=None, max_length=200)
     when: Condition | None = None
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    valid_from: Time | None = None
+    valid_until: Time | None = None
     cap: Cap | None = None
 
     @model_validator(mode="after")
