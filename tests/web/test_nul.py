@@ -178,7 +178,7 @@ def test_a_database_error_in_a_write_logs_no_parameter_values(
     async def boom(write: AdminWrite) -> Response:
         def work(session: Session, now: datetime) -> Reply:
             session.execute(text(statement), params)
-            return Reply(200, b"{\"status\": \"no error\"}")
+            return Reply(200, b'{"status": "no error"}')
 
         return await write(work)
 
