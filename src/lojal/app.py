@@ -30,6 +30,7 @@ from lojal.rewards.api import router as rewards_router
 from lojal.summary.api import router as summary_router
 from lojal.tiers.api import router as tiers_router
 from lojal.web import errors
+from lojal.web.storable import RefuseUnstorableText
 from lojal.web.writer import Writer
 
 log = logging.getLogger("lojal.app")
@@ -92,6 +93,8 @@ def create_app(
         make_session_factory(writer_engine), clock, inline=sqlite, threads=settings.writer_threads
     )
     errors.install(app)
+    # texts no database can store (NUL, lone surrogates) are refused before any route runs
+    app.add_middleware(RefuseUnstorableText)
     # The routes go straight into the app's route list: FastAPI matches an included router's
     # routes through a wrapper per inclusion, which costs ~25% of a small request here.
     # Starlette tries the routes in order, each with its regular expression, so the calls a

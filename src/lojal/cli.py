@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from lojal.config import Settings
 from lojal.db.engine import make_engine
 from lojal.db.session import make_session_factory, transaction
 from lojal.errors import Conflict, Forbidden, Invalid, LojalError, NotFound, Unauthorized
+from lojal.inputs import storable_day, storable_time
 
 app = typer.Typer(
     help="lojal — the loyalty programme and customer club platform.", no_args_is_help=True
@@ -68,6 +70,28 @@ def session_for(database_url: str | None) -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
+
+
+def option_time(value: datetime | None, name: str) -> datetime | None:
+    """An option's time in UTC (a time without an offset is UTC), or a usage error naming the
+    option when it lies outside what lojal computes with (``lojal.inputs``)."""
+    if value is None:
+        return None
+    try:
+        return storable_time(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=name) from None
+
+
+def option_day(value: str | None, name: str) -> date | None:
+    """An option's day (YYYY-MM-DD), or a usage error naming the option."""
+    if value is None:
+        return None
+    try:
+        return storable_day(date.fromisoformat(value))
+    except ValueError as exc:
+        reason = str(exc) if "must be" in str(exc) else "must be a date (YYYY-MM-DD)"
+        raise typer.BadParameter(f"{value!r} {reason}", param_hint=name) from None
 
 
 def exit_code(error: LojalError) -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import AfterValidator
 
@@ -70,25 +70,45 @@ def storable_text(value: str) -> str:
     return value
 
 
-def find_unstorable(value: Any, path: str = "") -> str | None:
-    """The first place in a JSON-like value holding a text that cannot be stored, as
-    ``"path: reason"``, or ``None``."""
+class Unstorable(NamedTuple):
+    """A text in a JSON-like value that cannot be stored: where (``a.b[0]``, ``""`` for the
+    value itself), why, and whether it is the key at that place rather than its value."""
+
+    path: str
+    reason: str
+    key: bool = False
+
+    def __str__(self) -> str:
+        if self.key:
+            return f"the key {self.path!r} {self.reason}"
+        return f"{self.path or 'value'} {self.reason}"
+
+
+def locate_unstorable(value: Any, path: str = "") -> Unstorable | None:
+    """The first place in a JSON-like value holding a text that cannot be stored, or ``None``."""
     if isinstance(value, str):
         reason = text_refusal(value)
-        return None if reason is None else f"{path or 'value'} {reason}"
+        return None if reason is None else Unstorable(path, reason)
     if isinstance(value, Mapping):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
             if isinstance(key, str) and (reason := text_refusal(key)) is not None:
-                return f"the key {where!r} {reason}"
-            if (found := find_unstorable(item, where)) is not None:
+                return Unstorable(where, reason, key=True)
+            if (found := locate_unstorable(item, where)) is not None:
                 return found
         return None
     if isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            if (found := find_unstorable(item, f"{path}[{index}]")) is not None:
+            if (found := locate_unstorable(item, f"{path}[{index}]")) is not None:
                 return found
     return None
+
+
+def find_unstorable(value: Any, path: str = "") -> str | None:
+    """The first place in a JSON-like value holding a text that cannot be stored, as
+    ``"path: reason"``, or ``None``."""
+    found = locate_unstorable(value, path)
+    return None if found is None else str(found)
 
 
 def storable_json(value: Any) -> Any:

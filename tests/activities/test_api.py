@@ -242,16 +242,20 @@ def test_event_rule_with_a_monthly_cap(api: Api) -> None:
     assert api.put("/program", program).status_code == 200
     m = _member(api)
     awarded = []
+    # February (two days before the clock's 2 March: within what a till may back-date)
+    last_month = "2026-02-28T12:00:00Z"
     for _ in range(4):
-        r = api.post("/events", event_payload(member_id=m), scope="pos")
+        r = api.post("/events", event_payload(member_id=m, occurred_at=last_month), scope="pos")
         assert r.status_code == 201, r.text
         awarded.append(r.json()["points"])
     assert awarded == [20, 20, 10, 0]
-    other = api.post("/events", event_payload("survey_answered", member_id=m), scope="pos")
-    assert other.json()["points"] == 0
-    next_month = api.post(
-        "/events", event_payload(member_id=m, occurred_at="2026-04-02T09:00:00Z"), scope="pos"
+    other = api.post(
+        "/events",
+        event_payload("survey_answered", member_id=m, occurred_at=last_month),
+        scope="pos",
     )
+    assert other.json()["points"] == 0
+    next_month = api.post("/events", event_payload(member_id=m), scope="pos")
     assert next_month.json()["points"] == 20
     assert _points(api, m)["lifetime_earned"] == 70
     bad = api.post("/events", event_payload("Not A Type", member_id=m), scope="pos")
@@ -260,22 +264,25 @@ def test_event_rule_with_a_monthly_cap(api: Api) -> None:
 
 
 def test_times_without_an_offset_are_utc_never_500(api: Api) -> None:
+    # history a month back: an admin key's (a till may back-date a few days only)
     m = _member(api)
     r = api.post(
-        "/purchases", purchase_payload(member_id=m, occurred_at="2026-02-01T10:00:00"), scope="pos"
+        "/purchases",
+        purchase_payload(member_id=m, occurred_at="2026-02-01T10:00:00"),
+        scope="admin",
     )
     assert r.status_code == 201, r.text
     assert r.json()["occurred_at"].startswith("2026-02-01T10:00:00")
     # earned 29 days ago: past the 14-day pending period already
     assert _points(api, m)["available"] == 100
     ev = api.post(
-        "/events", event_payload(member_id=m, occurred_at="2026-02-01T10:00:00"), scope="pos"
+        "/events", event_payload(member_id=m, occurred_at="2026-02-01T10:00:00"), scope="admin"
     )
     assert ev.status_code == 201, ev.text
     rr = api.post(
         "/returns",
         return_payload(r.json()["order_id"], occurred_at="2026-02-02T10:00:00"),
-        scope="pos",
+        scope="admin",
     )
     assert rr.status_code == 201, rr.text
     assert rr.json()["points_clawed_back"] == 100

@@ -65,7 +65,9 @@ def referred(api: Api, member_id: int) -> dict[str, Any]:
     return referral
 
 
-def buy(api: Api, member_id: int, amount: int = 25_000, **kw: Any) -> dict[str, Any]:
+def buy(
+    api: Api, member_id: int, amount: int = 25_000, scope: str = "integration", **kw: Any
+) -> dict[str, Any]:
     body = {
         "order_id": unique("order"),
         "member_id": member_id,
@@ -73,7 +75,7 @@ def buy(api: Api, member_id: int, amount: int = 25_000, **kw: Any) -> dict[str, 
         "lines": [line(unit_price_minor=amount)],
         **kw,
     }
-    r = api.post("/purchases", body, scope="integration")
+    r = api.post("/purchases", body, scope=scope)
     assert r.status_code in (200, 201), r.text
     purchase: dict[str, Any] = r.json()
     return purchase

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
 from lojal.activities import service
+from lojal.activities.dating import Sender
 from lojal.activities.models import Event, Return
 from lojal.activities.schemas import (
     EventCreate,
@@ -18,7 +19,7 @@ from lojal.activities.schemas import (
     ReturnRead,
 )
 from lojal.errors import LojalError
-from lojal.web.deps import API_PREFIX, ChannelWrite
+from lojal.web.deps import API_PREFIX, ChannelWrite, Write
 from lojal.web.writer import Batch, Reply
 
 router = APIRouter(prefix=API_PREFIX, tags=["activity"])
@@ -54,14 +55,25 @@ def purchase_read(recorded: service.Recorded) -> PurchaseRead:
 
 
 def _record_purchases(
-    session: Session, now: datetime, items: Sequence[PurchaseCreate]
+    session: Session, now: datetime, items: Sequence[tuple[PurchaseCreate, Sender]]
 ) -> list[Reply]:
+    """``items``: each purchase with who sent it (``lojal.activities.dating``)."""
+    outcomes = service.record_purchases(
+        session,
+        items=[body for body, _ in items],
+        now=now,
+        sender=[sender for _, sender in items],
+    )
     return [
         Reply.error(outcome)
         if isinstance(outcome, LojalError)
         else Reply.of(purchase_read(outcome), 201 if outcome.created else 200)
-        for outcome in service.record_purchases(session, items=items, now=now)
+        for outcome in outcomes
     ]
+
+
+def _sender(write: Write) -> Sender:
+    return Sender.ADMIN if write.principal.is_admin else Sender.CHANNEL
 
 
 # Purchases that arrive together are recorded in one batch.
@@ -75,7 +87,11 @@ PURCHASES = Batch("purchases", _record_purchases)
     responses={200: {"description": "The order id was already recorded"}},
 )
 async def record_purchase(body: PurchaseCreate, write: ChannelWrite) -> Response:
-    return await write.batch(PURCHASES, body)
+    """A purchase. A till, web shop or app may date it (``occurred_at``) at most the
+    programme's ``max_backdate_days`` back (default 3) and its points wait the pending period
+    from now; an admin key may send history back to 1900. Nobody may date it more than five
+    minutes ahead."""
+    return await write.batch(PURCHASES, (body, _sender(write)))
 
 
 @router.post(
@@ -86,7 +102,7 @@ async def record_purchase(body: PurchaseCreate, write: ChannelWrite) -> Response
 )
 async def record_return(body: ReturnCreate, write: ChannelWrite) -> Response:
     def work(session: Session, now: datetime) -> Reply:
-        result = service.record_return(session, data=body, now=now)
+        result = service.record_return(session, data=body, now=now, sender=_sender(write))
         row: Return = result.row
         read = ReturnRead(
             id=row.id,
@@ -111,7 +127,7 @@ async def record_return(body: ReturnCreate, write: ChannelWrite) -> Response:
 )
 async def record_event(body: EventCreate, write: ChannelWrite) -> Response:
     def work(session: Session, now: datetime) -> Reply:
-        result = service.record_event(session, data=body, now=now)
+        result = service.record_event(session, data=body, now=now, sender=_sender(write))
         row: Event = result.row
         read = EventRead(
             id=row.id,

@@ -115,6 +115,9 @@ class BulkPurchase:
     store_id: str | None = None
     currency: str | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    # when the points' pending period starts (default: occurred_at); a channel's late
+    # purchase waits from when lojal learned of it (lojal.activities.dating)
+    pending_from: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,7 +413,7 @@ def prepare(
                     next_entry += 1
                     points, order_points = award.points, award.order_points
                     line_points = award.line_points
-                    available_at = occurred_at + pending_days
+                    available_at = (p.pending_from or occurred_at) + pending_days
                     is_pending = available_at > now
                     expires_at = expiry.of(occurred_at)
                     # the key slot holds the purchase's relative id until apply()

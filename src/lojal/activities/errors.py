@@ -19,3 +19,7 @@ class CurrencyMismatch(Invalid):
 
 class UnknownMember(Invalid):
     pass
+
+
+class DateRefused(Invalid):
+    """``occurred_at`` outside what its sender may say (``lojal.activities.dating``)."""

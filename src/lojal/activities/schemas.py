@@ -6,11 +6,8 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from lojal.clock import ensure_utc
 from lojal.db.types import MAX_ID
-
-# Times without an offset are read as UTC.
-UtcDatetime = Annotated[datetime, AfterValidator(ensure_utc)]
+from lojal.inputs import Time
 
 
 def _storable(value: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +67,7 @@ class PurchaseCreate(MemberRef):
     order_id: str = Field(min_length=1, max_length=128)
     channel: Channel = "store"
     store_id: str | None = Field(default=None, max_length=64)
-    occurred_at: UtcDatetime | None = None
+    occurred_at: Time | None = None
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     lines: list[LineIn] = Field(min_length=1, max_length=1000)
     attributes: Annotated[dict[str, Any], AfterValidator(_storable)] = Field(default_factory=dict)
@@ -101,7 +98,7 @@ class ReturnCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     return_id: str = Field(min_length=1, max_length=128)
     order_id: str = Field(min_length=1, max_length=128)
-    occurred_at: UtcDatetime | None = None
+    occurred_at: Time | None = None
     lines: list[ReturnLineIn] | None = Field(default=None, min_length=1, max_length=1000)
 
 
@@ -109,7 +106,7 @@ class EventCreate(MemberRef):
     event_id: str | None = Field(default=None, min_length=1, max_length=128)
     type: str = Field(pattern=r"^[a-z][a-z0-9_.]*$", max_length=64)
     channel: Channel | None = None
-    occurred_at: UtcDatetime | None = None
+    occurred_at: Time | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
 
 

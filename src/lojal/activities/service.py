@@ -2,6 +2,12 @@
 
 Purchases, returns and events are append-only and idempotent on their natural ids (order id,
 return id, event id): recording the same id again returns what was recorded the first time.
+
+Each record call says who sent it (``dating.Sender``): a channel key (a till, web shop or
+app) may date it at most the programme's ``max_backdate_days`` back, and the points of its
+late purchase wait the pending period from when lojal learned of it; an admin key may send
+history back to 1900; neither may date it ahead. lojal's own callers (the import, the CLI)
+check the dates they read themselves. See ``lojal.activities.dating``.
 """
 
 from __future__ import annotations
@@ -16,9 +22,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from lojal import reactions
+from lojal.activities import dating
 from lojal.activities.bulk import BulkPurchase, import_purchases
+from lojal.activities.dating import Sender
 from lojal.activities.errors import (
     CurrencyMismatch,
+    DateRefused,
     InvalidReturn,
     NothingToReturn,
     OrderNotFound,
@@ -134,27 +143,45 @@ class RecordedPurchase:
     lines: tuple[RecordedLine, ...]
 
 
-def record_purchase(session: Session, *, data: PurchaseCreate, now: datetime) -> Recorded:
+def record_purchase(
+    session: Session, *, data: PurchaseCreate, now: datetime, sender: Sender = Sender.INTERNAL
+) -> Recorded:
     """Record one purchase (see ``record_purchases``); raises what it refuses."""
-    outcome = record_purchases(session, items=[data], now=now)[0]
+    outcome = record_purchases(session, items=[data], now=now, sender=sender)[0]
     if isinstance(outcome, LojalError):
         raise outcome
     return outcome
 
 
 def record_purchases(
-    session: Session, *, items: Sequence[PurchaseCreate], now: datetime
+    session: Session,
+    *,
+    items: Sequence[PurchaseCreate],
+    now: datetime,
+    sender: Sender | Sequence[Sender] = Sender.INTERNAL,
 ) -> list[Recorded | LojalError]:
     """Record purchases in one batch (``lojal.activities.bulk``), each with its points.
 
+    ``sender``: of all items, or of each (see the module's docstring).
+
     The answer per item: what was recorded (``created`` False when the order id was recorded
     before: the first recording is given back), or the error that refused it — an identity
-    that is not valid, an unknown member id, another currency."""
+    that is not valid, an unknown member id, another currency, a date out of bounds."""
     config = program_service.current(session)
     outcomes: list[Recorded | LojalError | None] = [None] * len(items)
     batch: list[BulkPurchase] = []
     positions: list[int] = []
     for i, data in enumerate(items):
+        sent_by = sender if isinstance(sender, Sender) else sender[i]
+        occurred_at = data.occurred_at or now
+        refused = dating.sender_refusal(
+            occurred_at, now=now, sender=sent_by, max_backdate_days=config.max_backdate_days
+        )
+        if refused is not None:
+            outcomes[i] = _already_recorded(session, data.order_id) or DateRefused(
+                f"occurred_at: {refused}", field="occurred_at"
+            )
+            continue
         if data.currency is not None and data.currency != config.currency:
             outcomes[i] = CurrencyMismatch(
                 f"the club's currency is {config.currency}, not {data.currency}", field="currency"
@@ -172,7 +199,7 @@ def record_purchases(
         batch.append(
             BulkPurchase(
                 order_id=data.order_id,
-                occurred_at=data.occurred_at or now,
+                occurred_at=occurred_at,
                 lines=[
                     LineFacts(
                         line.sku,
@@ -188,6 +215,9 @@ def record_purchases(
                 channel=data.channel,
                 store_id=data.store_id,
                 attributes=data.attributes,
+                pending_from=dating.pending_starts(
+                    occurred_at, recorded_at=now, trusted=sent_by.trusted
+                ),
                 **refs,
             )
         )
@@ -234,6 +264,14 @@ def record_purchases(
             outcomes[i] = Recorded(row, written.explanation, True)
     assert all(outcome is not None for outcome in outcomes)
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _already_recorded(session: Session, order_id: str) -> Recorded | None:
+    """The first recording of an order id sent again (a retry answers as a replay, whatever
+    its date), or ``None``."""
+    if session.scalar(select(Purchase.id).where(Purchase.order_id == order_id)) is None:
+        return None
+    return recorded_purchase(session, order_id)
 
 
 def recorded_purchase(session: Session, order_id: str) -> Recorded:
@@ -353,10 +391,14 @@ def line_points_returned(points: int, quantity: int, before: int, after: int) ->
     return points * after // quantity - points * before // quantity
 
 
-def record_return(session: Session, *, data: ReturnCreate, now: datetime) -> Recorded:
+def record_return(
+    session: Session, *, data: ReturnCreate, now: datetime, sender: Sender = Sender.INTERNAL
+) -> Recorded:
     existing = session.scalar(select(Return).where(Return.return_id == data.return_id))
     if existing is not None:
         return Recorded(existing, "", False)
+    occurred_at = data.occurred_at or now
+    _check_date(session, occurred_at, now=now, sender=sender, what="a return")
     purchase = session.scalar(
         select(Purchase).where(Purchase.order_id == data.order_id).with_for_update()
     )
@@ -397,7 +439,7 @@ def record_return(session: Session, *, data: ReturnCreate, now: datetime) -> Rec
         return_id=data.return_id,
         purchase_id=purchase.id,
         member_id=purchase.member_id,
-        occurred_at=data.occurred_at or now,
+        occurred_at=occurred_at,
         total_minor=0,
         points_clawed_back=0,
         points_unrecovered=0,
@@ -493,12 +535,16 @@ def _find_line(
     return None
 
 
-def record_event(session: Session, *, data: EventCreate, now: datetime) -> Recorded:
+def record_event(
+    session: Session, *, data: EventCreate, now: datetime, sender: Sender = Sender.INTERNAL
+) -> Recorded:
     if data.event_id is not None:
         existing = session.scalar(select(Event).where(Event.event_id == data.event_id))
         if existing is not None:
             return Recorded(existing, _explanation(session, f"event:{existing.id}"), False)
     config = program_service.current(session)
+    occurred_at = data.occurred_at or now
+    _check_date(session, occurred_at, now=now, sender=sender, what="an event", config=config)
     member, identity = resolve_ref(session, data, config)
     event = Event(
         event_id=data.event_id or f"lojal:{uuid.uuid4()}",
@@ -507,7 +553,7 @@ def record_event(session: Session, *, data: EventCreate, now: datetime) -> Recor
         identity_value=identity[1] if identity else None,
         type=data.type,
         channel=data.channel,
-        occurred_at=data.occurred_at or now,
+        occurred_at=occurred_at,
         properties=data.properties,
         points=0,
         recorded_at=now,
@@ -516,10 +562,30 @@ def record_event(session: Session, *, data: EventCreate, now: datetime) -> Recor
     session.flush()
     explanation = ""
     if member is not None and member.status == "active":
-        explanation = _award_event(session, event, member, config, now)
+        pending_from = dating.pending_starts(occurred_at, recorded_at=now, trusted=sender.trusted)
+        explanation = _award_event(session, event, member, config, now, pending_from)
     if member is not None:
         reactions.after_events(session, [_event_recorded(event)], now)
     return Recorded(event, explanation, True)
+
+
+def _check_date(
+    session: Session,
+    occurred_at: datetime,
+    *,
+    now: datetime,
+    sender: Sender,
+    what: str,
+    config: ProgramConfig | None = None,
+) -> None:
+    if sender is Sender.INTERNAL:
+        return
+    config = config or program_service.current(session)
+    refused = dating.sender_refusal(
+        occurred_at, now=now, sender=sender, max_backdate_days=config.max_backdate_days, what=what
+    )
+    if refused is not None:
+        raise DateRefused(f"occurred_at: {refused}", field="occurred_at")
 
 
 def _event_recorded(event: Event) -> EventRecorded:
@@ -534,7 +600,12 @@ def _event_recorded(event: Event) -> EventRecorded:
 
 
 def _award_event(
-    session: Session, event: Event, member: Member, config: ProgramConfig, now: datetime
+    session: Session,
+    event: Event,
+    member: Member,
+    config: ProgramConfig,
+    now: datetime,
+    pending_from: datetime | None = None,
 ) -> str:
     ruleset = config.ruleset()
     used = rule_service.used_points(
@@ -569,6 +640,7 @@ def _award_event(
         source=f"event:{event.type}",
         explanation=award.explanation,
         detail=_detail(award),
+        pending_from=pending_from,
     )
     rule_service.record_usage(
         session,

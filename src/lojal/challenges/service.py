@@ -50,6 +50,7 @@ from lojal.challenges.schemas import (
     MemberChallengeRead,
     RewardRead,
 )
+from lojal.inputs import locate_unstorable
 from lojal.members import service as members
 from lojal.program import service as program_service
 
@@ -146,6 +147,8 @@ def parse(text: str) -> list[ChallengeDefinition]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InvalidChallenge(f"the file is not valid YAML: {exc}") from exc
+    if (found := locate_unstorable(data)) is not None:
+        raise InvalidChallenge(str(found), field=found.path)
     items = data if isinstance(data, list) else [data]
     out: list[ChallengeDefinition] = []
     for i, item in enumerate(items):

@@ -16,6 +16,7 @@ from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.clock import SystemClock
+from lojal.inputs import find_unstorable
 
 DbOption = Annotated[
     str | None,
@@ -34,6 +35,8 @@ def load(file: Path, model: type[M]) -> M:
     """A YAML or JSON file as ``model``; a field that does not fit is named."""
     try:
         data: Any = yaml.safe_load(file.read_text(encoding="utf-8"))
+        if (found := find_unstorable(data)) is not None:
+            raise typer.BadParameter(f"{file}: {found}")
         return model.model_validate(data)
     except yaml.YAMLError as exc:
         raise typer.BadParameter(f"{file} is not YAML or JSON: {exc}") from exc

@@ -5,11 +5,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from lojal.clock import ensure_utc
 from lojal.coupons import codes
 from lojal.db.types import MAX_ID
+from lojal.inputs import Time
 
-UtcDatetime = Annotated[datetime, AfterValidator(ensure_utc)]
 Channel = Literal["store", "web", "app", "api", "import"]
 OfferKind = Literal["amount", "percent", "product"]
 MAX_MINOR = 10**12
@@ -72,8 +71,8 @@ class CampaignCreate(OfferIn):
     name: str = Field(min_length=1, max_length=200)
     hashtag: Hashtag = None
     description: str | None = Field(default=None, max_length=1000)
-    valid_from: UtcDatetime | None = None
-    valid_until: UtcDatetime | None = None
+    valid_from: Time | None = None
+    valid_until: Time | None = None
     # how often one code may be used: 1 (single use), N, or None (unlimited)
     uses_per_code: int | None = Field(default=1, ge=1, le=10**9)
     uses_per_member: int | None = Field(default=None, ge=1, le=10**6)
@@ -101,8 +100,8 @@ class CampaignUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     hashtag: Hashtag = None
     description: str | None = Field(default=None, max_length=1000)
-    valid_from: UtcDatetime | None = None
-    valid_until: UtcDatetime | None = None
+    valid_from: Time | None = None
+    valid_until: Time | None = None
     channels: list[Channel] | None = None
     stores: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
         default=None, max_length=1000

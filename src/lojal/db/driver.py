@@ -91,8 +91,9 @@ class Driver:
 
     def _translate(self, text: str, params: Any, exc: Exception) -> Exception:
         """The driver's error as SQLAlchemy's (``IntegrityError``, ``OperationalError`` ...),
-        so that callers handle one family of errors whichever way the SQL went."""
-        return DBAPIError.instance(text, params, exc, self._error)
+        so that callers handle one family of errors whichever way the SQL went. Like the
+        engines, it never shows the parameters (a member's data) in its message."""
+        return DBAPIError.instance(text, params, exc, self._error, hide_parameters=True)
 
     def one(self, text: str, params: Sequence[Any] = ()) -> Any:
         cursor = self.execute(text, params)

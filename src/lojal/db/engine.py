@@ -6,6 +6,9 @@ lock only at the first write and fail with "database is locked" when two writers
 once; pysqlite's own transaction handling is switched off so that SQLAlchemy's BEGIN (and
 savepoints) are the ones that run. Read-only sessions use a plain ``BEGIN`` so that readers
 never wait for writers.
+
+Both engines hide the statements' parameters (``hide_parameters``): an error or an echoed
+statement would otherwise print a member's data into the logs (see ``db.failures``).
 """
 
 from __future__ import annotations
@@ -45,7 +48,12 @@ def make_engine(
         if parsed.drivername == "postgresql":
             url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         return create_engine(
-            url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
+            url,
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=pool_size * 2,
+            pool_pre_ping=True,
+            hide_parameters=True,
         )
     raise ValueError(
         f"unsupported database URL {parsed.render_as_string()!r}: use sqlite or postgresql"
@@ -60,7 +68,7 @@ def _sqlite_engine(url: str, *, echo: bool, busy_timeout_ms: int, auto_checkpoin
     }
     if memory:
         kwargs["poolclass"] = StaticPool
-    engine = create_engine(url, echo=echo, **kwargs)
+    engine = create_engine(url, echo=echo, hide_parameters=True, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

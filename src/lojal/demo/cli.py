@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
@@ -38,9 +37,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create the schema and load a demo club: programme, members, a year of purchases,
         returns and events, and an admin API key."""
+        from lojal.cli import option_day
         from lojal.db.migrate import upgrade
         from lojal.demo.generator import generate
 
+        last_day = option_day(until, "--until")
         cfg = Settings(database_url=database_url) if database_url else Settings()
         engine = make_engine(cfg.database_url)
         try:
@@ -50,7 +51,7 @@ def register(app: typer.Typer) -> None:
                     make_session_factory(engine),
                     members=members,
                     seed=seed,
-                    until=date.fromisoformat(until) if until else None,
+                    until=last_day,
                     now=SystemClock().now(),
                     pepper=cfg.api_key_pepper,
                 )

@@ -210,14 +210,17 @@ def earn(
     source: str,
     explanation: str,
     detail: dict[str, Any] | None = None,
+    pending_from: datetime | None = None,
 ) -> JournalEntry:
+    """Points earned at ``earned_at``, pending for the programme's ``pending_days`` from
+    ``pending_from`` (default: ``earned_at``; see ``lojal.activities.dating``)."""
     existing = find_entry(session, key)
     if existing is not None:
         return existing
     lock_balance(session, member_id)
     lot = NewLot(
         earned_at=earned_at,
-        available_at=earned_at + timedelta(days=config.pending_days),
+        available_at=(pending_from or earned_at) + timedelta(days=config.pending_days),
         expires_at=entries.expiry_for(
             earned_at,
             months=config.expiry.months,

@@ -1,15 +1,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lojal.clock import ensure_utc
 from lojal.db.types import MAX_ID
-
-# Times without an offset are read as UTC.
-UtcDatetime = Annotated[datetime, AfterValidator(ensure_utc)]
+from lojal.inputs import Day, Time
 
 Channel = Literal["store", "web", "app", "api", "import"]
 ConsentChannel = Literal["email", "sms", "push"]
@@ -34,12 +31,12 @@ class MemberCreate(BaseModel):
     external_id: str | None = Field(default=None, max_length=128)
     first_name: str | None = Field(default=None, max_length=100)
     last_name: str | None = Field(default=None, max_length=100)
-    birth_date: date | None = None
+    birth_date: Day | None = None
     locale: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     store_id: str | None = Field(default=None, max_length=64)
     attributes: dict[str, Any] = Field(default_factory=dict)
     consents: list[ConsentGrant] = Field(default_factory=list)
-    enrolled_at: UtcDatetime | None = None
+    enrolled_at: Time | None = None
     referral_code: str | None = Field(
         default=None,
         max_length=32,
@@ -61,7 +58,7 @@ class MemberUpdate(BaseModel):
     external_id: str | None = Field(default=None, max_length=128)
     first_name: str | None = Field(default=None, max_length=100)
     last_name: str | None = Field(default=None, max_length=100)
-    birth_date: date | None = None
+    birth_date: Day | None = None
     locale: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     attributes: dict[str, Any] | None = None
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lojal.clock import SystemClock, ensure_utc
+from lojal.clock import SystemClock
 
 DbOption = Annotated[
     str | None,
@@ -105,7 +105,7 @@ def register(app: typer.Typer) -> None:
         database_url: DbOption = None,
     ) -> None:
         """Record a membership fee paid outside the API (starts or renews)."""
-        from lojal.cli import console, session_for
+        from lojal.cli import console, option_time, session_for
         from lojal.memberships import service
         from lojal.memberships.schemas import PaymentCreate
 
@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
                 "reference": reference,
                 "amount_minor": amount_minor,
                 "currency": currency,
-                "paid_at": ensure_utc(paid_at) if paid_at else None,
+                "paid_at": option_time(paid_at, "--paid-at"),
             }
         )
         with session_for(database_url) as session:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from lojal.clock import ensure_utc
+from lojal.inputs import Time
 from lojal.tiers.schemas import TierCode
 
 PLAN_CODE_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
 PlanCode = Annotated[str, Field(pattern=PLAN_CODE_PATTERN, min_length=1, max_length=32)]
-UtcDatetime = Annotated[datetime, AfterValidator(ensure_utc)]
 Interval = Literal["year", "month"]
 MAX_MINOR = 10**15
 
@@ -65,7 +64,7 @@ class PaymentCreate(BaseModel):
     reference: str = Field(min_length=1, max_length=128)
     amount_minor: int = Field(ge=0, le=MAX_MINOR)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    paid_at: UtcDatetime | None = Field(default=None, description="default: now")
+    paid_at: Time | None = Field(default=None, description="default: now")
 
 
 class PaymentRead(BaseModel):

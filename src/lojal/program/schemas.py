@@ -32,6 +32,9 @@ class ProgramConfig(BaseModel):
     phone_region: str = Field(default="SE", pattern=r"^[A-Z]{2}$")
     point_name: str = Field(default="points", min_length=1, max_length=50)
     pending_days: int = Field(default=0, ge=0, le=365)
+    # How many days back a till, web shop or app may date a purchase, return or event
+    # (history comes through the admin import; see lojal.activities.dating).
+    max_backdate_days: int = Field(default=3, ge=0, le=365)
     expiry: ExpiryPolicy = ExpiryPolicy()
     # What one point is worth in the currency's major unit (for the liability figure).
     point_value: Decimal = Field(default=Decimal("0.01"), ge=0, max_digits=18, decimal_places=6)

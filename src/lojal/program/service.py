@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from lojal.conditions.fields import STORED
 from lojal.db.driver import Driver
+from lojal.inputs import locate_unstorable
 from lojal.program.errors import InvalidProgram, ProgramNotConfigured
 from lojal.program.models import Program
 from lojal.program.schemas import ProgramConfig
@@ -28,7 +29,15 @@ def parse(text: str) -> ProgramConfig:
     return validate(data)
 
 
+def _storable(data: dict[str, Any]) -> None:
+    """A text no database stores (a NUL, written ``"\\0"`` in YAML) is refused by name."""
+    found = locate_unstorable(data)
+    if found is not None:
+        raise InvalidProgram(str(found), field=found.path)
+
+
 def validate(data: dict[str, Any]) -> ProgramConfig:
+    _storable(data)
     try:
         return ProgramConfig.model_validate(data)
     except ValidationError as exc:

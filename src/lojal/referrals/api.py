@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from lojal.db.types import MAX_ID
+from lojal.inputs import Day
 from lojal.referrals import service
 from lojal.referrals.schemas import (
     MemberReferralRead,
@@ -22,7 +23,7 @@ from lojal.web.writer import Reply
 router = APIRouter(prefix=API_PREFIX, tags=["referrals"])
 
 Id = Annotated[int | None, Query(gt=0, le=MAX_ID)]
-Day = Annotated[date | None, Query(ge=date(1970, 1, 1), le=date(2999, 12, 31))]
+DayQuery = Annotated[Day | None, Query()]
 
 
 @router.get("/members/{member_id}/referral", response_model=MemberReferralRead)
@@ -83,8 +84,8 @@ def report(
     session: SessionDep,
     _: Admin,
     advocate_id: Id = None,
-    since: Day = None,
-    until: Day = None,
+    since: DayQuery = None,
+    until: DayQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> ReferralReport:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
@@ -20,15 +19,6 @@ DbOption = Annotated[
 console = Console()
 
 
-def _day(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from exc
-
-
 def register(app: typer.Typer) -> None:
     referrals_app = typer.Typer(help="Referrals: who brought whom.", no_args_is_help=True)
     app.add_typer(referrals_app, name="referrals")
@@ -44,16 +34,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Referrals per advocate (most first): by status, refusals by reason, points given,
         and what the referees spent."""
-        from lojal.cli import session_for
+        from lojal.cli import option_day, session_for
         from lojal.i18n import format_money
         from lojal.referrals import service
 
+        first, last = option_day(since, "--since"), option_day(until, "--until")
         with session_for(database_url) as session:
             result = service.report(
                 session,
                 advocate_id=advocate,
-                since=_day(since, "--since"),
-                until=_day(until, "--until"),
+                since=first,
+                until=last,
                 limit=limit,
             )
         if as_json:

@@ -3,12 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lojal.clock import ensure_utc
 from lojal.coupons.schemas import OfferIn
+from lojal.inputs import Time
 
-UtcDatetime = Annotated[datetime, AfterValidator(ensure_utc)]
 RewardKind = Literal["coupon", "product", "partner", "experience", "points_payment"]
 Channel = Literal["store", "web", "app", "api", "import"]
 TierCode = Annotated[str, Field(min_length=1, max_length=32)]
@@ -32,8 +31,8 @@ class RewardCreate(BaseModel):
     description: str | None = Field(default=None, max_length=2000)
     kind: RewardKind
     points_price: int | None = Field(default=None, ge=1, le=MAX_POINTS)
-    valid_from: UtcDatetime | None = None
-    valid_until: UtcDatetime | None = None
+    valid_from: Time | None = None
+    valid_until: Time | None = None
     stock: int | None = Field(default=None, ge=0, le=10**9)
     tiers: list[TierCode] = Field(default_factory=list, max_length=50)
     limit_per_member: int | None = Field(default=None, ge=1, le=10**6)
@@ -70,8 +69,8 @@ class RewardUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
     points_price: int | None = Field(default=None, ge=1, le=MAX_POINTS)
-    valid_from: UtcDatetime | None = None
-    valid_until: UtcDatetime | None = None
+    valid_from: Time | None = None
+    valid_until: Time | None = None
     stock: int | None = Field(default=None, ge=0, le=10**9)
     tiers: list[TierCode] | None = Field(default=None, max_length=50)
     limit_per_member: int | None = Field(default=None, ge=1, le=10**6)

@@ -24,7 +24,6 @@ one of them is refused, naming it and the fields there are.
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, ClassVar, Literal
 
@@ -33,6 +32,7 @@ from pydantic_core import PydanticCustomError
 
 from lojal.conditions.fields import Catalogue, checking
 from lojal.conditions.model import Condition
+from lojal.inputs import Time
 
 RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
 
@@ -78,8 +78,8 @@ class _Rule(BaseModel):
     id: str = Field(pattern=RULE_ID_PATTERN, max_length=64)
     name: str | None = Field(default=None, max_length=200)
     when: Condition | None = None
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    valid_from: Time | None = None
+    valid_until: Time | None = None
     cap: Cap | None = None
 
     FIELDS: ClassVar[Catalogue] = PURCHASE_FIELDS

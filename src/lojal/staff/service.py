@@ -32,6 +32,10 @@ class Principal:
     def allows(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
 
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.scopes
+
 
 def _hash(secret: str, pepper: str) -> str:
     return hmac.new(pepper.encode(), secret.encode(), hashlib.sha256).hexdigest()

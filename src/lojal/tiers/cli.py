@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lojal.clock import SystemClock, ensure_utc
+from lojal.clock import SystemClock
 
 DbOption = Annotated[
     str | None,
@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
         database_url: DbOption = None,
     ) -> None:
         """Put a member in a tier (a staff decision, recorded with its reason)."""
-        from lojal.cli import console, session_for
+        from lojal.cli import console, option_time, session_for
         from lojal.tiers import service
         from lojal.tiers.schemas import ManualTierChange
 
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
             {
                 "tier": None if tier == "none" else tier,
                 "reason": reason,
-                "until": ensure_utc(until) if until else None,
+                "until": option_time(until, "--until"),
             }
         )
         with session_for(database_url) as session:

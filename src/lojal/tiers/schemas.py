@@ -25,17 +25,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from lojal.clock import ensure_utc
 from lojal.conditions.model import Compare
+from lojal.inputs import Time
 from lojal.rules.schemas import MultiplierRule
 
 TIER_CODE_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
 TierCode = Annotated[str, Field(pattern=TIER_CODE_PATTERN, min_length=1, max_length=32)]
 Perk = Annotated[str, Field(min_length=1, max_length=200)]
-UtcDatetime = Annotated[datetime, AfterValidator(ensure_utc)]
 Basis = Literal["spend", "points"]
 PeriodKind = Literal["rolling_12_months", "calendar_year"]
 # Why a member's tier changed (tier_changes.reason, and the tier_changed event's "reason").
@@ -243,4 +242,4 @@ class ManualTierChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tier: TierCode | None
     reason: str = Field(min_length=1, max_length=500)
-    until: UtcDatetime | None = None
+    until: Time | None = None

@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lojal.db.failures import describe, log_failure
 from lojal.errors import (
     Conflict,
     Forbidden,
@@ -78,7 +79,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
-        log.info("integrity error: %s", exc.orig)
+        log.info("integrity error: %s", describe(exc))
         return JSONResponse(
             body("Conflict", "the request conflicts with data written at the same time; retry it"),
             409,
@@ -86,10 +87,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _operational(_: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database busy: %s", exc.orig)
+        log.warning("database busy: %s", describe(exc))
         return JSONResponse(
             body("Unavailable", "the database is busy; retry shortly"), 503, {"Retry-After": "1"}
         )
+
+    # Any other database error is answered here rather than by the catch-all below, which
+    # Starlette re-raises for the server to log with the driver's message (a member's data).
+    @app.exception_handler(DBAPIError)
+    async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+        log_failure(log, "database error", exc)
+        return JSONResponse(body("InternalError", "an unexpected error occurred"), 500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -100,5 +108,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
+        log_failure(log, "unexpected error", exc)
         return JSONResponse(body("InternalError", "an unexpected error occurred"), 500)

@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.clock import Clock
+from lojal.db.failures import describe, log_failure
 from lojal.db.session import transaction
 from lojal.errors import LojalError
 from lojal.web import idempotency
@@ -161,8 +162,8 @@ class Writer:
                 except Busy:
                     self._back_off(loop, group)
                     return
-                except BaseException:  # never leave a request waiting
-                    log.exception("the writer failed")
+                except BaseException as exc:  # never leave a request waiting
+                    log_failure(log, "the writer failed", exc)
                     replies = [INTERNAL_ERROR] * len(group)
                 self.busy_since = None
                 _resolve(group, replies)
@@ -187,8 +188,8 @@ class Writer:
     def _in_thread(self, loop: asyncio.AbstractEventLoop, group: list[Job]) -> None:
         try:
             replies = self.execute(group, busy_is_error=True)
-        except BaseException:  # never leave a request waiting
-            log.exception("the writer failed")
+        except BaseException as exc:  # never leave a request waiting
+            log_failure(log, "the writer failed", exc)
             replies = [INTERNAL_ERROR] * len(group)
 
         def done() -> None:
@@ -211,13 +212,13 @@ class Writer:
                 raise Busy from exc
             if len(group) > 1:
                 return [reply for job in group for reply in self.execute([job])]
-            log.warning("database error: %s", exc.orig)
+            log.warning("database error: %s", describe(exc))
             return [UNAVAILABLE]
         except DBAPIError as exc:
             # A race with another transaction (PostgreSQL), found at commit: again, alone.
             if len(group) > 1:
                 return [reply for job in group for reply in self.execute([job])]
-            log.warning("conflict at commit: %s", exc.orig)
+            log.warning("conflict at commit: %s", describe(exc))
             return [
                 Reply(
                     409,
@@ -276,8 +277,8 @@ class Writer:
             raise
         except (LojalError, DBAPIError):
             return None  # one by one, each in its own savepoint
-        except Exception:
-            log.exception("a batch of %s failed; running its jobs one by one", batch.name)
+        except Exception as exc:
+            log_failure(log, f"a batch of {batch.name} failed; running its jobs one by one", exc)
             return None
 
     def _alone(self, session: Session, job: Job, now: datetime, *, again: bool = True) -> Reply:
@@ -313,8 +314,8 @@ class Writer:
             raise
         except OperationalError:
             raise
-        except Exception:
-            log.exception("a write failed")
+        except Exception as exc:
+            log_failure(log, "a write failed", exc)
             return INTERNAL_ERROR
 
     def _replay(self, session: Session, claim: Claim) -> Reply | None:
