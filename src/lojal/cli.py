@@ -210,7 +210,7 @@ def members_find(
     database_url: DbOption = None,
 ) -> None:
     """Find a member by an identity and show them with their points."""
-    from lojal.ledger import service as ledger
+    from lojal.ledger import queries as ledger_queries
     from lojal.members import service
     from lojal.program import service as program
 
@@ -218,7 +218,7 @@ def members_find(
         region = program.current(session).phone_region
         member = service.find(session, kind=kind, value=value, region=region)
         read = service.to_read(session, member)
-        balance = ledger.balance(session, member.id)
+        balance = ledger_queries.balance_now(session, member.id, now=SystemClock().now())
         data = read.model_dump(mode="json")
         data["points"] = {
             "available": balance.available,

@@ -329,3 +329,106 @@ def test_month_end_rounding_across_the_dst_month() -> None:
         local(2026, 10, 1), months=0, round_to_month_end=True, timezone="Europe/Stockholm"
     )
     assert result == datetime(2026, 10, 31, 23, 0, tzinfo=UTC)
+
+
+# ------------------------------------------------------------------ the lots as of a moment
+
+AVAILABLE_AT = T0 + timedelta(days=14)
+EXPIRES_AT = T0 + timedelta(days=365)
+SECOND = timedelta(seconds=1)
+
+
+def dated(id: int = 1, remaining: int = 100, *, state: str = "pending") -> Lot:
+    return Lot(id, state, remaining, T0, expires_at=EXPIRES_AT, available_at=AVAILABLE_AT)
+
+
+def test_a_pending_lot_is_available_from_the_end_of_its_pending_period() -> None:
+    lot = dated()
+    assert entries.as_of([lot], AVAILABLE_AT - SECOND) == [lot]
+    assert entries.settlement([lot], AVAILABLE_AT - SECOND) == []
+    for now in (AVAILABLE_AT, AVAILABLE_AT + SECOND):
+        assert [x.state for x in entries.as_of([lot], now)] == ["available"]
+        owed = entries.settlement([lot], now)
+        assert [(kind, legs) for kind, _, legs in owed] == [("activate", entries.activate(lot))]
+        assert entries.member_deltas(owed[0][2]) == (-100, 100, 0)
+
+
+def test_a_lot_is_gone_from_its_expiry_moment() -> None:
+    lot = dated(state="available", remaining=40)
+    assert entries.as_of([lot], EXPIRES_AT - SECOND) == [lot]
+    assert entries.settlement([lot], EXPIRES_AT - SECOND) == []
+    for now in (EXPIRES_AT, EXPIRES_AT + SECOND):
+        assert entries.as_of([lot], now) == []
+        owed = entries.settlement([lot], now)
+        assert [(kind, legs) for kind, _, legs in owed] == [("expire", entries.expire(lot))]
+        assert entries.member_deltas(owed[0][2]) == (0, -40, 40)
+
+
+def test_a_lot_past_both_dates_is_activated_then_expired_as_the_job_does() -> None:
+    lot = dated()
+    owed = entries.settlement([lot], EXPIRES_AT + SECOND)
+    assert [(kind, x.state) for kind, x, _ in owed] == [
+        ("activate", "pending"),
+        ("expire", "available"),
+    ]
+    assert entries.member_deltas(leg for *_, legs in owed for leg in legs) == (-100, 0, 100)
+    for _, _, legs in owed:
+        check_balanced(legs)
+
+
+def test_a_lot_that_expires_while_pending_expires_from_pending() -> None:
+    lot = Lot(1, "pending", 70, T0, expires_at=AVAILABLE_AT, available_at=EXPIRES_AT)
+    owed = entries.settlement([lot], AVAILABLE_AT)
+    assert [kind for kind, _, _ in owed] == ["expire"]
+    assert entries.member_deltas(owed[0][2]) == (-70, 0, 70)
+
+
+def test_closed_empty_and_undated_lots_owe_nothing() -> None:
+    lots = [
+        dated(1, state="closed", remaining=0),
+        dated(2, remaining=0),
+        Lot(3, "available", 10, T0),  # never expires
+    ]
+    later = EXPIRES_AT + timedelta(days=1000)
+    assert entries.settlement(lots, later) == []
+    assert entries.as_of(lots, later) == [lots[2]]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["pending", "available"]),
+            st.integers(0, 500),
+            st.integers(-3, 3),
+            st.integers(-3, 3),
+        ),
+        max_size=8,
+    ),
+    st.integers(-5, 5),
+)
+def test_the_settlement_moves_the_balance_to_what_the_lots_are_at_that_moment(
+    shape: list[tuple[str, int, int, int]], at: int
+) -> None:
+    lots = [
+        Lot(
+            i,
+            state,
+            remaining,
+            T0,
+            expires_at=T0 + timedelta(seconds=10 + expires),
+            available_at=T0 + timedelta(seconds=available),
+        )
+        for i, (state, remaining, available, expires) in enumerate(shape)
+    ]
+    now = T0 + timedelta(seconds=10 + at)
+
+    def sums(lots: list[Lot]) -> tuple[int, int]:
+        pending = sum(x.remaining for x in lots if x.state == "pending")
+        return pending, sum(x.remaining for x in lots if x.state == "available")
+
+    pending, available = sums(lots)
+    d_pending, d_available, expired = entries.member_deltas(
+        leg for *_, legs in entries.settlement(lots, now) for leg in legs
+    )
+    assert (pending + d_pending, available + d_available) == sums(entries.as_of(lots, now))
+    assert pending + available - expired == sum(sums(entries.as_of(lots, now)))

@@ -1,8 +1,10 @@
 """A model-based test of the ledger over the real services and a real database: hypothesis
-drives purchases, returns, spends, adjustments and the passing of time for one member, and a
-simple model of the member's lots predicts their pending and available points. After every
-step the database must agree with the model, every entry must balance, and no balance may be
-negative."""
+drives purchases, returns, spends, adjustments, the passing of time (by days, and to one
+second either side of a lot's boundary) and the jobs for one member, and a simple model of the
+member's lots predicts their pending and available points *as of now*: the lots' dates decide,
+whether or not the jobs have run. After every step the database's balance as of now must
+agree with the model, every entry must balance, and no balance may be negative; after the
+jobs the stored balance agrees too."""
 
 from __future__ import annotations
 
@@ -28,10 +30,10 @@ from sqlalchemy.orm import Session
 from lojal.activities import service as activities
 from lojal.activities.schemas import PurchaseCreate, ReturnCreate
 from lojal.clock import FixedClock
-from lojal.ledger import entries
+from lojal.ledger import entries, queries
 from lojal.ledger import service as ledger
 from lojal.ledger.errors import InsufficientPoints
-from lojal.ledger.models import PointBalance, Posting
+from lojal.ledger.models import JournalEntry, PointBalance, Posting
 from lojal.members.schemas import MemberCreate
 from lojal.members.service import enrol
 from lojal.program.schemas import ProgramConfig
@@ -143,9 +145,23 @@ def test_the_ledger_agrees_with_a_model_of_the_lots(
             assert take(oldest_first, points) == 0
 
         def balance(self) -> PointBalance:
+            """The stored balance (what the entries written so far sum to)."""
             row = ledger.balance(session, self.member_id)
             session.refresh(row)
             return row
+
+        def balance_now(self) -> tuple[int, int]:
+            now = queries.balance_now(session, self.member_id, now=self.clock.now())
+            return now.pending, now.available
+
+        def move_to(self, at: datetime) -> None:
+            """Time passes; the model's lots are what their dates make them, at once."""
+            self.clock.at = at
+            for lot in self.open_lots():
+                if lot.state == "pending" and lot.available_at <= at:
+                    lot.state = "available"
+                if lot.expires_at is not None and lot.expires_at <= at:
+                    lot.remaining = 0
 
         # -------------------------------------------------------------- rules
 
@@ -208,8 +224,7 @@ def test_the_ledger_agrees_with_a_model_of_the_lots(
 
         @rule(points=st.integers(1, 600))
         def spend(self, points: int) -> None:
-            before = self.balance()
-            expected = (before.pending, before.available)
+            expected = self.balance_now()
             if points > self.model_available():
                 with pytest.raises(InsufficientPoints):
                     ledger.spend(
@@ -219,8 +234,7 @@ def test_the_ledger_agrees_with_a_model_of_the_lots(
                         key=f"state-spend-{next(_ids)}",
                         now=self.clock.now(),
                     )
-                after = self.balance()
-                assert (after.pending, after.available) == expected
+                assert self.balance_now() == expected
                 return
             ledger.spend(
                 session,
@@ -256,24 +270,36 @@ def test_the_ledger_agrees_with_a_model_of_the_lots(
 
         @rule(days=st.sampled_from([1, 7, 13, 14, 15, 30, 90, 200, 365]))
         def time_passes(self, days: int) -> None:
-            now = self.clock.advance(timedelta(days=days))
-            ledger.activate_due(session, now=now)
-            ledger.expire_due(session, now=now)
-            for lot in self.open_lots():
-                if lot.state == "pending" and lot.available_at <= now:
-                    lot.state = "available"
-                if lot.expires_at is not None and lot.expires_at <= now:
-                    lot.remaining = 0
+            self.move_to(self.clock.now() + timedelta(days=days))
 
         @precondition(lambda self: self.open_lots())
+        @rule(data=st.data(), offset=st.sampled_from([-1, 0, 1]))
+        def time_passes_to_a_boundary(self, data: st.DataObject, offset: int) -> None:
+            now = self.clock.now()
+            boundaries = sorted(
+                {lot.available_at for lot in self.open_lots() if lot.state == "pending"}
+                | {lot.expires_at for lot in self.open_lots() if lot.expires_at is not None}
+            )
+            at = data.draw(st.sampled_from(boundaries), label="boundary") + timedelta(
+                seconds=offset
+            )
+            if at > now:
+                self.move_to(at)
+
         @rule()
         def jobs_run_twice_harmlessly(self) -> None:
-            before = self.balance()
-            expected = (before.pending, before.available)
-            ledger.activate_due(session, now=self.clock.now())
-            ledger.expire_due(session, now=self.clock.now())
+            now = self.clock.now()
+            ledger.activate_due(session, now=now)
+            ledger.expire_due(session, now=now)
             after = self.balance()
-            assert (after.pending, after.available) == expected
+            assert (after.pending, after.available) == (
+                self.model_pending(),
+                self.model_available(),
+            )
+            written = session.scalar(select(func.count()).select_from(JournalEntry))
+            ledger.activate_due(session, now=now)
+            ledger.expire_due(session, now=now)
+            assert session.scalar(select(func.count()).select_from(JournalEntry)) == written
 
         # -------------------------------------------------------------- invariants
 
@@ -286,9 +312,14 @@ def test_the_ledger_agrees_with_a_model_of_the_lots(
             balance = self.balance()
             assert balance.pending >= 0
             assert balance.available >= 0
-            assert (balance.pending, balance.available) == (
-                self.model_pending(),
-                self.model_available(),
+            expected = (self.model_pending(), self.model_available())
+            assert self.balance_now() == expected
+            shown = queries.balance_now(
+                session, self.member_id, now=self.clock.now(), with_lots=True
+            )
+            assert (shown.pending, shown.available) == expected
+            assert sorted(lot.remaining for lot in shown.lots) == sorted(
+                lot.remaining for lot in self.open_lots()
             )
             negative = session.scalar(
                 select(func.count())

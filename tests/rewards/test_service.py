@@ -8,14 +8,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.clock import FixedClock
 from lojal.coupons import queries as coupon_queries
 from lojal.coupons.models import CouponCode
+from lojal.jobs.service import run_due
 from lojal.ledger import service as ledger
 from lojal.ledger.errors import InsufficientPoints
-from lojal.ledger.models import PointLot, Posting
+from lojal.ledger.models import JournalEntry, PointLot, Posting
 from lojal.program.schemas import ProgramConfig
 from lojal.rewards import service
 from lojal.rewards.errors import (
@@ -30,6 +31,7 @@ from lojal.rewards.errors import (
 )
 from lojal.rewards.schemas import RewardCreate, RewardUpdate
 from tests.coupons.helpers import check
+from tests.factories import make_member, make_purchase
 from tests.rewards.helpers import grant, member_with, redeem, reward
 
 
@@ -287,6 +289,53 @@ def test_what_a_member_can_afford_now(
     assert [(o.reward_id, o.max_points) for o in offers] == [(cheap.id, None), (pay.id, 200)]
     broke = member_with(session, clock, program, 10)
     assert service.affordable(session, member_id=broke.id, now=clock.now()) == []
+
+
+def test_points_buy_a_reward_the_second_their_pending_period_ends_and_never_after_expiry(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+    program: ProgramConfig,
+) -> None:
+    """No job runs between the purchase and the redemptions: the lots' dates decide."""
+    second = timedelta(seconds=1)
+    pending_ends = clock.now() + timedelta(days=program.pending_days)
+    prize = reward(session, clock, "product", points_price=60)
+    anna = make_member(session, clock)
+    make_purchase(session, clock, member_id=anna.id)  # 100 points, pending
+    lot = session.scalars(select(PointLot).where(PointLot.member_id == anna.id)).one()
+    assert lot.available_at == pending_ends
+    assert lot.expires_at is not None
+    expires = lot.expires_at
+
+    clock.at = pending_ends - second
+    assert service.affordable(session, member_id=anna.id, now=clock.now()) == []
+    with pytest.raises(InsufficientPoints):
+        redeem(session, clock, prize, anna)
+    clock.at = pending_ends + second
+    assert [
+        o.reward_id for o in service.affordable(session, member_id=anna.id, now=clock.now())
+    ] == [prize.id]
+    redeem(session, clock, prize, anna)  # 40 left
+
+    clock.at = expires - second
+    cheap = reward(session, clock, "product", points_price=40)
+    assert [
+        o.reward_id for o in service.affordable(session, member_id=anna.id, now=clock.now())
+    ] == [cheap.id]
+    clock.at = expires + second
+    assert service.affordable(session, member_id=anna.id, now=clock.now()) == []
+    with pytest.raises(InsufficientPoints) as refused, session.begin_nested():
+        redeem(session, clock, cheap, anna)  # in a savepoint, as over HTTP
+    assert "only 0 are available" in str(refused.value)
+    session.commit()
+
+    done = run_due(session_factory, clock=clock)
+    assert (done.activated, done.expired) == (0, 1)
+    assert run_due(session_factory, clock=clock).expired == 0
+    keys = session.scalars(select(JournalEntry.key).where(JournalEntry.member_id == anna.id))
+    assert sorted(k.split(":")[0] for k in keys) == ["activate", "expire", "purchase", "reward"]
+    assert ledger.verify(session) == []
 
 
 def test_a_reward_definition_must_fit_its_kind() -> None:

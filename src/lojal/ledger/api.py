@@ -27,6 +27,7 @@ from lojal.web.deps import (
     Channel,
     ChannelWrite,
     MemberIdPath,
+    NowDep,
     ProgramDep,
     SessionDep,
 )
@@ -35,9 +36,8 @@ from lojal.web.writer import Reply
 router = APIRouter(prefix=API_PREFIX, tags=["points"])
 
 
-def _points(session: Session, member_id: int, point_name: str) -> PointsRead:
-    balance = ledger.balance(session, member_id)
-    lots = queries.open_lots_by_expiry(session, member_id)
+def _points(session: Session, member_id: int, point_name: str, now: datetime) -> PointsRead:
+    balance = queries.balance_now(session, member_id, now=now, with_lots=True)
     return PointsRead(
         member_id=member_id,
         point_name=point_name,
@@ -51,20 +51,20 @@ def _points(session: Session, member_id: int, point_name: str) -> PointsRead:
                 points=lot.remaining,
                 state=lot.state,
                 earned_at=lot.earned_at,
-                available_at=lot.available_at,
+                available_at=lot.available_from,
                 expires_at=lot.expires_at,
             )
-            for lot in lots
+            for lot in balance.lots
         ],
     )
 
 
 @router.get("/members/{member_id}/points", response_model=PointsRead)
 def get_points(
-    member_id: MemberIdPath, session: SessionDep, program: ProgramDep, _: Channel
+    member_id: MemberIdPath, session: SessionDep, program: ProgramDep, now: NowDep, _: Channel
 ) -> PointsRead:
     member = members.resolve(session, members.get(session, member_id))
-    return _points(session, member.id, program.point_name)
+    return _points(session, member.id, program.point_name, now)
 
 
 @router.get("/members/{member_id}/ledger", response_model=LedgerPage)
@@ -126,7 +126,7 @@ async def spend_points(
             reference=body.reference,
         )
         point_name = program_service.current(session).point_name
-        return Reply.of(_points(session, member.id, point_name), 200)
+        return Reply.of(_points(session, member.id, point_name, now), 200)
 
     return await write(work)
 
@@ -150,6 +150,6 @@ async def adjust_points(
             config=config,
             actor=write.principal.name,
         )
-        return Reply.of(_points(session, member.id, config.point_name), 200)
+        return Reply.of(_points(session, member.id, config.point_name, now), 200)
 
     return await write(work)

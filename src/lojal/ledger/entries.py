@@ -41,12 +41,28 @@ merge          from-member -N, into-member +N       (none: lots move, with their
 Points live in *lots*: the points of one earning, with the time they become available and the
 time they expire. Every member-side posting names its lot, so a lot's remaining points are a
 sum of postings too.
+
+Time
+----
+A lot's dates decide, not the job that writes their entries. At a moment ``now``:
+
+* a pending lot whose ``available_at <= now`` is available (at ``available_at`` itself the
+  points can be spent);
+* a lot whose ``expires_at <= now`` is gone (at ``expires_at`` itself nothing is left: the
+  last moment to spend is just before it).
+
+``lojal jobs run`` writes the ``activate`` and ``expire`` entries that make the stored state
+catch up, but between two runs the stored state lags. ``settlement`` says which entries are
+owed at ``now`` (the very entries the job would write) and ``as_of`` what the lots are at
+``now``: readers report the balance as of now without writing, and every writer that takes
+points from lots first writes what is owed (``ledger.service.settle``), under the same keys as
+the job, so the job later finds them done.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -97,6 +113,12 @@ class Lot:
     remaining: int
     earned_at: datetime
     expires_at: datetime | None = None
+    # None: no pending period (available from ``earned_at``)
+    available_at: datetime | None = None
+
+    @property
+    def available_from(self) -> datetime:
+        return self.earned_at if self.available_at is None else self.available_at
 
 
 def account_of(state: str) -> str:
@@ -194,6 +216,57 @@ def clawback(own: Lot | None, others: Sequence[Lot], points: int) -> tuple[list[
 
 def expire(lot: Lot) -> list[Leg]:
     return [Leg(account_of(lot.state), -lot.remaining, lot.id), Leg(PROGRAM_EXPIRED, lot.remaining)]
+
+
+def is_due_to_activate(lot: Lot, now: datetime) -> bool:
+    """A pending lot whose pending period has ended (at ``available_at`` itself: ended)."""
+    return lot.state == "pending" and lot.available_from <= now
+
+
+def is_expired(lot: Lot, now: datetime) -> bool:
+    """A lot past its expiry moment (at ``expires_at`` itself: expired)."""
+    return lot.expires_at is not None and lot.expires_at <= now
+
+
+def settlement(lots: Iterable[Lot], now: datetime) -> list[tuple[str, Lot, list[Leg]]]:
+    """The entries owed at ``now`` to these lots, in the order the job writes them for a lot:
+    ``("activate", lot, legs)`` then ``("expire", lot, legs)``, each ``lot`` as it stands just
+    before its entry. Closed and empty lots owe nothing."""
+    owed: list[tuple[str, Lot, list[Leg]]] = []
+    for lot in lots:
+        if lot.state == "closed" or lot.remaining <= 0:
+            continue
+        now_lot = lot
+        if is_due_to_activate(lot, now):
+            owed.append(("activate", lot, activate(lot)))
+            now_lot = replace(lot, state="available")
+        if is_expired(now_lot, now):
+            owed.append(("expire", now_lot, expire(now_lot)))
+    return owed
+
+
+def as_of(lots: Iterable[Lot], now: datetime) -> list[Lot]:
+    """The lots as they are at ``now``: pending lots past their pending period are available,
+    lots past their expiry are gone. Pure: nothing is written."""
+    live: list[Lot] = []
+    for lot in lots:
+        if lot.state == "closed" or lot.remaining <= 0 or is_expired(lot, now):
+            continue
+        live.append(replace(lot, state="available") if is_due_to_activate(lot, now) else lot)
+    return live
+
+
+def member_deltas(legs: Iterable[Leg]) -> tuple[int, int, int]:
+    """What ``legs`` change: (pending, available, expired) points."""
+    pending = available = expired = 0
+    for leg in legs:
+        if leg.account == MEMBER_PENDING:
+            pending += leg.amount
+        elif leg.account == MEMBER_AVAILABLE:
+            available += leg.amount
+        elif leg.account == PROGRAM_EXPIRED:
+            expired += leg.amount
+    return pending, available, expired
 
 
 def expiry_for(

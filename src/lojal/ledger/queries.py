@@ -1,20 +1,96 @@
+"""Reading the ledger. Balances are reported as of a moment: the stored balance (a cache of the
+postings) adjusted by what the member's lots owe at that moment (``entries.settlement``) — a
+pending lot past its pending period counts as available, a lot past its expiry is gone, even
+before ``lojal jobs run`` has written the entries. Nothing here writes."""
+
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from lojal.ledger.models import JournalEntry, PointLot, Posting
+from lojal.ledger import entries
+from lojal.ledger.entries import Lot
+from lojal.ledger.errors import LedgerMismatch
+from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceNow:
+    """A member's points as of ``at``; ``lots`` (when asked for) are the open lots at ``at``,
+    soonest to expire first."""
+
+    at: datetime
+    pending: int
+    available: int
+    lifetime_earned: int
+    lifetime_spent: int
+    lifetime_expired: int
+    lots: list[Lot]
+
+
+def as_lot(row: PointLot) -> Lot:
+    return Lot(row.id, row.state, row.remaining, row.earned_at, row.expires_at, row.available_at)
 
 
 def open_lots_by_expiry(session: Session, member_id: int) -> list[PointLot]:
     lots = session.scalars(
         select(PointLot).where(PointLot.member_id == member_id, PointLot.state != "closed")
     )
-    return sorted(
-        lots, key=lambda lot: (lot.expires_at is None, lot.expires_at, lot.earned_at, lot.id)
+    return sorted(lots, key=_by_expiry)
+
+
+def due_lots(session: Session, member_id: int, *, now: datetime) -> list[PointLot]:
+    """The member's lots that owe an entry at ``now`` (usually none): found through the
+    ``(member_id, state)`` index, so a member with many lots costs no more."""
+    return list(
+        session.scalars(
+            select(PointLot)
+            .where(
+                PointLot.member_id == member_id,
+                PointLot.state.in_(("pending", "available")),
+                or_(
+                    and_(PointLot.state == "pending", PointLot.available_at <= now),
+                    PointLot.expires_at <= now,
+                ),
+            )
+            .order_by(PointLot.id)
+        )
     )
+
+
+def balance_now(
+    session: Session, member_id: int, *, now: datetime, with_lots: bool = False
+) -> BalanceNow:
+    """The member's points as of ``now`` (see the module docstring). ``with_lots`` reads every
+    open lot (for showing them); without, only the lots that owe an entry."""
+    stored = session.get(PointBalance, member_id)
+    if stored is None:
+        raise LedgerMismatch(f"member {member_id} has no points account")
+    if with_lots:
+        rows = open_lots_by_expiry(session, member_id)
+    else:
+        rows = due_lots(session, member_id, now=now)
+    lots = [as_lot(row) for row in rows]
+    pending, available, expired = entries.member_deltas(
+        leg for _, _, legs in entries.settlement(lots, now) for leg in legs
+    )
+    return BalanceNow(
+        at=now,
+        pending=stored.pending + pending,
+        available=stored.available + available,
+        lifetime_earned=stored.lifetime_earned,
+        lifetime_spent=stored.lifetime_spent,
+        lifetime_expired=stored.lifetime_expired + expired,
+        lots=sorted(entries.as_of(lots, now), key=_by_expiry) if with_lots else [],
+    )
+
+
+def _by_expiry(lot: PointLot | Lot) -> tuple[bool, datetime | None, datetime, int]:
+    return (lot.expires_at is None, lot.expires_at, lot.earned_at, lot.id)
 
 
 def entries_page(
@@ -26,13 +102,11 @@ def entries_page(
     query = select(JournalEntry).where(JournalEntry.id.in_(ids))
     if before is not None:
         query = query.where(JournalEntry.id < before)
-    entries = list(session.scalars(query.order_by(JournalEntry.id.desc()).limit(limit)))
+    found = list(session.scalars(query.order_by(JournalEntry.id.desc()).limit(limit)))
     postings: dict[int, list[Posting]] = defaultdict(list)
-    if entries:
+    if found:
         for posting in session.scalars(
-            select(Posting)
-            .where(Posting.entry_id.in_([e.id for e in entries]))
-            .order_by(Posting.id)
+            select(Posting).where(Posting.entry_id.in_([e.id for e in found])).order_by(Posting.id)
         ):
             postings[posting.entry_id].append(posting)
-    return entries, postings
+    return found, postings

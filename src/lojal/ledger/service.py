@@ -3,6 +3,12 @@ and expire lots, merge, and verify that the cached balances equal the sums of po
 
 Every entry has a unique ``key``; posting an entry whose key exists returns the existing entry
 and changes nothing, which is what makes replays, re-imports and jobs run twice harmless.
+
+Every use case that takes points from lots (spend, a negative adjustment, a clawback, a
+forfeit, a merge) first ``settle``s the member under the balance lock: it writes the
+``activate`` and ``expire`` entries the member's lots owe at ``now`` — the job's own entries,
+under the job's keys — so no one spends a point after its expiry or waits for the job to spend
+points whose pending period has ended.
 """
 
 from __future__ import annotations
@@ -21,11 +27,11 @@ from lojal.ledger.entries import (
     MEMBER_AVAILABLE,
     MEMBER_PENDING,
     Leg,
-    Lot,
     check_balanced,
 )
 from lojal.ledger.errors import LedgerMismatch, ReasonRequired
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
+from lojal.ledger.queries import as_lot
 from lojal.program.schemas import ProgramConfig
 
 
@@ -67,17 +73,57 @@ def lock_balance(session: Session, member_id: int) -> PointBalance:
 
 
 def open_lots(session: Session, member_id: int) -> list[PointLot]:
+    """The member's open lots, oldest first, read afresh (call under ``lock_balance``: rows
+    loaded earlier in the session may have changed since)."""
     return list(
         session.scalars(
             select(PointLot)
             .where(PointLot.member_id == member_id, PointLot.state != "closed")
             .order_by(PointLot.earned_at, PointLot.id)
+            .execution_options(populate_existing=True)
         )
     )
 
 
-def as_lot(row: PointLot) -> Lot:
-    return Lot(row.id, row.state, row.remaining, row.earned_at, row.expires_at)
+def settle(session: Session, *, member_id: int, now: datetime) -> list[PointLot]:
+    """Write the entries the member's lots owe at ``now`` (``entries.settlement``: activate
+    what has passed its pending period, expire what has passed its expiry), exactly as
+    ``lojal jobs run`` would, under the same keys. Call under ``lock_balance``. Returns the
+    member's lots still open afterwards, oldest first."""
+    lots = open_lots(session, member_id)
+    by_id = {lot.id: lot for lot in lots}
+    for kind, lot, _ in entries.settlement([as_lot(row) for row in lots], now):
+        _write_owed(session, by_id[lot.id], kind, now)
+    return [lot for lot in lots if lot.state != "closed"]
+
+
+def _write_owed(session: Session, lot: PointLot, kind: str, now: datetime) -> JournalEntry:
+    """The job's entry for ``lot``: ``activate`` at its ``available_at`` or ``expire`` at its
+    ``expires_at``; the key names the lot, so it is written once whoever writes it first."""
+    if kind == "activate":
+        return post(
+            session,
+            member_id=lot.member_id,
+            kind="activate",
+            key=f"activate:{lot.id}",
+            legs=entries.activate(as_lot(lot)),
+            effective_at=lot.available_at,
+            now=now,
+            explanation=f"{lot.remaining} points became available",
+            lots=[lot],
+        )
+    assert lot.expires_at is not None
+    return post(
+        session,
+        member_id=lot.member_id,
+        kind="expire",
+        key=f"expire:{lot.id}",
+        legs=entries.expire(as_lot(lot)),
+        effective_at=lot.expires_at,
+        now=now,
+        explanation=f"{lot.remaining} points expired",
+        lots=[lot],
+    )
 
 
 def post(
@@ -262,7 +308,7 @@ def spend(
     existing = find_entry(session, key)
     if existing is not None:
         return existing
-    lots = open_lots(session, member_id)
+    lots = settle(session, member_id=member_id, now=now)
     legs = entries.spend([as_lot(lot) for lot in lots], points)
     text = f"spent {points} points" + (f": {reason}" if reason else "")
     return post(
@@ -324,7 +370,7 @@ def adjust(
             detail=detail,
             new_lot=lot,
         )
-    lots = open_lots(session, member_id)
+    lots = settle(session, member_id=member_id, now=now)
     legs = entries.spend([as_lot(lot) for lot in lots], -points, counter=entries.PROGRAM_ADJUSTED)
     return post(
         session,
@@ -357,7 +403,7 @@ def clawback(
     if existing is not None:
         return existing, int(existing.detail.get("unrecovered", 0))
     lock_balance(session, member_id)
-    lots = open_lots(session, member_id)
+    lots = settle(session, member_id=member_id, now=now)
     own = next((lot for lot in lots if lot.id == own_lot_id), None)
     others = [as_lot(lot) for lot in lots if lot.id != own_lot_id]
     legs, short = entries.clawback(as_lot(own) if own else None, others, points)
@@ -393,17 +439,7 @@ def activate_due(session: Session, *, now: datetime, limit: int = 5000) -> int:
         session.refresh(lot)
         if lot.state != "pending" or lot.remaining == 0:
             continue
-        post(
-            session,
-            member_id=lot.member_id,
-            kind="activate",
-            key=f"activate:{lot.id}",
-            legs=entries.activate(as_lot(lot)),
-            effective_at=lot.available_at,
-            now=now,
-            explanation=f"{lot.remaining} points became available",
-            lots=[lot],
-        )
+        _write_owed(session, lot, "activate", now)
     return len(lots)
 
 
@@ -426,25 +462,15 @@ def expire_due(session: Session, *, now: datetime, limit: int = 5000) -> int:
         session.refresh(lot)
         if lot.state == "closed" or lot.remaining == 0:
             continue
-        assert lot.expires_at is not None
-        post(
-            session,
-            member_id=lot.member_id,
-            kind="expire",
-            key=f"expire:{lot.id}",
-            legs=entries.expire(as_lot(lot)),
-            effective_at=lot.expires_at,
-            now=now,
-            explanation=f"{lot.remaining} points expired",
-            lots=[lot],
-        )
+        _write_owed(session, lot, "expire", now)
     return len(lots)
 
 
 def forfeit_all(session: Session, *, member_id: int, now: datetime, reason: str) -> None:
-    """Expire every open lot at once (a closed membership)."""
+    """Expire every open lot at once (a closed membership); what had expired already expires
+    as the job would have expired it."""
     lock_balance(session, member_id)
-    for lot in open_lots(session, member_id):
+    for lot in settle(session, member_id=member_id, now=now):
         if lot.remaining:
             post(
                 session,
@@ -465,7 +491,8 @@ def merge(session: Session, *, into_id: int, from_id: int, now: datetime) -> Jou
     first, second = sorted((into_id, from_id))
     lock_balance(session, first)
     lock_balance(session, second)
-    lots = [lot for lot in open_lots(session, from_id) if lot.remaining > 0]
+    settle(session, member_id=into_id, now=now)
+    lots = [lot for lot in settle(session, member_id=from_id, now=now) if lot.remaining > 0]
     source = session.get(PointBalance, from_id)
     target = session.get(PointBalance, into_id)
     assert source is not None
@@ -536,6 +563,8 @@ def merge(session: Session, *, into_id: int, from_id: int, now: datetime) -> Jou
 
 
 def balance(session: Session, member_id: int) -> PointBalance:
+    """The stored balance: what the entries written so far sum to. What a member has *now*
+    is ``queries.balance_now`` (lots past a boundary count before the job writes them)."""
     row = session.get(PointBalance, member_id)
     if row is None:
         raise LedgerMismatch(f"member {member_id} has no points account")

@@ -6,7 +6,9 @@ Redeeming is one transaction (the caller's; the writer's savepoint over HTTP):
    at a time, so a repeated request finds the first one's row by its natural ``key`` and
    answers with it — points are never spent twice;
 2. check the reward: switched on, inside its window, the member's tier, the per-member limit,
-   enough available points (refusals raise and nothing is written);
+   enough available points as of now (``ledger.settle`` first writes what the member's lots
+   owe: no point is spent after its expiry) — refusals raise and the savepoint takes back
+   whatever was written;
 3. take a unit of stock with ``UPDATE rewards SET stock = stock - 1 WHERE id = ? AND stock > 0``
    — the database decides who gets the last unit (PostgreSQL re-checks the condition after the
    winner commits, SQLite serialises writers);
@@ -36,6 +38,7 @@ from lojal.coupons import service as coupons
 from lojal.coupons.models import CouponCode
 from lojal.coupons.schemas import CampaignCreate, OfferIn
 from lojal.i18n import format_money
+from lojal.ledger import queries as ledger_queries
 from lojal.ledger import service as ledger
 from lojal.ledger.errors import InsufficientPoints
 from lojal.members import service as members
@@ -293,6 +296,8 @@ def redeem(
             )
     config = program_service.current(session)
     price, value = _price(reward, config, points, amount_minor)
+    # the points as of now: expired lots gone, lots past their pending period available
+    ledger.settle(session, member_id=member.id, now=now)
     if balance.available < price:
         raise InsufficientPoints(
             f"{price} points needed but only {balance.available} are available",
@@ -412,7 +417,7 @@ def affordable(session: Session, *, member_id: int, now: datetime) -> list[Affor
     per-member limit, and paid for by the member's available points (for points as payment:
     at least the smallest payment). For the member's summary."""
     member = members.resolve(session, members.get(session, member_id))
-    points = ledger.balance(session, member.id).available
+    points = ledger_queries.balance_now(session, member.id, now=now).available
     rewards = [r for r in list_rewards(session) if available(r, now) is None]
     if not rewards:
         return []

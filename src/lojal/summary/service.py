@@ -17,7 +17,6 @@ from lojal.challenges import service as challenges
 from lojal.challenges.schemas import MemberChallengeRead
 from lojal.i18n import Texts, language_of, texts
 from lojal.ledger import queries as ledger_queries
-from lojal.ledger import service as ledger
 from lojal.members import service as members
 from lojal.members.models import Member
 from lojal.program import service as program_service
@@ -57,7 +56,7 @@ def summary(
         language=t.language,
         greeting=_greeting(t, member),
         as_of=now,
-        points=_points(session, t, config, member.id),
+        points=_points(session, t, config, member.id, now),
         tier=_tier(session, t, config, member.id, now),
         rewards=[
             _reward(t, config, r) for r in rewards.affordable(session, member_id=member.id, now=now)
@@ -94,13 +93,17 @@ def _greeting(t: Texts, member: Member) -> str:
     return t("Hello!")
 
 
-def _points(session: Session, t: Texts, config: ProgramConfig, member_id: int) -> PointsPart:
-    balance = ledger.balance(session, member_id)
-    lots = ledger_queries.open_lots_by_expiry(session, member_id)
+def _points(
+    session: Session, t: Texts, config: ProgramConfig, member_id: int, now: datetime
+) -> PointsPart:
+    # as of now: points past their pending period count as available, expired ones are gone,
+    # whether or not the job has written their entries yet
+    balance = ledger_queries.balance_now(session, member_id, now=now, with_lots=True)
+    lots = balance.lots
     name = config.point_name
     zone = ZoneInfo(config.timezone)
     becoming = _by_day(
-        ((lot.available_at, lot.remaining) for lot in lots if lot.state == "pending"), zone
+        ((lot.available_from, lot.remaining) for lot in lots if lot.state == "pending"), zone
     )
     # Points expiring at midnight can be used through the day before: group and show lots
     # by their last moment.
