@@ -13,13 +13,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from lojal import failures
 from lojal.clock import SystemClock
 from lojal.config import Settings
 from lojal.db.engine import make_engine
+from lojal.db.migrate import require_current
 from lojal.db.session import make_session_factory, transaction
-from lojal.errors import Conflict, Forbidden, Invalid, LojalError, NotFound, Unauthorized
 
 app = typer.Typer(
     help="lojal — the loyalty programme and customer club platform.", no_args_is_help=True
@@ -44,7 +47,6 @@ for sub, name in (
 
 console = Console()
 err = Console(stderr=True)
-EXIT_CODES = ((NotFound, 4), (Invalid, 2), (Conflict, 3), (Unauthorized, 5), (Forbidden, 5))
 
 DbOption = Annotated[
     str | None,
@@ -60,9 +62,21 @@ def settings(database_url: str | None = None) -> Settings:
     return Settings(database_url=database_url) if database_url else Settings()
 
 
+def open_database(database_url: str | None) -> Engine:
+    """An engine on a database lojal can work on (``require_current``: it exists, its schema
+    is lojal's current one, it answers); otherwise the error says how to fix it."""
+    engine = make_engine(settings(database_url).database_url)
+    try:
+        require_current(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
 @contextmanager
 def session_for(database_url: str | None) -> Iterator[Session]:
-    engine = make_engine(settings(database_url).database_url)
+    engine = open_database(database_url)
     try:
         with transaction(make_session_factory(engine)) as session:
             yield session
@@ -70,19 +84,15 @@ def session_for(database_url: str | None) -> Iterator[Session]:
         engine.dispose()
 
 
-def exit_code(error: LojalError) -> int:
-    for cls, code in EXIT_CODES:
-        if isinstance(error, cls):
-            return code
-    return 1
-
-
 def main() -> None:
+    """The ``lojal`` command: whatever goes wrong ends in one line and a non-zero exit code
+    (``lojal.failures``), never a traceback."""
     try:
         app()
-    except LojalError as error:
-        err.print(f"[red]{error.code}[/red]: {error.detail}")
-        sys.exit(exit_code(error))
+    except Exception as error:
+        line, code = failures.explain(error)
+        err.print(Text(line or failures.unexpected(error)), soft_wrap=True, highlight=False)
+        sys.exit(code)
 
 
 # ------------------------------------------------------------------ serve and db
@@ -117,6 +127,9 @@ def serve(
     from lojal.app import create_app
 
     cfg = settings(database_url)
+    # A database the server cannot work on is refused here, with the fix, rather than
+    # answering every request with an error.
+    open_database(cfg.database_url).dispose()
     if workers > 1:
         # Each worker process builds its own app (uvicorn imports the factory by name); they
         # read their settings from the environment, so the database given here goes there.
@@ -300,7 +313,7 @@ def jobs_run(database_url: DbOption = None) -> None:
     twice, and from cron."""
     from lojal.jobs.service import run_due
 
-    engine = make_engine(settings(database_url).database_url)
+    engine = open_database(database_url)
     try:
         summary = run_due(
             make_session_factory(engine),

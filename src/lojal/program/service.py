@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from lojal.db.driver import Driver
+from lojal.failures import yaml_problem
 from lojal.program.errors import InvalidProgram, ProgramNotConfigured
 from lojal.program.models import Program
 from lojal.program.schemas import ProgramConfig
@@ -21,7 +22,7 @@ def parse(text: str) -> ProgramConfig:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InvalidProgram(f"the programme file is not valid YAML: {exc}") from exc
+        raise InvalidProgram(f"the programme file is not valid YAML: {yaml_problem(exc)}") from exc
     if not isinstance(data, dict):
         raise InvalidProgram("the programme file must be a mapping of settings")
     return validate(data)
