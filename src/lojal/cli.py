@@ -185,8 +185,9 @@ def program_show(database_url: DbOption = None) -> None:
     from lojal.program import service
 
     with session_for(database_url) as session:
-        program = service.get(session)
-        console.print(program.source, markup=False, highlight=False)
+        source = service.get(session).source
+    # As it was applied, byte for byte: a console would wrap long lines to its width
+    sys.stdout.write(source if source.endswith("\n") else source + "\n")
 
 
 # ------------------------------------------------------------------ members
