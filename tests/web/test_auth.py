@@ -82,7 +82,7 @@ def test_a_revoked_key_is_refused_from_the_next_request(fresh_engine: Engine) ->
         def status(token: str) -> int:
             headers = {"Authorization": f"Bearer {token}"}
             r = client.get("/api/v1/members", params={"email": "a@example.se"}, headers=headers)
-            return r.status_code
+            return int(r.status_code)
 
         assert (status(key), status(key), status(other)) == (404, 404, 404)  # past the key
         revoked = run_lojal("keys", "revoke", row.prefix, "--database-url", url)
