@@ -92,7 +92,12 @@ def start_demo(directory: Path, env: dict[str, str]) -> tuple[subprocess.Popen[s
     lines: queue.Queue[str] = queue.Queue()
     assert server.stdout is not None
     stdout = server.stdout
-    threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
     deadline = time.monotonic() + 300
     said: list[str] = []
     while not any(line.strip().startswith("export KEY=") for line in said):
