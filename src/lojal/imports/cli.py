@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from lojal.clock import SystemClock
 from lojal.config import Settings
 from lojal.db.engine import make_engine
 from lojal.db.session import make_session_factory
+
+if TYPE_CHECKING:
+    from lojal.imports.reader import Summary
 
 console = Console(stderr=True)
 MapOption = Annotated[
@@ -31,6 +34,12 @@ RejectsOption = Annotated[
 ]
 BatchOption = Annotated[
     int, typer.Option("--batch-size", min=1, help="rows (purchases: orders) per transaction")
+]
+EncodingOption = Annotated[
+    str,
+    typer.Option(
+        "--encoding", help="the file's text encoding: utf-8 (the default), latin-1, cp1252, ..."
+    ),
 ]
 PauseOption = Annotated[
     float, typer.Option("--pause", hidden=True, help="seconds to wait after each batch (tests)")
@@ -82,6 +91,7 @@ def register(import_app: typer.Typer) -> None:
         rejects: RejectsOption = None,
         batch_size: BatchOption = 5000,
         pause: PauseOption = 0.0,
+        encoding: EncodingOption = "utf-8",
     ) -> None:
         """Import members from CSV (email, phone, card_number, external_id, names, consents)."""
         from lojal.imports import members
@@ -98,8 +108,10 @@ def register(import_app: typer.Typer) -> None:
                 batch_size=batch_size,
                 progress=progress,
                 pause=pause,
+                encoding=encoding,
+                warn=_warn,
             )
-        _report(summary.line(), summary.rejected, rejects or Path(f"{file}.rejects.csv"))
+        _report(summary, rejects or Path(f"{file}.rejects.csv"), encoding)
 
     @import_app.command("purchases")
     def import_purchases(
@@ -109,6 +121,7 @@ def register(import_app: typer.Typer) -> None:
         rejects: RejectsOption = None,
         batch_size: BatchOption = 5000,
         pause: PauseOption = 0.0,
+        encoding: EncodingOption = "utf-8",
         workers: Annotated[
             int,
             typer.Option(
@@ -139,8 +152,10 @@ def register(import_app: typer.Typer) -> None:
                 progress=progress,
                 pause=pause,
                 workers=workers,
+                encoding=encoding,
+                warn=_warn,
             )
-        _report(summary.line(), summary.rejected, rejects or Path(f"{file}.rejects.csv"))
+        _report(summary, rejects or Path(f"{file}.rejects.csv"), encoding)
 
     @import_app.command("cdnow")
     def import_cdnow(
@@ -164,10 +179,21 @@ def register(import_app: typer.Typer) -> None:
                 batch_size=batch_size,
                 progress=progress,
             )
-        _report(summary.line(), summary.rejected, None)
+        _report(summary, None)
 
 
-def _report(line: str, rejected: int, rejects: Path | None) -> None:
-    print(line)
-    if rejected and rejects is not None:
-        console.print(f"rejected rows are in {rejects}")
+def _warn(text: str) -> None:
+    console.print(f"[yellow]warning[/yellow]: {text}", markup=True, highlight=False)
+
+
+def _report(summary: Summary, rejects: Path | None, encoding: str = "utf-8") -> None:
+    print(summary.line())
+    if summary.rejected and rejects is not None:
+        console.print(f"rejected rows are in {rejects}", highlight=False)
+    if summary.undecodable:
+        console.print(
+            f"{summary.undecodable} rows are not {encoding} text: if the file is in another "
+            "encoding, import it again with --encoding (e.g. --encoding latin-1); the rows "
+            "already imported are skipped",
+            highlight=False,
+        )
