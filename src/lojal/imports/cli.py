@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.clock import SystemClock
@@ -66,20 +73,29 @@ def _factory(database_url: str | None) -> Iterator[sessionmaker[Session]]:
 
 @contextmanager
 def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    with Progress(
+    """A progress bar shown from its first update, so that a file refused at the start
+    leaves only the sentence saying why."""
+    bar = Progress(
         TextColumn(label),
         BarColumn(),
         TaskProgressColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=False,
-    ) as bar:
-        task = bar.add_task(label, total=None)
+    )
+    task: list[TaskID] = []
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def update(done: int, total: int) -> None:
+        if not task:
+            bar.start()
+            task.append(bar.add_task(label, total=None))
+        bar.update(task[0], completed=done, total=total)
 
+    try:
         yield update
+    finally:
+        if task:
+            bar.stop()
 
 
 def register(import_app: typer.Typer) -> None:

@@ -41,8 +41,10 @@ class Group:
     problem: tuple[int, str] | None = None
 
 
-def groups(source: CsvSource, *, window: int = WINDOW) -> Iterator[Group]:
-    """The orders of ``source``, each once its last row is ``window`` lines behind."""
+def groups(source: CsvSource, *, window: int | None = None) -> Iterator[Group]:
+    """The orders of ``source``, each once its last row is ``window`` (default ``WINDOW``)
+    lines behind."""
+    window = window or WINDOW
     problems = source.problems
     open_: OrderedDict[str, Rows] = OrderedDict()  # by the line of their last row
     closed: list[Group] = []

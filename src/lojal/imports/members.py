@@ -211,8 +211,11 @@ def run(
     source = CsvSource(
         path, mapping=mapping, known=FIELDS, required=REQUIRED, encoding=encoding, warn=warn
     )
+    source.open()  # a file that cannot be imported at all is refused before anything
     with transaction(factory, read_only=True) as session:
         config = program_service.current(session)
+    if progress:
+        progress(0, source.size)
     rejects = Rejects(rejects_path or path.with_name(path.name + ".rejects.csv"))
     summary = Summary()
     batch: list[tuple[Row, MemberRow]] = []

@@ -125,6 +125,9 @@ class CsvSource:
                 )
         self._flagged = False  # the record being read has a line with NUL or undecodable bytes
         self._last = ""  # the last physical line read
+        self._raw: IO[bytes] | None = None
+        self._text: IO[str] | None = None
+        self._reader: Any = None  # the csv reader (``_csv.reader`` has no public type)
 
     def _lines(self, text: IO[str]) -> Iterator[str]:
         for line in text:
@@ -133,22 +136,22 @@ class CsvSource:
             self._last = line
             yield line
 
-    def records(self) -> Iterator[tuple[int, list[str]]]:
+    def open(self) -> None:
+        """Open the file and read and check its header: every refusal of the file as a whole
+        is raised here, before any row is read. ``records()`` calls it when it was not."""
+        if self._reader is not None:
+            return
         try:
             raw = self.path.open("rb")
         except OSError as exc:
             raise _cannot_open(self.path, exc) from None
-        with (
-            raw,
-            io.TextIOWrapper(
-                raw, encoding=self.encoding, errors="surrogateescape", newline=""
-            ) as text,
-        ):
-            reader = csv.reader(self._lines(text), delimiter=self.delimiter)
+        text = io.TextIOWrapper(raw, encoding=self.encoding, errors="surrogateescape", newline="")
+        reader = csv.reader(self._lines(text), delimiter=self.delimiter)
+        try:
             try:
                 header = next(reader)
             except StopIteration:
-                return
+                raise Invalid(f"{self.path.name} is empty", field="file") from None
             except (csv.Error, UnicodeDecodeError) as exc:
                 raise self._unreadable(1, exc) from None
             if self._flagged:
@@ -159,8 +162,19 @@ class CsvSource:
                 )
             self.header = [name.strip() for name in header]
             self._columns()
-            width = len(self.header)
-            end = reader.line_num
+        except BaseException:
+            text.close()
+            raise
+        self._raw, self._text, self._reader = raw, text, reader
+
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        self.open()
+        raw, text, reader = self._raw, self._text, self._reader
+        assert raw is not None
+        assert text is not None
+        width = len(self.header)
+        end = reader.line_num
+        try:
             while True:
                 try:
                     for record in reader:
@@ -185,7 +199,10 @@ class CsvSource:
                     yield end, record
                 except UnicodeDecodeError as exc:
                     raise self._unreadable(reader.line_num + 1, exc) from None
-            self.position = self.size
+        finally:
+            text.close()
+            self._raw = self._text = self._reader = None
+        self.position = self.size
 
     def rows(self) -> Iterator[Row]:
         problems = self.problems
