@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.activities.models import Purchase, PurchaseLine
 from lojal.db.session import transaction
@@ -64,8 +65,8 @@ def reasons(path: Path) -> list[tuple[str, str]]:
         csv.field_size_limit(limit)
 
 
-def lines_of(factory: object, order_id: str) -> list[str]:
-    with transaction(factory, read_only=True) as session:  # type: ignore[arg-type]
+def lines_of(factory: sessionmaker[Session], order_id: str) -> list[str]:
+    with transaction(factory, read_only=True) as session:
         return list(
             session.scalars(
                 select(PurchaseLine.sku)

@@ -22,7 +22,7 @@ import sqlite3
 import sys
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from lojal.imports.reader import CsvSource
 
@@ -31,43 +31,30 @@ CHECK_EVERY = 1_000  # closed orders looked up in SeenOrders at a time
 Rows = list[tuple[int, list[str]]]  # one order: (line number, columns) of each row
 
 
-@dataclass(slots=True)
-class Group:
+class Group(NamedTuple):
     """The rows of one order, and the first reason found before parsing that it cannot be
     imported: ``(index of the row, reason)``."""
 
-    order_id: str
     rows: Rows
-    problem: tuple[int, str] | None = None
+    problem: tuple[int, str] | None
 
 
 def groups(source: CsvSource, *, window: int | None = None) -> Iterator[Group]:
     """The orders of ``source``, each once its last row is ``window`` (default ``WINDOW``)
     lines behind."""
     window = window or WINDOW
-    problems = source.problems
     open_: OrderedDict[str, Rows] = OrderedDict()  # by the line of their last row
-    closed: list[Group] = []
+    closed: list[tuple[str, Rows]] = []
     current: Rows | None = None
     current_id = ""
     column = -1
-    seen = SeenOrders()
-
-    def close(order_id: str, rows: Rows) -> None:
-        group = Group(order_id, rows)
-        if problems:
-            for i, (line, _) in enumerate(rows):
-                reason = problems.pop(line, None)
-                if reason is not None and group.problem is None:
-                    group.problem = (i, reason)
-        closed.append(group)
-
+    seen = SeenOrders(source.problems, window)
     try:
         for line, raw in source.records():
             if column < 0:
                 column = source.index.get("order_id", sys.maxsize)
             order_id = raw[column].strip() if column < len(raw) else ""
-            if current is not None and order_id == current_id:
+            if order_id == current_id and current is not None:
                 current.append((line, raw))
                 continue
             behind = line - window
@@ -75,24 +62,22 @@ def groups(source: CsvSource, *, window: int | None = None) -> Iterator[Group]:
                 oldest = next(iter(open_))
                 if open_[oldest][-1][0] >= behind:
                     break
-                close(*open_.popitem(last=False))
+                closed.append(open_.popitem(last=False))
             if not order_id:  # an order of its own (refused for its missing order id)
-                close("", [(line, raw)])
+                closed.append(("", [(line, raw)]))
                 current = None
+            elif (rows := open_.get(order_id)) is None:
+                open_[order_id] = current = [(line, raw)]
+                current_id = order_id
             else:
-                rows = open_.get(order_id)
-                if rows is None:
-                    open_[order_id] = rows = [(line, raw)]
-                else:
-                    rows.append((line, raw))
-                    open_.move_to_end(order_id)
+                rows.append((line, raw))
+                open_.move_to_end(order_id)
                 current, current_id = rows, order_id
             if len(closed) >= CHECK_EVERY:
-                yield from seen.check(closed, window)
+                yield from seen.check(closed)
                 closed = []
-        while open_:
-            close(*open_.popitem(last=False))
-        yield from seen.check(closed, window)
+        closed.extend(open_.items())
+        yield from seen.check(closed)
     finally:
         seen.close()
 
@@ -102,44 +87,52 @@ class SeenOrders:
     temporary SQLite database (an empty file name: deleted when closed; its pages beyond a
     small cache go to disk)."""
 
-    def __init__(self) -> None:
-        self.db = sqlite3.connect("", isolation_level=None)
+    def __init__(self, problems: dict[int, str], window: int) -> None:
+        self.problems = problems
+        self.window = window
+        self.db = sqlite3.connect("")
         self.db.execute("PRAGMA journal_mode = OFF")
         self.db.execute("PRAGMA synchronous = OFF")
         self.db.execute("PRAGMA cache_size = -4096")  # KiB
         self.db.execute("CREATE TABLE seen (order_id TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID")
 
-    def check(self, closed: list[Group], window: int) -> list[Group]:
-        """``closed``, in order, with each order whose id was closed before (earlier in this
-        list or in an earlier one) refused; the new ids are remembered."""
-        ids = list({group.order_id for group in closed if group.order_id})
+    def check(self, closed: list[tuple[str, Rows]]) -> list[Group]:
+        """The orders ``closed``, in order, each with the first reason it cannot be imported
+        found so far: a row that could not be read, or an id closed before (earlier in this
+        list or in an earlier one). The new ids are remembered."""
+        firsts = [(order_id, rows[0][0]) for order_id, rows in closed if order_id]
+        before = self.db.total_changes
+        with self.db:  # one transaction
+            self.db.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?)", firsts)
         began: dict[str, int] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            began.update(
-                self.db.execute(
-                    f"SELECT order_id, line FROM seen WHERE order_id IN ({marks})", chunk
+        if self.db.total_changes - before < len(firsts):  # some were there: which?
+            ids = list({order_id for order_id, _ in firsts})
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                began.update(
+                    self.db.execute(
+                        f"SELECT order_id, line FROM seen WHERE order_id IN ({marks})", chunk
+                    )
                 )
-            )
-        new: list[tuple[str, int]] = []
-        for group in closed:
-            order_id = group.order_id
-            if not order_id:
-                continue
-            first = began.get(order_id)
-            if first is None:
-                began[order_id] = group.rows[0][0]
-                new.append((order_id, group.rows[0][0]))
-            elif group.problem is None:
-                group.problem = (
+        problems = self.problems
+        out: list[Group] = []
+        for order_id, rows in closed:
+            problem: tuple[int, str] | None = None
+            if problems:
+                for i, (line, _) in enumerate(rows):
+                    reason = problems.pop(line, None)
+                    if reason is not None and problem is None:
+                        problem = (i, reason)
+            if began and problem is None and began.get(order_id, rows[0][0]) != rows[0][0]:
+                problem = (
                     0,
-                    f"order_id: order {order_id!r} began on line {first}, and this row is "
-                    f"more than {window} lines after the order's previous row, too far to be "
-                    "grouped with it (put the rows of an order together)",
+                    f"order_id: order {order_id!r} began on line {began[order_id]}, and this "
+                    f"row is more than {self.window} lines after the order's previous row, too "
+                    "far to be grouped with it (put the rows of an order together)",
                 )
-        self.db.executemany("INSERT INTO seen VALUES (?, ?)", new)
-        return closed
+            out.append(Group(rows, problem))
+        return out
 
     def close(self) -> None:
         self.db.close()
