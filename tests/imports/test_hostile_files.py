@@ -397,6 +397,23 @@ def test_a_time_lojal_cannot_compute_with_is_a_rejected_row_naming_the_field(
     assert refused[1][1].startswith(f"birth_date: {value[:10]!r} must be a")
 
 
+@pytest.mark.parametrize("value", ["2200-01-01T00:00:00Z", "2999-06-01"])
+def test_history_dated_ahead_of_the_clock_is_a_rejected_row(
+    fresh_engine: Engine, tmp_path: Path, value: str
+) -> None:
+    factory = club(fresh_engine, members_=1)
+    file = write_csv(
+        tmp_path / "p.csv",
+        HEADER,
+        [item("o-1", "m1@example.se", at=value), item("o-2", "m1@example.se")],
+    )
+    summary = purchases.run(factory, file, now=NOW)
+    assert (summary.written, summary.rejected) == (1, 1)
+    [(line, reason)] = reasons(tmp_path / "p.csv.rejects.csv")
+    assert line == "2"
+    assert reason.startswith("occurred_at: a purchase may be dated at most 5 minutes ahead")
+
+
 def test_nul_and_undecodable_bytes_are_rejected_rows_naming_the_field(
     fresh_engine: Engine, tmp_path: Path
 ) -> None:

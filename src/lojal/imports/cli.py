@@ -22,8 +22,6 @@ from rich.progress import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.clock import SystemClock
-from lojal.config import Settings
-from lojal.db.engine import make_engine
 from lojal.db.session import make_session_factory
 
 if TYPE_CHECKING:
@@ -63,8 +61,9 @@ DbOption = Annotated[
 
 @contextmanager
 def _factory(database_url: str | None) -> Iterator[sessionmaker[Session]]:
-    cfg = Settings(database_url=database_url) if database_url else Settings()
-    engine = make_engine(cfg.database_url)
+    from lojal.cli import open_database  # the root command imports this module's commands
+
+    engine = open_database(database_url)
     try:
         yield make_session_factory(engine)
     finally:

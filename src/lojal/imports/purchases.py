@@ -46,6 +46,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.activities.bulk import BulkPurchase, ImportState, import_purchases
+from lojal.activities.dating import CLOCK_SKEW, refusal
 from lojal.db.session import transaction
 from lojal.errors import LojalError
 from lojal.imports.grouping import Group, Rows, groups
@@ -199,6 +200,10 @@ class OrderParser:
             if len(self.seen_times) > 10_000:
                 self.seen_times.clear()
             self.seen_times[value] = found
+        # History may go back to 1900, but not ahead of the clock (``activities.dating``).
+        if found > self.now + CLOCK_SKEW:
+            reason = refusal(found, now=self.now, trusted=True, max_backdate_days=0)
+            raise RowError(f"occurred_at: {reason}", field="occurred_at")
         return found
 
     def head(self, raw: list[str], lines: list[LineFacts]) -> BulkPurchase:
