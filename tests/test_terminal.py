@@ -91,6 +91,16 @@ def test_tables_are_readable_at_80_columns(request: pytest.FixtureRequest, tmp_p
     assert listed.returncode == 0, listed.stderr
     words = ["code", "name", "status", "goal", "runs", "from", "until", "explorer", "distinct"]
     readable_at_80(listed.stdout, [*words, "2199-01-01T00:00:00+00:00"])
+    spec = tmp_path / "spring.yaml"
+    spec.write_text(
+        "name: Spring sale for every member of the club\nhashtag: spring26\n"
+        "discount_kind: amount\namount_minor: 2500\npublic_code: SPRINGTIME2026\n",
+        encoding="utf-8",
+    )
+    assert run_lojal("coupons", "create", str(spec), "--database-url", url).returncode == 0
+    coupons = run_lojal("coupons", "list", "--database-url", url, env=NARROW)
+    assert coupons.returncode == 0, coupons.stderr
+    readable_at_80(coupons.stdout, ["public", "SPRINGTIME2026", "spring26", "25.00", "active"])
 
 
 def test_a_table_too_wide_for_the_terminal_becomes_one_block_per_row() -> None:
