@@ -404,12 +404,13 @@ def test_workers_write_what_one_process_writes(
     """Split by member over three processes, in small batches that interleave, the import
     gives the very same purchases, points, lots, caps and balances as one process."""
     file = _as_csv(tmp_path / "p.csv", generated(11, 150, 8))
+    now = START + timedelta(days=60)  # after the last purchase: history is never ahead
     parallel = club(fresh_engine, members_=8)
     other = migrated_engine(new_database_url(backend, request))
     try:
         single = club(other, members_=8)
-        one = purchases.run(single, file, now=NOW, batch_size=7)
-        three = purchases.run(parallel, file, now=NOW, batch_size=7, workers=3)
+        one = purchases.run(single, file, now=now, batch_size=7)
+        three = purchases.run(parallel, file, now=now, batch_size=7, workers=3)
         assert (three.read, three.written, three.skipped, three.rejected) == (
             one.read,
             one.written,
@@ -420,7 +421,7 @@ def test_workers_write_what_one_process_writes(
         expected = snapshot(single)
         assert expected["problems"] == []
         assert snapshot(parallel) == expected
-        again = purchases.run(parallel, file, now=NOW, batch_size=7, workers=3)
+        again = purchases.run(parallel, file, now=now, batch_size=7, workers=3)
         assert (again.written, again.skipped) == (0, one.read)
     finally:
         other.dispose()
