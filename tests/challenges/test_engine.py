@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lojal.activities.events import EventRecorded, LineFacts, PurchaseRecorded
 from lojal.challenges.engine import (
     Counted,
     MemberView,
@@ -28,8 +29,6 @@ from lojal.challenges.engine import (
     view,
 )
 from lojal.challenges.schemas import ChallengeDefinition
-from lojal.reactions import EventRecorded, PurchaseRecorded
-from lojal.rules.engine import LineFacts
 
 TZ = "Europe/Stockholm"
 ZONE = ZoneInfo(TZ)

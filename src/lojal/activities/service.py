@@ -33,6 +33,7 @@ from lojal.activities.errors import (
     OrderNotFound,
     UnknownMember,
 )
+from lojal.activities.events import EventRecorded, LineFacts, PurchaseRecorded, ReturnRecorded
 from lojal.activities.models import Event, Purchase, PurchaseLine, Return, ReturnLine
 from lojal.activities.schemas import EventCreate, MemberRef, PurchaseCreate, ReturnCreate
 from lojal.db.driver import Driver
@@ -44,12 +45,10 @@ from lojal.members.identities import normalise
 from lojal.members.models import Member
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
-from lojal.reactions import EventRecorded, PurchaseRecorded, ReturnRecorded
 from lojal.rules import service as rule_service
 from lojal.rules.engine import (
     Award,
     EventFacts,
-    LineFacts,
     MemberFacts,
     PurchaseFacts,
     award_event,

@@ -35,11 +35,11 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from lojal import calendar as club_calendar
+from lojal.activities.events import EventRecorded, PurchaseRecorded
 from lojal.challenges.schemas import ChallengeDefinition
 from lojal.conditions.evaluate import MISSING, compile_condition, lookup
 from lojal.conditions.fields import Catalogue
 from lojal.conditions.model import fields_of
-from lojal.reactions import EventRecorded, PurchaseRecorded
 from lojal.rules.engine import WEEKDAYS
 
 # ---------------------------------------------------------------- what a challenge may read

@@ -39,6 +39,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lojal.activities.events import EventRecorded, LineFacts, PurchaseRecorded, ReturnRecorded
 from lojal.badges import queries as badge_queries
 from lojal.badges import service as badges
 from lojal.badges.models import Badge
@@ -50,8 +51,6 @@ from lojal.coupons import service as coupons
 from lojal.db.driver import Driver
 from lojal.ledger.bulk import Grant, earn_many
 from lojal.program import service as program_service
-from lojal.reactions import EventRecorded, PurchaseRecorded, ReturnRecorded
-from lojal.rules.engine import LineFacts
 
 FACT_COLUMNS = (
     "challenge_id",

@@ -50,6 +50,8 @@ from lojal.challenges.schemas import (
     MemberChallengeRead,
     RewardRead,
 )
+from lojal.coupons.errors import UnknownCampaign
+from lojal.coupons.models import CouponCampaign
 from lojal.inputs import locate_unstorable
 from lojal.members import service as members
 from lojal.program import service as program_service
@@ -127,14 +129,10 @@ def _check_reward(session: Session, definition: ChallengeDefinition) -> None:
     if badge is not None and badge_queries.by_code(session, badge) is None:
         raise UnknownBadge(f"no badge {badge!r}: create it first", field="reward.badge")
     campaign_id = definition.reward.coupon
-    if campaign_id is not None:
-        from lojal.coupons.errors import UnknownCampaign
-        from lojal.coupons.models import CouponCampaign
-
-        if session.get(CouponCampaign, campaign_id) is None:
-            raise UnknownCampaign(
-                f"no coupon campaign {campaign_id}: create it first", field="reward.coupon"
-            )
+    if campaign_id is not None and session.get(CouponCampaign, campaign_id) is None:
+        raise UnknownCampaign(
+            f"no coupon campaign {campaign_id}: create it first", field="reward.coupon"
+        )
 
 
 # ---------------------------------------------------------------- the marketer's use cases
