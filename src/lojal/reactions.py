@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from lojal.activities.events import EventRecorded, Fact, PurchaseRecorded, ReturnRecorded
 from lojal.challenges import progress as challenges
+from lojal.challenges import returns as challenge_returns
 from lojal.coupons import redemptions as coupons
 from lojal.members.models import Member
 from lojal.members.schemas import MemberCreate
@@ -67,7 +68,7 @@ def after_returns(session: Session, returns: Sequence[ReturnRecorded], now: date
     if not returns:
         return
     referral_rewards.on_returns(session, returns, now)
-    challenges.on_returns(session, returns, now)
+    challenge_returns.on_returns(session, returns, now)
     coupons.restore_returned(session, returns, now)
 
 
