@@ -64,8 +64,8 @@ def build_template(directory: Path, members: int) -> Path:
     from lojal.db.engine import make_engine
     from lojal.db.migrate import upgrade
     from lojal.db.session import make_session_factory, transaction
+    from lojal.enrolment import enrol
     from lojal.members.schemas import MemberCreate
-    from lojal.members.service import enrol
     from lojal.program import service as program_service
 
     path = directory / "template.db"
@@ -86,7 +86,7 @@ def build_template(directory: Path, members: int) -> Path:
 
 def purchases(n: int, members: int, seed: int = 7) -> list[Any]:
     from lojal.activities.bulk import BulkPurchase
-    from lojal.rules.engine import LineFacts
+    from lojal.activities.events import LineFacts
 
     rng = random.Random(seed)
     step = timedelta(days=365) / n

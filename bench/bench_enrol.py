@@ -1,5 +1,5 @@
 """Enrolling members through the service, the path of ``POST /members`` and ``lojal import
-members``: ``lojal.members.service.enrol`` in a loop, ``--batch`` members per transaction, on a
+members``: ``lojal.enrolment.enrol`` in a loop, ``--batch`` members per transaction, on a
 fresh SQLite club with the programme of ``bench/common.py``.
 
     .venv/bin/python -m bench.bench_enrol [--members 5000] [--batch 1000] [--repeat 3]
@@ -23,8 +23,8 @@ def one_round(directory: Path, members: int, batch: int) -> float:
     from lojal.db.engine import make_engine
     from lojal.db.migrate import upgrade
     from lojal.db.session import make_session_factory, transaction
+    from lojal.enrolment import enrol
     from lojal.members.schemas import MemberCreate
-    from lojal.members.service import enrol
     from lojal.program import service as program_service
 
     engine = make_engine(f"sqlite:///{directory / 'enrol.db'}")

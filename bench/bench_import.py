@@ -9,7 +9,7 @@
    category, quantity, unit_price_minor``, the rows of one order consecutive. Files are cached
    in ``--cache-dir`` by size and seed.
 2. Builds a template club per backend (schema, the programme of bench/common.py, ``--members``
-   members enrolled through ``lojal.members.service.enrol``), then for every run copies it into
+   members enrolled through ``lojal.enrolment.enrol``), then for every run copies it into
    a fresh database (SQLite: a file copy; PostgreSQL: ``createdb -T``).
 3. Times, each in its own subprocess (wall time, and peak RSS from ``os.wait4``):
    * ``lojal import purchases FILE`` (the product path: rules, ledger, everything);
@@ -203,7 +203,7 @@ class PostgresBackend(Backend):
         from tests import pgserver
 
         # Enrolling 50,000 members one by one through the service takes minutes on PostgreSQL;
-        # instead the SQLite template (built by lojal.members.service.enrol) is copied row for
+        # instead the SQLite template (built by lojal.enrolment.enrol) is copied row for
         # row into a freshly migrated PostgreSQL database, which is the same state.
         sqlite_template = SQLiteBackend(cache, workdir, members).template
         self.server = pgserver.start(durable=True)

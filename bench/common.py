@@ -80,9 +80,9 @@ def make_club(url: str, workdir: Path, members: int, *, log: bool = True) -> Non
 
 
 def enrol_members(url: str, count: int, batch: int = 2000) -> None:
+    from lojal import enrolment
     from lojal.db.engine import make_engine
     from lojal.db.session import make_session_factory, transaction
-    from lojal.members import service
     from lojal.members.schemas import MemberCreate
 
     engine = make_engine(url)
@@ -98,7 +98,7 @@ def enrol_members(url: str, count: int, batch: int = 2000) -> None:
                         first_name="Bench",
                         last_name=f"M{i}",
                     )
-                    service.enrol(session, data=data, now=start + timedelta(seconds=i))
+                    enrolment.enrol(session, data=data, now=start + timedelta(seconds=i))
     finally:
         engine.dispose()
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lojal import enrolment
 from lojal.activities import service as activities
 from lojal.activities.schemas import EventCreate, PurchaseCreate, ReturnCreate
 from lojal.clock import FixedClock
-from lojal.members import service as members
 from lojal.members.models import Member
 from lojal.members.schemas import MemberCreate
 
@@ -29,7 +29,7 @@ def member_payload(**kw: Any) -> dict[str, Any]:
 
 
 def make_member(session: Session, clock: FixedClock, **kw: Any) -> Member:
-    member = members.enrol(
+    member = enrolment.enrol(
         session, data=MemberCreate.model_validate(member_payload(**kw)), now=clock.now()
     )
     session.flush()

@@ -253,7 +253,7 @@ def members_enrol(
     database_url: DbOption = None,
 ) -> None:
     """Enrol a member."""
-    from lojal.members import service
+    from lojal import enrolment
     from lojal.members.schemas import MemberCreate
     from lojal.program import service as program
 
@@ -268,7 +268,7 @@ def members_enrol(
         }
     )
     with session_for(database_url) as session:
-        member = service.enrol(
+        member = enrolment.enrol(
             session,
             data=data,
             now=SystemClock().now(),

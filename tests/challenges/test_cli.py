@@ -16,8 +16,8 @@ from lojal.activities.schemas import PurchaseCreate
 from lojal.challenges.errors import ChallengeLocked, InvalidChallenge
 from lojal.cli import app
 from lojal.db.session import make_session_factory, transaction
+from lojal.enrolment import enrol
 from lojal.members.schemas import MemberCreate
-from lojal.members.service import enrol
 from tests.conftest import apply_program
 
 FILE = """

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lojal import reactions
+from lojal.activities.events import LineFacts, PurchaseRecorded
 from lojal.activities.schemas import PurchaseCreate
 from lojal.badges import service as badges
 from lojal.challenges.models import ChallengeFact
@@ -19,8 +20,6 @@ from lojal.ledger import service as ledger
 from lojal.ledger.models import PointLot
 from lojal.members.models import Member
 from lojal.program.schemas import ProgramConfig
-from lojal.reactions import PurchaseRecorded
-from lojal.rules.engine import LineFacts
 from tests.challenges.helpers import (
     challenge_entries,
     completions,

@@ -12,24 +12,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lojal.activities.events import EventRecorded, LineFacts, PurchaseRecorded
 from lojal.challenges.engine import (
     Counted,
-    MemberView,
     Progress,
-    PurchaseScope,
     Spec,
     advance,
     calendar_window,
-    compile_challenge,
     current_run,
-    event_context,
     longest_run,
     period_number,
     view,
 )
+from lojal.challenges.matching import MemberView, PurchaseScope, compile_challenge, event_context
 from lojal.challenges.schemas import ChallengeDefinition
-from lojal.reactions import EventRecorded, PurchaseRecorded
-from lojal.rules.engine import LineFacts
 
 TZ = "Europe/Stockholm"
 ZONE = ZoneInfo(TZ)

@@ -15,15 +15,15 @@ from sqlalchemy.orm import Session
 
 from lojal.activities import service as activities
 from lojal.activities.bulk import BulkPurchase, import_purchases
+from lojal.activities.events import LineFacts
 from lojal.activities.schemas import PurchaseCreate
 from lojal.challenges.models import Challenge, ChallengeCompletion, ChallengeProgress
 from lojal.db.session import transaction
+from lojal.enrolment import enrol
 from lojal.imports import purchases
 from lojal.ledger import service as ledger
 from lojal.members.schemas import MemberCreate
-from lojal.members.service import enrol
 from lojal.program.schemas import ProgramConfig
-from lojal.rules.engine import LineFacts
 from tests.challenges.helpers import challenge_entries, define
 from tests.conftest import START
 from tests.imports.helpers import club, write_csv

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lojal import enrolment
 from lojal.activities.models import Purchase, PurchaseLine
 from lojal.db.session import make_session_factory, transaction
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
-from lojal.members import service as members
 from lojal.members.models import Member
 from lojal.members.schemas import MemberCreate
 from tests.conftest import START, apply_program
@@ -56,7 +56,7 @@ def club(
     with transaction(factory) as session:
         apply_program(session, now, **{**CLUB, **overrides})
         for i in range(1, members_ + 1):
-            members.enrol(
+            enrolment.enrol(
                 session, data=MemberCreate(email=f"m{i}@example.se", channel="store"), now=now
             )
     return factory

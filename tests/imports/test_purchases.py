@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from lojal.activities import bulk as bulk_path
 from lojal.activities import service as activities
 from lojal.activities.bulk import BulkPurchase, import_purchases
+from lojal.activities.events import LineFacts
 from lojal.activities.models import Purchase, PurchaseLine
 from lojal.activities.schemas import PurchaseCreate
 from lojal.db.session import transaction
 from lojal.imports import purchases
 from lojal.ledger import service as ledger
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
-from lojal.rules.engine import LineFacts
 from lojal.rules.models import RuleAward
 from tests.conftest import START, migrated_engine, new_database_url
 from tests.imports.helpers import club, counts, read_csv, write_csv

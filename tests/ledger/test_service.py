@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lojal import enrolment
 from lojal.activities.models import Purchase
 from lojal.clock import FixedClock
 from lojal.errors import Invalid
@@ -87,7 +88,7 @@ def test_activity_before_enrolment_is_credited_with_its_returns(
     )
     assert first.row.member_id is None
     make_return(session, clock, "pre-1", lines=[{"line_no": 1, "quantity": 1}])
-    member = members.enrol(
+    member = enrolment.enrol(
         session, data=MemberCreate(phone="+46701234567", channel="store"), now=clock.now()
     )
     session.flush()
@@ -369,7 +370,7 @@ def test_activity_returned_in_full_before_enrolment_nets_to_zero(
     make_purchase(session, clock, "x1", email="x@example.se", lines=[line("A", quantity=3)])
     make_return(session, clock, "x1", lines=[{"line_no": 1, "quantity": 1}])
     make_return(session, clock, "x1")
-    m = members.enrol(session, data=MemberCreate(email="x@example.se"), now=clock.now())
+    m = enrolment.enrol(session, data=MemberCreate(email="x@example.se"), now=clock.now())
     session.flush()
     assert bal(session, m) == (0, 0)
     assert ledger.balance(session, m.id).lifetime_earned == 0

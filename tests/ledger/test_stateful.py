@@ -30,12 +30,12 @@ from sqlalchemy.orm import Session
 from lojal.activities import service as activities
 from lojal.activities.schemas import PurchaseCreate, ReturnCreate
 from lojal.clock import FixedClock
+from lojal.enrolment import enrol
 from lojal.ledger import entries, queries
 from lojal.ledger import service as ledger
 from lojal.ledger.errors import InsufficientPoints
 from lojal.ledger.models import JournalEntry, PointBalance, Posting
 from lojal.members.schemas import MemberCreate
-from lojal.members.service import enrol
 from lojal.program.schemas import ProgramConfig
 from tests.conftest import START, apply_program
 

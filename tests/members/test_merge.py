@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lojal import enrolment
 from lojal.activities.models import Event
 from lojal.badges import service as badges
 from lojal.clock import FixedClock
@@ -26,7 +27,7 @@ from lojal.program.schemas import ProgramConfig
 from lojal.referrals import service as referrals
 from lojal.referrals.models import Referral
 from lojal.rewards.models import RewardRedemption
-from lojal.tiers import service as tiers
+from lojal.tiers import queries as tiers
 from lojal.tiers.models import MemberTier
 from tests.challenges.helpers import completions, define, make_badge, standing
 from tests.conftest import apply_program
@@ -182,7 +183,7 @@ REFERRALS = {
 
 def _enrol(session: Session, clock: FixedClock, code: str | None = None) -> int:
     data = MemberCreate.model_validate(member_payload(referral_code=code))
-    return members.enrol(session, data=data, now=clock.now()).id
+    return enrolment.enrol(session, data=data, now=clock.now()).id
 
 
 def _code(session: Session, clock: FixedClock, member_id: int) -> str:

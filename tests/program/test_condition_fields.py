@@ -15,12 +15,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from lojal import cli
+from lojal.activities.events import LineFacts
 from lojal.db.session import make_session_factory, transaction
 from lojal.program import service
 from lojal.program.errors import InvalidProgram
 from lojal.program.models import Program
 from lojal.program.schemas import ProgramConfig
-from lojal.rules.engine import LineFacts, MemberFacts, PurchaseFacts, award_purchase
+from lojal.rules.engine import MemberFacts, PurchaseFacts, award_purchase
 from tests.conftest import DEFAULT_PROGRAM, Api, apply_program
 
 TYPO = {"field": "line.categroy", "op": "eq", "value": "coffee"}

@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lojal import enrolment
 from lojal.activities import service as activities
 from lojal.activities.schemas import PurchaseCreate
 from lojal.db.session import make_session_factory, transaction
 from lojal.imports import purchases
 from lojal.ledger import service as ledger
 from lojal.ledger.models import JournalEntry
-from lojal.members import service as members
 from lojal.members.schemas import MemberCreate
 from lojal.referrals import service as referrals
 from lojal.referrals.models import Referral
@@ -35,10 +35,10 @@ def _club(
     factory = make_session_factory(engine)
     with transaction(factory) as session:
         apply_program(session, START, referrals={**REFERRALS, **referral_settings})
-        anna = members.enrol(session, data=MemberCreate(email="anna@example.se"), now=START)
+        anna = enrolment.enrol(session, data=MemberCreate(email="anna@example.se"), now=START)
         code = referrals.member_referral(session, member_id=anna.id, now=START).code
         ids = [
-            members.enrol(
+            enrolment.enrol(
                 session,
                 data=MemberCreate(email=f"friend{i}@example.se", referral_code=code),
                 now=START,

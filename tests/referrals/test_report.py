@@ -12,13 +12,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from lojal import enrolment
 from lojal.activities import service as activities
 from lojal.activities.schemas import PurchaseCreate, ReturnCreate
 from lojal.cli import app
 from lojal.clock import FixedClock
 from lojal.db.session import make_session_factory, transaction
 from lojal.jobs.service import run_due
-from lojal.members import service as members
 from lojal.members.schemas import MemberCreate
 from lojal.referrals import service as referrals
 from tests.conftest import START, Api, apply_program
@@ -131,10 +131,10 @@ def test_lojal_referrals_report_prints_the_same_figures(fresh_engine: Engine) ->
     clock = FixedClock(START)
     with transaction(factory) as session:
         apply_program(session, clock.now(), referrals=REFERRALS)
-        anna = members.enrol(session, data=MemberCreate(email="anna@example.se"), now=clock.now())
+        anna = enrolment.enrol(session, data=MemberCreate(email="anna@example.se"), now=clock.now())
         code = referrals.member_referral(session, member_id=anna.id, now=clock.now()).code
         friends = [
-            members.enrol(
+            enrolment.enrol(
                 session,
                 data=MemberCreate(email=f"f{i}@example.se", referral_code=code),
                 now=clock.now(),

@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
+from lojal.activities.events import LineFacts
 from lojal.rules.engine import (
     Award,
     EventFacts,
-    LineFacts,
     MemberFacts,
     PurchaseFacts,
     RuleSet,

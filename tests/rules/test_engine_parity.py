@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from lojal.rules.engine import LineFacts, MemberFacts, PurchaseFacts, RuleSet, award_purchase
+from lojal.activities.events import LineFacts
+from lojal.rules.engine import MemberFacts, PurchaseFacts, RuleSet, award_purchase
 from lojal.rules.schemas import Rule
 from tests.rules.reference import award_purchase as reference_award
 

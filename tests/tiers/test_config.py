@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from lojal.activities.events import LineFacts
 from lojal.program.errors import InvalidProgram
 from lojal.program.service import parse, validate
-from lojal.rules.engine import LineFacts, MemberFacts, PurchaseFacts, award_purchase
+from lojal.rules.engine import MemberFacts, PurchaseFacts, award_purchase
 from tests.conftest import DEFAULT_PROGRAM
 from tests.tiers.club import tiers
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from lojal.activities.bulk import BulkPurchase, import_purchases
+from lojal.activities.events import LineFacts
 from lojal.clock import FixedClock
-from lojal.rules.engine import LineFacts
 from tests.conftest import Api
 from tests.factories import make_member, make_purchase, purchase_payload
 from tests.tiers.club import GOLD, SILVER, amount, apply_tiers, tiers

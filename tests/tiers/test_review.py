@@ -18,7 +18,7 @@ from lojal.jobs.service import run_due
 from lojal.members import service as members
 from lojal.members.models import Member
 from lojal.tiers import qualification as q
-from lojal.tiers import service as tiers
+from lojal.tiers import queries as tiers
 from lojal.tiers.models import TierChange
 from tests.conftest import START, apply_program
 from tests.factories import make_member, make_purchase

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lojal.activities.bulk import BulkPurchase, import_purchases
+from lojal.activities.events import LineFacts
 from lojal.clock import FixedClock
 from lojal.members.models import Member
-from lojal.rules.engine import LineFacts
-from lojal.tiers import service as tiers
+from lojal.tiers import queries as tiers
 from lojal.tiers.models import MemberTier, TierChange
 from tests.conftest import apply_program
 from tests.factories import make_event, make_member, make_purchase, make_return

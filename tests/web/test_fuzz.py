@@ -11,13 +11,13 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import Case
 
+from lojal import enrolment
 from lojal.app import create_app
 from lojal.clock import SystemClock
 from lojal.config import Settings
 from lojal.db.engine import make_engine
 from lojal.db.migrate import upgrade
 from lojal.db.session import make_session_factory, transaction
-from lojal.members import service as members
 from lojal.members.schemas import MemberCreate
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
@@ -41,7 +41,7 @@ def _club_app() -> object:
             session, name="fuzz", scopes=["admin"], pepper=PEPPER, now=now
         )
         for i in range(3):
-            members.enrol(session, data=MemberCreate(email=f"m{i}@example.se"), now=now)
+            enrolment.enrol(session, data=MemberCreate(email=f"m{i}@example.se"), now=now)
     engine.dispose()
     return create_app(Settings(database_url=url, environment="test", api_key_pepper=PEPPER))
 

@@ -45,17 +45,16 @@ import orjson
 from sqlalchemy.orm import Session
 
 from lojal import reactions
+from lojal.activities.events import LineFacts, PurchaseRecorded
 from lojal.conditions.model import AllOf, AnyOf, Compare, Not
 from lojal.db.driver import Driver
 from lojal.ledger import entries
 from lojal.ledger.bulk import ENTRY_COLUMNS, LOT_COLUMNS, POSTING_COLUMNS, new_ids
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
-from lojal.reactions import PurchaseRecorded
 from lojal.rules.engine import (
     WEEKDAYS,
     Award,
-    LineFacts,
     MemberFacts,
     PurchaseFacts,
     RuleSet,

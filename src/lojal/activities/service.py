@@ -33,6 +33,7 @@ from lojal.activities.errors import (
     OrderNotFound,
     UnknownMember,
 )
+from lojal.activities.events import EventRecorded, LineFacts, PurchaseRecorded, ReturnRecorded
 from lojal.activities.models import Event, Purchase, PurchaseLine, Return, ReturnLine
 from lojal.activities.schemas import EventCreate, MemberRef, PurchaseCreate, ReturnCreate
 from lojal.db.driver import Driver
@@ -40,16 +41,15 @@ from lojal.errors import LojalError
 from lojal.ledger import service as ledger
 from lojal.ledger.models import JournalEntry, PointLot
 from lojal.members import queries as member_queries
+from lojal.members import service as members
 from lojal.members.identities import normalise
 from lojal.members.models import Member
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
-from lojal.reactions import EventRecorded, PurchaseRecorded, ReturnRecorded
 from lojal.rules import service as rule_service
 from lojal.rules.engine import (
     Award,
     EventFacts,
-    LineFacts,
     MemberFacts,
     PurchaseFacts,
     award_event,
@@ -77,8 +77,6 @@ def resolve_ref(
     session: Session, ref: MemberRef, config: ProgramConfig
 ) -> tuple[Member | None, tuple[str, str] | None]:
     """The member an activity belongs to, or the (kind, value) identity to keep for later."""
-    from lojal.members import service as members
-
     if ref.member_id is not None:
         member = session.get(Member, ref.member_id)
         if member is None:

@@ -65,7 +65,7 @@ def list_(
     database_url: DbOption = None,
 ) -> None:
     """The club's challenges."""
-    from lojal.challenges import engine, service
+    from lojal.challenges import matching, service
     from lojal.cli import session_for
     from lojal.i18n import format_money
     from lojal.program import service as program_service
@@ -80,7 +80,7 @@ def list_(
             goal = definition.goal
             target = (
                 format_money(goal.target, currency)
-                if engine.sums_money(definition)
+                if matching.sums_money(definition)
                 else str(goal.target)
             )
             table.add_row(

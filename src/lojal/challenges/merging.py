@@ -28,13 +28,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lojal.challenges import engine
+from lojal.challenges.completions import reward
 from lojal.challenges.models import (
     Challenge,
     ChallengeCompletion,
     ChallengeFact,
     ChallengeProgress,
 )
-from lojal.challenges.progress import _forget_cached, _reward
+from lojal.challenges.progress import forget_cached
 from lojal.challenges.service import compiled_row
 from lojal.program import service as program_service
 
@@ -85,7 +86,7 @@ def merge_members(
             completed.append(row.challenge_id)
         combined.append(row.challenge_id)
     session.flush()
-    _forget_cached(session)
+    forget_cached(session)
     out: dict[str, Any] = {"moved": moved, "combined": combined}
     if completed:
         out["completed"] = completed
@@ -185,7 +186,7 @@ def _combine(
     mine.updated_at = now
     session.flush()
     if completion is not None:
-        _reward(session, [(found, target_id, completion)], now)
+        reward(session, [(found, target_id, completion)], now)
     return completion is not None
 
 

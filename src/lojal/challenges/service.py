@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 from lojal import calendar as club_calendar
 from lojal.badges import queries as badge_queries
 from lojal.badges.errors import UnknownBadge
-from lojal.challenges import engine
-from lojal.challenges.engine import Compiled, Progress
+from lojal.challenges import engine, matching
+from lojal.challenges.engine import Progress
 from lojal.challenges.errors import (
     ChallengeCodeTaken,
     ChallengeEnded,
@@ -37,6 +37,7 @@ from lojal.challenges.errors import (
     ChallengeNotFound,
     InvalidChallenge,
 )
+from lojal.challenges.matching import Compiled
 from lojal.challenges.models import (
     Challenge,
     ChallengeCompletion,
@@ -50,6 +51,8 @@ from lojal.challenges.schemas import (
     MemberChallengeRead,
     RewardRead,
 )
+from lojal.coupons.errors import UnknownCampaign
+from lojal.coupons.models import CouponCampaign
 from lojal.inputs import locate_unstorable
 from lojal.members import service as members
 from lojal.program import service as program_service
@@ -83,7 +86,7 @@ def check(session: Session, definition: ChallengeDefinition, timezone: str) -> N
         raise InvalidChallenge(
             "max_completions is for repeatable challenges", field="max_completions"
         )
-    fields = engine.fields_for(activity)
+    fields = matching.fields_for(activity)
     if definition.when is not None:
         refusal = fields.refusal(definition.when)
         if refusal is not None:
@@ -94,7 +97,7 @@ def check(session: Session, definition: ChallengeDefinition, timezone: str) -> N
             raise InvalidChallenge(
                 f"a {activity} challenge: {fields.unknown_field(goal.field)}", field="goal.field"
             )
-        if goal.kind == "sum" and not engine.summable(activity, goal.field):
+        if goal.kind == "sum" and not matching.summable(activity, goal.field):
             raise InvalidChallenge(
                 f"{goal.field!r} is not a number a sum goal can add up", field="goal.field"
             )
@@ -127,14 +130,10 @@ def _check_reward(session: Session, definition: ChallengeDefinition) -> None:
     if badge is not None and badge_queries.by_code(session, badge) is None:
         raise UnknownBadge(f"no badge {badge!r}: create it first", field="reward.badge")
     campaign_id = definition.reward.coupon
-    if campaign_id is not None:
-        from lojal.coupons.errors import UnknownCampaign
-        from lojal.coupons.models import CouponCampaign
-
-        if session.get(CouponCampaign, campaign_id) is None:
-            raise UnknownCampaign(
-                f"no coupon campaign {campaign_id}: create it first", field="reward.coupon"
-            )
+    if campaign_id is not None and session.get(CouponCampaign, campaign_id) is None:
+        raise UnknownCampaign(
+            f"no coupon campaign {campaign_id}: create it first", field="reward.coupon"
+        )
 
 
 # ---------------------------------------------------------------- the marketer's use cases
@@ -363,7 +362,7 @@ def compiled(
         return held[2]
     if len(_compiled) > 10_000:
         _compiled.clear()
-    found = engine.compile_challenge(
+    found = matching.compile_challenge(
         id=row_id,
         definition=ChallengeDefinition.model_validate(definition),
         runs_from=runs[0],
@@ -464,7 +463,7 @@ def active_for_member(
                 target=d.goal.target,
                 status=seen.status,
                 progress=seen.progress,
-                currency=config.currency if engine.sums_money(d) else None,
+                currency=config.currency if matching.sums_money(d) else None,
                 values=seen.values,
                 streak=seen.streak,
                 streak_period=d.goal.period,

@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lojal.activities.errors import CurrencyMismatch
+from lojal.activities.events import ReturnRecorded
 from lojal.coupons import codes, queries
 from lojal.coupons.discounts import Basket, BasketLine, Discount, compute
 from lojal.coupons.errors import (
@@ -64,7 +65,10 @@ from lojal.coupons.schemas import (
     ValidationRead,
 )
 from lojal.db.driver import Driver
-from lojal.reactions import ReturnRecorded
+from lojal.members import service as member_service
+from lojal.members.identities import normalise
+from lojal.members.queries import member_id_by_identity
+from lojal.program import service as program_service
 
 IDENTITIES = (("card", "card_number"), ("email", "email"), ("phone", "phone"))
 
@@ -115,18 +119,13 @@ def member_of(session: Session, customer: Customer) -> int | None:
         given.append(("external_id", customer.external_id))
     if customer.member_id is None and not given:
         return None  # a till's usual validation: nothing more to import or read
-    from lojal.members import service as members
-    from lojal.members.identities import normalise
-    from lojal.members.queries import member_id_by_identity
-    from lojal.program import service as program_service
-
     if customer.member_id is not None:
-        return members.resolve(session, members.get(session, customer.member_id)).id
+        return member_service.resolve(session, member_service.get(session, customer.member_id)).id
     region = program_service.current(session).phone_region
     for kind, raw in given:
         member_id = member_id_by_identity(session, kind, normalise(kind, raw, region))
         if member_id is not None:
-            return members.resolve(session, members.get(session, member_id)).id
+            return member_service.resolve(session, member_service.get(session, member_id)).id
     return None
 
 
@@ -186,8 +185,6 @@ def assess(
             raise MemberLimitReached(
                 f"the member has used this campaign {rules.uses_per_member} time(s)"
             )
-    from lojal.program import service as program_service
-
     currency = program_service.current(session).currency
     if basket.currency is not None and basket.currency != currency:
         raise CurrencyMismatch(

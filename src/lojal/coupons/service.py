@@ -20,6 +20,7 @@ from lojal.coupons.errors import (
     InvalidCampaign,
 )
 from lojal.coupons.models import CouponBatch, CouponCampaign, CouponCode
+from lojal.coupons.redemptions import code_by_text
 from lojal.coupons.schemas import CampaignCreate, CampaignRead, CampaignUpdate, OfferIn
 from lojal.db.driver import Driver
 
@@ -324,8 +325,6 @@ def issue_code(
 
 
 def disable_code(session: Session, *, code: str, now: datetime) -> CouponCode:
-    from lojal.coupons.redemptions import code_by_text
-
     row = code_by_text(session, code)
     if row.disabled_at is None:
         row.disabled_at = now

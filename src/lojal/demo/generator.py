@@ -3,7 +3,7 @@
 Kafferosteriet Klubb (``club.yaml``): members with Swedish names enrolled in the shop, on the
 web and in the app; a catalogue of coffee, tea, pastries and merchandise; a year of purchases
 with a Christmas peak and a summer dip, some returns, and e-mail, browsing, survey, review and
-profile events. Members go through ``lojal.members.service.enrol``, purchases through the bulk
+profile events. Members go through ``lojal.enrolment.enrol``, purchases through the bulk
 path (``lojal.activities.bulk``), returns and events through the ordinary services.
 """
 
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.activities import service as activities
 from lojal.activities.bulk import BulkPurchase, import_purchases
+from lojal.activities.events import LineFacts
 from lojal.activities.models import Purchase
 from lojal.activities.schemas import EventCreate, ReturnCreate
 from lojal.badges import service as badges
@@ -38,7 +39,6 @@ from lojal.members.schemas import ConsentGrant, MemberCreate
 from lojal.program import service as program_service
 from lojal.rewards import service as rewards
 from lojal.rewards.schemas import RewardCreate
-from lojal.rules.engine import LineFacts
 from lojal.staff import service as staff
 
 CLUB_FILE = Path(__file__).with_name("club.yaml")

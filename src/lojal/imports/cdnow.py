@@ -20,12 +20,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.activities.bulk import BulkPurchase, import_purchases
+from lojal.activities.events import LineFacts
 from lojal.db.session import transaction
 from lojal.imports.members import MemberRow, import_members
 from lojal.imports.reader import Summary
 from lojal.members.schemas import MemberCreate
 from lojal.program import service as program_service
-from lojal.rules.engine import LineFacts
 
 DEFAULT_FILE = Path(__file__).resolve().parents[3] / "data" / "cdnow" / "CDNOW_master.txt"
 Progress = Callable[[int, int], None]

@@ -10,7 +10,7 @@ empty leaves it unanswered). Dates and times must lie in 1900-2999 (``lojal.inpu
 A row whose identities already belong to one member is skipped (already there): importing the
 same file twice adds nothing. A row whose identities belong to two different members, or that
 repeats an identity of an earlier row in the same batch that is new, is rejected. Members are
-enrolled through ``lojal.members.service.enrol`` (so activity that arrived for their
+enrolled through ``lojal.enrolment.enrol`` (so activity that arrived for their
 identities before is credited), one transaction per batch, one savepoint per row.
 """
 
@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lojal import enrolment
 from lojal.db.session import transaction
 from lojal.errors import LojalError
 from lojal.imports.reader import (
@@ -39,7 +40,6 @@ from lojal.imports.reader import (
     text_or_none,
 )
 from lojal.inputs import storable_day
-from lojal.members import service as members
 from lojal.members.identities import normalise
 from lojal.members.models import MemberIdentity
 from lojal.members.schemas import MemberCreate
@@ -174,7 +174,7 @@ def import_members(
             continue
         try:
             with session.begin_nested():
-                members.enrol(session, data=row.data, now=now, region=region)
+                enrolment.enrol(session, data=row.data, now=now, region=region)
         except LojalError as exc:
             field = getattr(exc, "field", None) or "email"
             result.rejected.append((i, f"{field}: {exc.detail}"))

@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.activities.bulk import BulkPurchase, ImportState, import_purchases
 from lojal.activities.dating import CLOCK_SKEW, refusal
+from lojal.activities.events import LineFacts
 from lojal.db.session import transaction
 from lojal.errors import LojalError
 from lojal.imports.grouping import Group, Rows, groups
@@ -62,7 +63,6 @@ from lojal.imports.reader import (
 from lojal.members.identities import normalise
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
-from lojal.rules.engine import LineFacts
 
 FIELDS = (
     "order_id",

@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from lojal import reactions
 from lojal.clock import Clock
 from lojal.coupons import redemptions as coupon_redemptions
 from lojal.db.session import transaction
 from lojal.ledger import service as ledger
 from lojal.memberships.service import lapse_due
 from lojal.referrals import tasks as referrals
-from lojal.tiers.service import assign_entry_tier, review_due
+from lojal.tiers import reviews as tier_reviews
 from lojal.web import idempotency
 
 BATCH = 2000
@@ -62,14 +63,27 @@ def run_due(factory: sessionmaker[Session], *, clock: Clock, ttl_hours: int = 24
             break
     # Paid memberships first, so that a lapsed paid tier is gone before the reviews.
     summary.memberships_ended = _until_done(factory, lapse_due, now)
-    _until_done(factory, assign_entry_tier, now)
-    summary.tiers_reviewed = _until_done(factory, review_due, now)
+    _until_done(factory, _assign_entry_tiers, now)
+    summary.tiers_reviewed = _until_done(factory, _review_tiers, now)
     summary.reservations_expired = _until_done(factory, coupon_redemptions.free_expired, now)
     with transaction(factory) as session:
         summary.idempotency_purged = idempotency.purge(
             session, older_than=now - timedelta(hours=ttl_hours)
         )
     return summary
+
+
+def _assign_entry_tiers(session: Session, *, now: datetime, limit: int) -> int:
+    done = tier_reviews.assign_entry_tier(session, now=now, limit=limit)
+    reactions.after_events(session, done.caused, now)
+    return done.count
+
+
+def _review_tiers(session: Session, *, now: datetime, limit: int) -> int:
+    """Review the tiers due, and let the other features react to the changes."""
+    done = tier_reviews.review_due(session, now=now, limit=limit)
+    reactions.after_events(session, done.caused, now)
+    return done.count
 
 
 def _until_done(factory: sessionmaker[Session], step: Callable[..., int], now: datetime) -> int:

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
+from lojal import enrolment
 from lojal.errors import Invalid
 from lojal.members import merging, service
 from lojal.members.models import Member
@@ -39,7 +40,7 @@ def _member(session: Session, member: Member, status: int = 200) -> Reply:
 async def enrol(body: MemberCreate, write: ChannelWrite) -> Response:
     def work(session: Session, now: datetime) -> Reply:
         region = program_service.current(session).phone_region
-        return _member(session, service.enrol(session, data=body, now=now, region=region), 201)
+        return _member(session, enrolment.enrol(session, data=body, now=now, region=region), 201)
 
     return await write(work)
 

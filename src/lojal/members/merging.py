@@ -21,13 +21,15 @@ The merged member stays as a pointer (``status = 'merged'``, ``merged_into_id``)
 card, codes and links still find the member that carries on. Pointers are kept one hop long:
 members merged into ``source`` earlier now point at ``target`` directly.
 
-This module imports the features; no feature imports it (``members.service`` neither), so
-the list creates no import cycle.
+This module imports the features and the dispatcher (``lojal.reactions``): what a step
+records (a tier change) and the ``member_merged`` event go to the features that react, in the
+merge's transaction. No feature imports it (``members.service`` neither), so the list creates
+no import cycle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,7 +37,9 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from lojal import reactions
 from lojal.activities import merging as activities
+from lojal.activities.events import MEMBER_MERGED, EventRecorded, MemberMerged
 from lojal.badges import merging as badges
 from lojal.challenges import merging as challenges
 from lojal.coupons import merging as coupons
@@ -48,9 +52,7 @@ from lojal.memberships import merging as memberships
 from lojal.referrals import merging as referrals
 from lojal.rewards import merging as rewards
 from lojal.tiers import merging as tiers
-from lojal.tiers import service as tier_service
-
-MEMBER_MERGED = "member_merged"
+from lojal.tiers.changes import SystemEvent, record_events
 
 Merger = Callable[..., Mapping[str, Any]]
 
@@ -98,11 +100,22 @@ def _merge_members(
     return {"identities": identities, "consents": taken}
 
 
+def _merge_tiers(
+    session: Session, *, source_id: int, target_id: int, now: datetime
+) -> dict[str, Any]:
+    def dispatch(events: Sequence[EventRecorded]) -> None:
+        reactions.after_events(session, events, now)
+
+    return tiers.merge_members(
+        session, source_id=source_id, target_id=target_id, now=now, dispatch=dispatch
+    )
+
+
 STEPS: tuple[Step, ...] = (
     Step("members", _merge_members, TABLES),
     Step("activity", activities.merge_members, activities.TABLES),
     Step("points", ledger.merge_members, ledger.TABLES),
-    Step("tier", tiers.merge_members, tiers.TABLES),
+    Step("tier", _merge_tiers, tiers.TABLES),
     Step("membership", memberships.merge_members, memberships.TABLES),
     Step("referrals", referrals.merge_members, referrals.TABLES),
     Step("challenges", challenges.merge_members, challenges.TABLES),
@@ -127,6 +140,7 @@ def covered_tables() -> dict[str, str]:
 class Merged:
     member: Member
     moved: dict[str, Mapping[str, Any]]
+    fact: MemberMerged
 
 
 def merge(session: Session, *, into_id: int, from_id: int, now: datetime) -> Merged:
@@ -163,19 +177,9 @@ def merge(session: Session, *, into_id: int, from_id: int, now: datetime) -> Mer
         if done:
             moved[step.name] = done
     session.flush()
-    tier_service.record_events(
-        session,
-        [
-            tier_service.SystemEvent(
-                f"{MEMBER_MERGED}:{from_id}",
-                into.id,
-                MEMBER_MERGED,
-                now,
-                {"from_member_id": from_id, "moved": moved},
-            )
-        ],
-        now,
-    )
+    fact = MemberMerged(member_id=into.id, from_member_id=from_id, occurred_at=now, moved=moved)
+    event = SystemEvent(fact.event_id, into.id, MEMBER_MERGED, now, fact.properties())
+    reactions.after_events(session, record_events(session, [event], now), now)
     session.expire(into, ["identities"])
     session.expire(source)
-    return Merged(into, moved)
+    return Merged(into, moved, fact)

@@ -1,5 +1,9 @@
-"""Member use cases: enrol in any channel, recognise by any identity, consent, close. Merging
-two members is ``lojal.members.merging`` (it reaches into every feature)."""
+"""Member use cases: add a member from any channel, recognise by any identity, consent, close.
+
+Enrolment — adding the member, then what the other features do for a new member and the
+activity that waited for them — is ``lojal.enrolment``, and merging two members is
+``lojal.members.merging``: both reach into other features, which import this module, so they
+live above it."""
 
 from __future__ import annotations
 
@@ -45,9 +49,9 @@ def _claim(session: Session, member: Member, kind: str, value: str, now: datetim
         member.identities.append(identity)
 
 
-def enrol(session: Session, *, data: MemberCreate, now: datetime, region: str = "SE") -> Member:
-    """Enrol a member; credit any activity that arrived for their identities before they
-    joined."""
+def create(session: Session, *, data: MemberCreate, now: datetime, region: str = "SE") -> Member:
+    """Add a member with their identities, consents and an empty balance. Enrolling is more
+    (``lojal.enrolment.enrol``): call this only from there."""
     identities = identities_of(data, region)
     if not any(kind == "card" for kind, _ in identities):
         identities.append(("card", new_card_number()))
@@ -80,12 +84,6 @@ def enrol(session: Session, *, data: MemberCreate, now: datetime, region: str = 
         _record_consent(session, member.id, grant, now)
     ledger.open_balance(session, member_id=member.id, now=now)
     session.flush()
-
-    from lojal import reactions
-    from lojal.activities.service import credit_unmatched
-
-    reactions.after_enrolment(session, member, data, now)
-    credit_unmatched(session, member=member, identities=identities, now=now)
     return member
 
 

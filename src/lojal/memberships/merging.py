@@ -67,7 +67,7 @@ def merge_members(
         plan = session.get(MembershipPlan, survivor.plan_id)
         assert plan is not None
         out["active"] = survivor.id
-        tiers.set_paid_tiers(
+        service.set_paid_tiers(
             session,
             [
                 tiers.PaidTierChange(

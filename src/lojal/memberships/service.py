@@ -9,7 +9,9 @@ for. A plan that gives a tier gives it for as long as the membership is active: 
 tier is the higher of that and their qualified tier (``lojal.tiers``).
 
 Membership changes are recorded as events (``membership_started``, ``membership_renewed``,
-``membership_cancelled``, ``membership_ended``) for other features to react to.
+``membership_cancelled``, ``membership_ended``) and handed, with the tier changes they cause,
+to the features that react (``lojal.reactions``): a membership is a fact's source, not a
+reaction, so it calls the dispatcher itself.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lojal import reactions
 from lojal.members import service as members
 from lojal.memberships import queries
 from lojal.memberships.errors import (
@@ -47,6 +50,7 @@ from lojal.memberships.schemas import (
 from lojal.program import service as program_service
 from lojal.tiers import qualification
 from lojal.tiers import service as tiers
+from lojal.tiers.changes import SystemEvent, lock_members, record_events
 from lojal.tiers.errors import UnknownTier
 
 MONTHS = {"year": 12, "month": 1}
@@ -140,7 +144,7 @@ def record_payment(
             f"plan {plan.code!r} is paid in {plan.currency}, not {data.currency}",
             field="currency",
         )
-    tiers.lock_members(session, [member.id])
+    lock_members(session, [member.id])
     # Again under the lock: the same payment may have been recorded meanwhile.
     replay = _replay(session, member.id, plan, data)
     if replay is not None:
@@ -196,7 +200,7 @@ def record_payment(
     session.add(record)
     session.flush()
     if plan.tier is not None:
-        tiers.set_paid_tiers(
+        set_paid_tiers(
             session,
             [
                 tiers.PaidTierChange(
@@ -245,7 +249,7 @@ def cancel(session: Session, *, member_id: int, now: datetime) -> Membership:
     """Cancel the member's membership: it stays active, with its benefits, until the end of
     the paid period, and then ends. Cancelling again changes nothing."""
     member = members.get_active(session, member_id)
-    tiers.lock_members(session, [member.id])
+    lock_members(session, [member.id])
     membership = queries.active_membership(session, member.id)
     if membership is None:
         raise NoActiveMembership(f"member {member.id} has no active membership")
@@ -268,7 +272,7 @@ def lapse_due(session: Session, *, now: datetime, limit: int = 2000) -> int:
     due = queries.due_to_end(session, now=now, limit=limit)
     if not due:
         return 0
-    tiers.lock_members(session, [member_id for _, member_id in due])
+    lock_members(session, [member_id for _, member_id in due])
     rows = list(
         session.scalars(
             select(Membership)
@@ -302,7 +306,7 @@ def lapse_due(session: Session, *, now: datetime, limit: int = 2000) -> int:
             (event_id, "membership_ended", membership, plan, membership.renews_at, reason)
         )
     session.flush()
-    tiers.set_paid_tiers(session, changes, now=now)
+    set_paid_tiers(session, changes, now=now)
     _events(session, events, now)
     return len(rows)
 
@@ -312,10 +316,10 @@ def _events(
     items: Sequence[tuple[str, str, Membership, MembershipPlan, datetime, dict[str, Any]]],
     now: datetime,
 ) -> None:
-    tiers.record_events(
+    recorded = record_events(
         session,
         [
-            tiers.SystemEvent(
+            SystemEvent(
                 event_id,
                 membership.member_id,
                 kind,
@@ -331,6 +335,15 @@ def _events(
         ],
         now,
     )
+    reactions.after_events(session, recorded, now)
+
+
+def set_paid_tiers(
+    session: Session, changes: Sequence[tiers.PaidTierChange], *, now: datetime
+) -> None:
+    """Give or take away the tiers of paid memberships (``lojal.tiers.service``), and let the
+    other features react to the tier changes."""
+    reactions.after_events(session, tiers.set_paid_tiers(session, changes, now=now), now)
 
 
 # ------------------------------------------------------------------ reads

@@ -35,11 +35,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lojal.activities.events import PurchaseRecorded, ReturnRecorded
 from lojal.activities.models import Purchase, Return
 from lojal.db.driver import Driver
 from lojal.ledger import service as ledger
@@ -52,9 +52,6 @@ from lojal.referrals.models import Referral
 from lojal.referrals.schemas import ReferralConfig
 from lojal.referrals.service import configured
 from lojal.rules.engine import cap_window
-
-if TYPE_CHECKING:
-    from lojal.reactions import PurchaseRecorded, ReturnRecorded
 
 SIDES = ("advocate", "referee")
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from lojal import calendar as club_calendar
+from lojal.activities.events import LineFacts
 from lojal.conditions.evaluate import MISSING, Predicate, compile_condition, matches, walk
 from lojal.i18n import format_money
 from lojal.rules.schemas import (
@@ -33,31 +34,6 @@ from lojal.rules.schemas import (
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Stacking = Literal["multiply", "add", "max"]
-
-
-@dataclass(frozen=True, slots=True)
-class LineFacts:
-    sku: str
-    quantity: int
-    unit_price_minor: int
-    total_minor: int
-    name: str | None = None
-    category: str | None = None
-
-    @classmethod
-    def of(
-        cls,
-        sku: str,
-        unit_price_minor: int,
-        quantity: int = 1,
-        *,
-        name: str | None = None,
-        category: str | None = None,
-        total_minor: int | None = None,
-    ) -> LineFacts:
-        """A line whose total is quantity × unit price unless given (a discounted line)."""
-        total = quantity * unit_price_minor if total_minor is None else total_minor
-        return cls(sku, quantity, unit_price_minor, total, name, category)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,8 @@ from lojal.summary.schemas import (
     TierGoal,
     TierPart,
 )
-from lojal.tiers import service as tiers
+from lojal.tiers import levels as tiers
+from lojal.tiers import queries as tier_queries
 from lojal.tiers.schemas import TierProgress
 
 TICK = timedelta(microseconds=1)
@@ -176,7 +177,7 @@ def _tier(
 ) -> TierPart | None:
     if tiers.configured(session) is None:
         return None
-    progress = tiers.progress(session, member_id=member_id, now=now)
+    progress = tier_queries.progress(session, member_id=member_id, now=now)
     tier = progress.tier
     next_goal = keep_goal = None
     if progress.next is not None:

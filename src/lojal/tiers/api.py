@@ -6,8 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
+from lojal import reactions
 from lojal.db.types import MAX_ID
-from lojal.tiers import service
+from lojal.tiers import queries, service
 from lojal.tiers.models import TierChange
 from lojal.tiers.schemas import (
     ManualTierChange,
@@ -32,7 +33,7 @@ def tiers(session: SessionDep, _: Channel) -> TiersRead:
 def progress(member_id: MemberIdPath, session: SessionDep, now: NowDep, _: Channel) -> TierProgress:
     """The member's tier, what the next tier still needs in the current window, and what
     keeps the current tier at its next review."""
-    return service.progress(session, member_id=member_id, now=now)
+    return queries.progress(session, member_id=member_id, now=now)
 
 
 def _change(row: TierChange) -> TierChangeRead:
@@ -56,7 +57,7 @@ def history(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> TierHistoryPage:
     """Every change of the member's tier, newest first."""
-    rows = service.history(session, member_id=member_id, before=before, limit=limit)
+    rows = queries.history(session, member_id=member_id, before=before, limit=limit)
     return TierHistoryPage(
         changes=[_change(row) for row in rows],
         next_before=rows[-1].id if len(rows) == limit else None,
@@ -69,9 +70,10 @@ async def set_tier(member_id: MemberIdPath, body: ManualTierChange, write: Admin
     until ``until``; the tier is reviewed as usual after that."""
 
     def work(session: Session, now: datetime) -> Reply:
-        result = service.set_tier(
+        caused = service.set_tier(
             session, member_id=member_id, change=body, now=now, actor=write.principal.name
         )
-        return Reply.of(result, 200)
+        reactions.after_events(session, caused, now)
+        return Reply.of(queries.progress(session, member_id=member_id, now=now), 200)
 
     return await write(work)

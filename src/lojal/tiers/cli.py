@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
+from lojal import reactions
 from lojal.clock import SystemClock
+from lojal.tiers import queries, service
+from lojal.tiers.schemas import ManualTierChange
 
 DbOption = Annotated[
     str | None,
@@ -27,7 +30,6 @@ def register(app: typer.Typer) -> None:
     def list_tiers(database_url: DbOption = None) -> None:
         """The club's tiers, lowest first."""
         from lojal.cli import console, session_for
-        from lojal.tiers import service
 
         with session_for(database_url) as session:
             console.print_json(service.definitions(session).model_dump_json())
@@ -36,20 +38,18 @@ def register(app: typer.Typer) -> None:
     def show(member_id: int, database_url: DbOption = None) -> None:
         """A member's tier and progress: the next tier, and what keeps the current one."""
         from lojal.cli import console, session_for
-        from lojal.tiers import service
 
         with session_for(database_url) as session:
-            result = service.progress(session, member_id=member_id, now=SystemClock().now())
+            result = queries.progress(session, member_id=member_id, now=SystemClock().now())
             console.print_json(result.model_dump_json())
 
     @tiers_app.command("history")
     def history(member_id: int, database_url: DbOption = None) -> None:
         """Every change of a member's tier, newest first."""
         from lojal.cli import console, session_for
-        from lojal.tiers import service
 
         with session_for(database_url) as session:
-            for row in service.history(session, member_id=member_id, limit=500):
+            for row in queries.history(session, member_id=member_id, limit=500):
                 console.print(
                     f"{row.effective_at:%Y-%m-%d %H:%M} {row.from_tier or '-'} → "
                     f"{row.to_tier or '-'} ({row.reason})"
@@ -67,8 +67,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Put a member in a tier (a staff decision, recorded with its reason)."""
         from lojal.cli import console, option_time, session_for
-        from lojal.tiers import service
-        from lojal.tiers.schemas import ManualTierChange
 
         change = ManualTierChange.model_validate(
             {
@@ -78,9 +76,12 @@ def register(app: typer.Typer) -> None:
             }
         )
         with session_for(database_url) as session:
-            result = service.set_tier(
-                session, member_id=member_id, change=change, now=SystemClock().now(), actor="cli"
+            now = SystemClock().now()
+            caused = service.set_tier(
+                session, member_id=member_id, change=change, now=now, actor="cli"
             )
+            reactions.after_events(session, caused, now)
+            result = queries.progress(session, member_id=member_id, now=now)
             console.print(
                 f"member {member_id} is in tier {result.tier.code if result.tier else 'none'}"
             )

@@ -17,27 +17,37 @@ See ``lojal.members.merging``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lojal.tiers import queries, service
-from lojal.tiers.service import _Decision, _write
+from lojal.activities.events import EventRecorded
+from lojal.tiers import levels, queries
+from lojal.tiers.changes import Decision, write
+from lojal.tiers.upgrades import requalify
 
 TABLES = {"member_tiers": "combined", "tier_changes": "kept"}
 
 
 def merge_members(
-    session: Session, *, source_id: int, target_id: int, now: datetime
+    session: Session,
+    *,
+    source_id: int,
+    target_id: int,
+    now: datetime,
+    dispatch: Callable[[Sequence[EventRecorded]], None],
 ) -> dict[str, Any]:
-    found = service.configured(session)
+    """What the merge did to tiers. ``dispatch`` passes the events each decision recorded to
+    the features that react (the merge's ``lojal.reactions``), before the next decision reads."""
+    found = levels.configured(session)
     before = queries.states(session, [source_id, target_id])
     source, target = before[source_id], before[target_id]
     if found is None or not source.has_row:
         if found is not None:
-            service.requalify(session, member_ids=[target_id], now=now)
+            dispatch(requalify(session, member_ids=[target_id], now=now))
         return {}
     tiers = found[1]
     combined = target
@@ -64,16 +74,17 @@ def merge_members(
         source, review_at=None, in_grace=False, grace_to=None, paid_tier=None, paid_until=None
     )
     detail = {"merged_from": source_id}
-    _write(
+    decided = write(
         session,
         tiers,
         before,
         [
-            _Decision(combined, reason, now, detail),
-            _Decision(stopped, "period_end", now, detail),
+            Decision(combined, reason, now, detail),
+            Decision(stopped, "period_end", now, detail),
         ],
         now,
     )
-    service.requalify(session, member_ids=[target_id], now=now)
+    dispatch(decided)
+    dispatch(requalify(session, member_ids=[target_id], now=now))
     tier = queries.states(session, [target_id])[target_id].tier
     return {"tier": tier, "from_tier": source.tier, "kept_tier": target.tier}

@@ -1,41 +1,36 @@
-"""Reads for tiers. The two that run for every purchase batch — the members' tier state and
-their qualifying totals — are one statement each per chunk of members, on the driver
+"""Reads for tiers: the members' tier state and qualifying totals, and a member's progress and
+history. The two that run for every purchase batch — the members' tier state and their
+qualifying totals — are one statement each per chunk of members, on the driver
 (``lojal.db.driver``), like the rest of the purchase path."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lojal.db.driver import Driver
+from lojal.members import service as members
+from lojal.tiers import levels
+from lojal.tiers import qualification as q
+from lojal.tiers.levels import TierState
 from lojal.tiers.models import MemberTier, TierChange
 from lojal.tiers.qualification import Window
-from lojal.tiers.schemas import Basis
+from lojal.tiers.schemas import (
+    Basis,
+    KeepTier,
+    NextTier,
+    PaidTier,
+    TierProgress,
+    TierRead,
+    WindowRead,
+)
 
 # An open window's end, for SQL that compares with one.
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 CHUNK = 300
-
-
-@dataclass(frozen=True, slots=True)
-class TierState:
-    """A member's tier as stored: ``members`` and their ``member_tiers`` row (if any)."""
-
-    member_id: int
-    status: str
-    tier: str | None  # members.tier
-    qualified_tier: str | None = None
-    qualified_since: datetime | None = None
-    review_at: datetime | None = None
-    in_grace: bool = False
-    grace_to: str | None = None
-    paid_tier: str | None = None
-    paid_until: datetime | None = None
-    has_row: bool = False
 
 
 def _time(db: Driver, value: object) -> datetime | None:
@@ -160,10 +155,64 @@ def without_tier(session: Session, *, limit: int) -> list[int]:
     return [int(row[0]) for row in rows]
 
 
+def progress(session: Session, *, member_id: int, now: datetime) -> TierProgress:
+    """Where the member stands: their tier (qualified and paid), the current window's total,
+    what the next tier still needs, and what keeps the qualified tier at its next review.
+    Raises ``TiersNotConfigured`` when the programme has no tiers."""
+    config, tiers = levels.require(session)
+    member = members.resolve(session, members.get(session, member_id))
+    state = states(session, [member.id])[member.id]
+    window = q.current_window(tiers.period, now, config.timezone)
+    total = totals(session, tiers.basis, {member.id: window}).get(member.id, 0)
+
+    effective = tiers.rank(levels.effective(tiers, state))
+    next_tier = None
+    if effective + 1 < len(tiers.levels):
+        level = tiers.levels[effective + 1]
+        next_tier = NextTier(tier=TierRead.of(level), remaining=q.remaining(level.threshold, total))
+
+    keep = None
+    qualified = tiers.level(state.qualified_tier)
+    if qualified is not None and state.review_at is not None:
+        keep_window = (
+            q.window_until(tiers.period, state.review_at, config.timezone)
+            if state.in_grace
+            else q.period_window(tiers.period, state.review_at, config.timezone)
+        )
+        so_far = totals(session, tiers.basis, {member.id: keep_window}).get(member.id, 0)
+        keep = KeepTier(
+            tier=TierRead.of(qualified),
+            review_at=state.review_at,
+            window=WindowRead(start=keep_window.start, end=keep_window.end),
+            total=so_far,
+            remaining=q.remaining(qualified.threshold, so_far),
+            in_grace=state.in_grace,
+        )
+
+    paid_level = tiers.level(state.paid_tier)
+    tier = tiers.level(levels.effective(tiers, state))
+    return TierProgress(
+        member_id=member.id,
+        tier=TierRead.of(tier) if tier else None,
+        qualified_tier=TierRead.of(qualified) if qualified else None,
+        paid=PaidTier(tier=TierRead.of(paid_level), until=state.paid_until) if paid_level else None,
+        basis=tiers.basis,
+        unit=levels.unit(config, tiers),
+        period=tiers.period,
+        window=WindowRead(start=window.start, end=window.end),
+        total=total,
+        next=next_tier,
+        keep=keep,
+    )
+
+
 def history(
-    session: Session, member_id: int, *, before: int | None, limit: int
+    session: Session, *, member_id: int, before: int | None = None, limit: int = 50
 ) -> list[TierChange]:
-    query = select(TierChange).where(TierChange.member_id == member_id)
+    """Every change of the member's tier (the one a merged member carries on as), newest
+    first, before the change ``before``."""
+    member = members.resolve(session, members.get(session, member_id))
+    query = select(TierChange).where(TierChange.member_id == member.id)
     if before is not None:
         query = query.where(TierChange.id < before)
     return list(session.scalars(query.order_by(TierChange.id.desc()).limit(limit)))

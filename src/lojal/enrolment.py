@@ -1,0 +1,31 @@
+"""Enrolling a member: the member's rows (``lojal.members.service.create``), what the other
+features do for a new member (``lojal.reactions.after_enrolment``: a referral, the tier
+everyone has) and the purchases and events that arrived for the member's identities before
+they joined, credited with the points the rules give
+(``lojal.activities.service.credit_unmatched``) — in that order, in one transaction.
+
+It lives above members, activities and the dispatcher because it needs all three, and
+activities needs members: ``members`` imports neither.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from lojal import reactions
+from lojal.activities.service import credit_unmatched
+from lojal.members import service as members
+from lojal.members.models import Member
+from lojal.members.schemas import MemberCreate
+
+
+def enrol(session: Session, *, data: MemberCreate, now: datetime, region: str = "SE") -> Member:
+    """Enrol a member; credit any activity that arrived for their identities before they
+    joined."""
+    member = members.create(session, data=data, now=now, region=region)
+    identities = [(identity.kind, identity.value) for identity in member.identities]
+    reactions.after_enrolment(session, member, data, now)
+    credit_unmatched(session, member=member, identities=identities, now=now)
+    return member
