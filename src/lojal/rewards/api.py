@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import hashlib
-import uuid
 from datetime import datetime
 from typing import Annotated
 
@@ -144,15 +142,8 @@ def member_redemptions(
     return [redemption_read(session, r) for r in service.member_redemptions(session, member_id)]
 
 
-def redemption_key(member_id: int, reference: str | None, idempotency_key: str | None) -> str:
-    """The redemption's natural key: the caller's reference, else its Idempotency-Key (hashed
-    when long), else a new one (a request that carries neither is never a repeat)."""
-    if reference:
-        return f"{member_id}:ref:{reference}"
-    if idempotency_key:
-        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
-        return f"{member_id}:key:{idempotency_key if len(idempotency_key) <= 100 else digest}"
-    return f"{member_id}:{uuid.uuid4()}"
+# rewards/cli.py still reads the key from here.
+redemption_key = service.redemption_key
 
 
 @router.post(
@@ -170,7 +161,8 @@ def redemption_key(member_id: int, reference: str | None, idempotency_key: str |
 async def redeem(
     member_id: MemberIdPath, reward_id: RewardIdPath, body: RedeemRequest, write: ChannelWrite
 ) -> Response:
-    key = redemption_key(member_id, body.reference, write.claim.key if write.claim else None)
+    claimed = write.claim.key if write.claim else None
+    key = service.redemption_key(member_id, body.reference, claimed)
 
     def work(session: Session, now: datetime) -> Reply:
         redemption, created = service.redeem(

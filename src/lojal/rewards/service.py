@@ -41,6 +41,7 @@ from lojal.i18n import format_money
 from lojal.ledger import queries as ledger_queries
 from lojal.ledger import service as ledger
 from lojal.ledger.errors import InsufficientPoints
+from lojal.ledger.keys import request_key
 from lojal.members import service as members
 from lojal.members.models import Member
 from lojal.program import service as program_service
@@ -251,6 +252,14 @@ def available(reward: Reward, now: datetime) -> str | None:
     if reward.valid_until is not None and now >= reward.valid_until:
         return f"the reward ended at {reward.valid_until.isoformat()}"
     return None
+
+
+def redemption_key(member_id: int, reference: str | None, idempotency_key: str | None) -> str:
+    """The redemption's natural key: the caller's reference, else its Idempotency-Key (hashed
+    when long), else a new one (a request that carries neither is never a repeat)."""
+    return request_key(
+        member_id, reference=reference, idempotency_key=idempotency_key, digest_over=100
+    )
 
 
 def find_redemption(session: Session, key: str) -> RewardRedemption | None:
