@@ -1,7 +1,7 @@
 """A redemption's life at the till or in a web shop: reserve a use for a basket, commit it on an
 order, release it; a reservation past its time expires; after a return of the whole order the
 use is restored when the campaign says so. Checking the code is ``coupons.validation``; the
-counters each step moves, and the order rows are locked in, are ``coupons.uses``.
+counters each step moves, and the order in which rows are locked, are ``coupons.uses``.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from lojal.db.driver import Driver
 
 
 def locked(session: Session, code_id: int, **by: str) -> CouponRedemption | None:
+    """The code's redemption matching ``by``, locked for this transaction (the first lock)."""
     query = select(CouponRedemption).where(CouponRedemption.code_id == code_id)
     for name, value in by.items():
         query = query.where(getattr(CouponRedemption, name) == value)
