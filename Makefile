@@ -2,6 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
+PORT ?= 8000
 
 .PHONY: venv install demo serve test lint typecheck check bench clean
 
@@ -13,9 +14,10 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The main job on the embedded default: a SQLite club with demo data, served on :8000.
+# The main job on the embedded default: a SQLite club with demo data, served on :8000
+# (PORT=8001 make demo for another port).
 demo: install
-	$(VENV)/bin/lojal demo --database-url sqlite:///lojal.db --serve
+	$(VENV)/bin/lojal demo --database-url sqlite:///lojal.db --serve --port $(PORT)
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench

@@ -29,7 +29,7 @@ from lojal.referrals.api import router as referrals_router
 from lojal.rewards.api import router as rewards_router
 from lojal.summary.api import router as summary_router
 from lojal.tiers.api import router as tiers_router
-from lojal.web import errors
+from lojal.web import docs, errors
 from lojal.web.storable import RefuseUnstorableText
 from lojal.web.writer import Writer
 
@@ -80,6 +80,8 @@ def create_app(
         version=__version__,
         summary="Loyalty programme and customer club API",
         openapi_url="/openapi.json",
+        docs_url=None,  # lojal.web.docs: the pages' assets come from lojal, not a CDN
+        redoc_url=None,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -115,6 +117,7 @@ def create_app(
         rewards_router,
     ):
         app.router.routes.extend(router.routes)
+    docs.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

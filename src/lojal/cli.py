@@ -14,13 +14,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from lojal import failures
 from lojal.clock import SystemClock
 from lojal.config import Settings
 from lojal.db.engine import make_engine
+from lojal.db.migrate import require_current
 from lojal.db.session import make_session_factory, transaction
-from lojal.errors import Conflict, Forbidden, Invalid, LojalError, NotFound, Unauthorized
 from lojal.inputs import storable_day, storable_time
 
 app = typer.Typer(
@@ -46,7 +49,6 @@ for sub, name in (
 
 console = Console()
 err = Console(stderr=True)
-EXIT_CODES = ((NotFound, 4), (Invalid, 2), (Conflict, 3), (Unauthorized, 5), (Forbidden, 5))
 
 DbOption = Annotated[
     str | None,
@@ -62,9 +64,21 @@ def settings(database_url: str | None = None) -> Settings:
     return Settings(database_url=database_url) if database_url else Settings()
 
 
+def open_database(database_url: str | None) -> Engine:
+    """An engine on a database lojal can work on (``require_current``: it exists, its schema
+    is lojal's current one, it answers); otherwise the error says how to fix it."""
+    engine = make_engine(settings(database_url).database_url)
+    try:
+        require_current(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
 @contextmanager
 def session_for(database_url: str | None) -> Iterator[Session]:
-    engine = make_engine(settings(database_url).database_url)
+    engine = open_database(database_url)
     try:
         with transaction(make_session_factory(engine)) as session:
             yield session
@@ -94,19 +108,15 @@ def option_day(value: str | None, name: str) -> date | None:
         raise typer.BadParameter(f"{value!r} {reason}", param_hint=name) from None
 
 
-def exit_code(error: LojalError) -> int:
-    for cls, code in EXIT_CODES:
-        if isinstance(error, cls):
-            return code
-    return 1
-
-
 def main() -> None:
+    """The ``lojal`` command: whatever goes wrong ends in one line and a non-zero exit code
+    (``lojal.failures``), never a traceback."""
     try:
         app()
-    except LojalError as error:
-        err.print(f"[red]{error.code}[/red]: {error.detail}")
-        sys.exit(exit_code(error))
+    except Exception as error:
+        line, code = failures.explain(error)
+        err.print(Text(line or failures.unexpected(error)), soft_wrap=True, highlight=False)
+        sys.exit(code)
 
 
 # ------------------------------------------------------------------ serve and db
@@ -141,6 +151,9 @@ def serve(
     from lojal.app import create_app
 
     cfg = settings(database_url)
+    # A database the server cannot work on is refused here, with the fix, rather than
+    # answering every request with an error.
+    open_database(cfg.database_url).dispose()
     if workers > 1:
         # Each worker process builds its own app (uvicorn imports the factory by name); they
         # read their settings from the environment, so the database given here goes there.
@@ -196,8 +209,9 @@ def program_show(database_url: DbOption = None) -> None:
     from lojal.program import service
 
     with session_for(database_url) as session:
-        program = service.get(session)
-        console.print(program.source, markup=False, highlight=False)
+        source = service.get(session).source
+    # As it was applied, byte for byte: a console would wrap long lines to its width
+    sys.stdout.write(source if source.endswith("\n") else source + "\n")
 
 
 # ------------------------------------------------------------------ members
@@ -328,7 +342,7 @@ def jobs_run(database_url: DbOption = None) -> None:
     twice, and from cron."""
     from lojal.jobs.service import run_due
 
-    engine = make_engine(settings(database_url).database_url)
+    engine = open_database(database_url)
     try:
         summary = run_due(
             make_session_factory(engine),

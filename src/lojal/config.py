@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_API_KEY_PEPPER = "development-only-pepper"
@@ -29,8 +29,30 @@ class Settings(BaseSettings):
     writer_threads: int = 4
     sql_echo: bool = False
 
+    @field_validator("database_url")
+    @classmethod
+    def _refuse_unusable_database_url(cls, url: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            parsed = make_url(url)
+            backend, shown = parsed.get_backend_name(), parsed.render_as_string()
+        except (ArgumentError, ValueError):  # not a URL, or a port that is not a number
+            backend, shown = None, url
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(
+                f"LOJAL_DATABASE_URL (or --database-url) {shown!r} is not a database lojal can "
+                "use: give sqlite:///path/to/lojal.db or postgresql://user@host/dbname"
+            )
+        return url
+
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
         if self.environment == "production" and self.api_key_pepper == DEV_API_KEY_PEPPER:
-            raise ValueError("LOJAL_API_KEY_PEPPER must be set to a secret in production")
+            raise ValueError(
+                "LOJAL_API_KEY_PEPPER must be set to a secret in production: set it to a long "
+                "random string (python3 -c 'import secrets; print(secrets.token_urlsafe(32))') "
+                "and keep it, every API key depends on it"
+            )
         return self

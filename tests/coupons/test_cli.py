@@ -18,6 +18,7 @@ from lojal.coupons.models import CouponCode
 from lojal.db.session import make_session_factory, transaction
 from lojal.rewards.errors import PartnerPoolEmpty
 from tests.conftest import START, apply_program
+from tests.entry import run_lojal
 from tests.rewards.helpers import member_with
 
 
@@ -101,3 +102,26 @@ def test_rewards_from_the_command_line(backend: str, fresh_engine: Engine, tmp_p
     assert "fuel" in listed.output
     offers = runner.invoke(app, ["rewards", "affordable", str(member), "--database-url", url])
     assert [o["code"] for o in json.loads(offers.output)] == ["fuel"]
+
+
+def test_public_codes_and_issued_codes_from_the_real_command(
+    backend: str, fresh_engine: Engine, tmp_path: Path
+) -> None:
+    """The command in its own process imports only the features it uses: the coupons' foreign
+    keys to members must still find their table (they failed with NoReferencedTableError)."""
+    url = fresh_engine.url.render_as_string(hide_password=False)
+    with transaction(make_session_factory(fresh_engine)) as session:
+        config = apply_program(session, START)
+        member = member_with(session, FixedClock(START), config, 0).id
+    spec = tmp_path / "summer.yaml"
+    spec.write_text(
+        "name: Summer\ndiscount_kind: percent\npercent: 10\npublic_code: SOMMAR26\n", "utf-8"
+    )
+    created = run_lojal("coupons", "create", str(spec), "--database-url", url)
+    assert created.returncode == 0, created.stderr
+    campaign = json.loads(created.stdout)
+    assert campaign["public_code"] == "SOMMAR26"
+    issue = ["coupons", "issue", str(campaign["id"]), "--reference", "desk-1"]
+    issued = run_lojal(*issue, "--member", str(member), "--database-url", url)
+    assert issued.returncode == 0, issued.stderr
+    assert codes.is_well_formed(codes.normalise(issued.stdout.strip()))

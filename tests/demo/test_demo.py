@@ -3,6 +3,8 @@ harmless."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -35,6 +37,12 @@ def test_demo_loads_a_club_whose_ledger_verifies(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "demo club loaded: 60 members" in result.output
     assert "lojal_" in result.output
+    for phase in ("members", "purchases", "returns", "events", "jobs"):  # not 30 s of silence
+        assert re.search(rf"^{phase} .*100%", result.output, re.MULTILINE), result.output
+    export = re.search(r"^  export KEY=(lojal_\S+) API=(\S+) MEMBER=(\d+)$", result.output, re.M)
+    assert export is not None, result.output
+    assert export[2] == "http://127.0.0.1:8000/api/v1"
+    assert '  curl -s -H "Authorization: Bearer $KEY" $API/members/$MEMBER/summary' in result.output
     engine = make_engine(url)
     try:
         with transaction(make_session_factory(engine), read_only=True) as session:
@@ -83,3 +91,15 @@ def test_seasonality_has_a_christmas_peak_and_a_summer_dip() -> None:
     from datetime import date
 
     assert seasonality(date(2025, 12, 19)) > 2 * seasonality(date(2025, 7, 16))
+
+
+def test_make_demo_serves_on_the_port_it_is_given() -> None:
+    root = Path(__file__).parents[2]
+    for command, port in (
+        (["make", "-n", "demo", "PORT=8001"], 8001),
+        (["env", "PORT=8002", "make", "-n", "demo"], 8002),
+    ):
+        planned = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True)
+        assert f"lojal demo --database-url sqlite:///lojal.db --serve --port {port}" in (
+            planned.stdout
+        )

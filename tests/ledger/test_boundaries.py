@@ -16,6 +16,7 @@ from lojal.jobs.service import run_due
 from lojal.ledger import queries
 from lojal.ledger import service as ledger
 from lojal.ledger.models import JournalEntry
+from lojal.members import merging
 from lojal.members import service as members
 from lojal.program.schemas import ProgramConfig
 from tests.conftest import START, Api
@@ -225,7 +226,7 @@ def test_forfeit_and_merge_treat_expired_lots_as_expired(
     for x in (a, b, c):
         make_purchase(session, clock, member_id=x.id)
     clock.at = EXPIRES + SECOND
-    members.merge(session, into_id=a.id, from_id=b.id, now=clock.now())
+    merging.merge(session, into_id=a.id, from_id=b.id, now=clock.now())
     assert (ledger.balance(session, a.id).available, ledger.balance(session, a.id).pending) == (
         0,
         0,

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime
 
-from tests.conftest import Api
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from lojal.app import create_app
+from lojal.config import DEV_API_KEY_PEPPER, Settings
+from lojal.db.session import make_session_factory, transaction
+from lojal.staff import service as staff
+from tests.conftest import Api, apply_program
+from tests.entry import run_lojal
 
 
 @pytest.mark.parametrize(
@@ -52,3 +61,30 @@ def test_openapi_shows_the_bearer_scheme_on_every_guarded_operation(api: Api) ->
     assert validate["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CouponCheck"
     }
+
+
+def test_a_revoked_key_is_refused_from_the_next_request(fresh_engine: Engine) -> None:
+    """``lojal keys revoke`` in another process: the server's next request with the key is
+    refused (it used to be trusted from a cache for up to 10 s)."""
+    url = fresh_engine.url.render_as_string(hide_password=False)
+    now = datetime.now(UTC)
+    with transaction(make_session_factory(fresh_engine)) as session:
+        apply_program(session, now)
+        row, key = staff.create_key(
+            session, name="till 1", scopes=["pos"], pepper=DEV_API_KEY_PEPPER, now=now
+        )
+        _, other = staff.create_key(
+            session, name="till 2", scopes=["pos"], pepper=DEV_API_KEY_PEPPER, now=now
+        )
+    app = create_app(Settings(database_url=url, environment="test"))
+    with TestClient(app) as client:
+
+        def status(token: str) -> int:
+            headers = {"Authorization": f"Bearer {token}"}
+            r = client.get("/api/v1/members", params={"email": "a@example.se"}, headers=headers)
+            return int(r.status_code)
+
+        assert (status(key), status(key), status(other)) == (404, 404, 404)  # past the key
+        revoked = run_lojal("keys", "revoke", row.prefix, "--database-url", url)
+        assert revoked.returncode == 0, revoked.stderr
+        assert (status(key), status(key), status(other)) == (401, 401, 404)

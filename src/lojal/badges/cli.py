@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lojal.clock import SystemClock
+from lojal.terminal import print_table
 
 console = Console()
 badges_app = typer.Typer(
@@ -62,7 +63,7 @@ def list_(database_url: DbOption = None) -> None:
     with session_for(database_url) as session:
         for badge in service.list_all(session):
             table.add_row(badge.code, badge.name, badge.image_url or "")
-    console.print(table)
+    print_table(console, table)
 
 
 @badges_app.command("grant")

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lojal.clock import SystemClock
+from lojal.terminal import print_table
 
 console = Console()
 challenges_app = typer.Typer(
@@ -90,7 +91,7 @@ def list_(
                 row.runs_from.isoformat() if row.runs_from else "",
                 row.runs_until.isoformat() if row.runs_until else "",
             )
-    console.print(table)
+    print_table(console, table)
 
 
 @challenges_app.command("show")

@@ -13,10 +13,12 @@ import typer
 import yaml
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.clock import SystemClock
 from lojal.inputs import find_unstorable
+from lojal.terminal import print_table
 
 DbOption = Annotated[
     str | None,
@@ -77,16 +79,22 @@ def register(app: typer.Typer) -> None:
         with session_for(database_url) as session:
             currency = program_service.current(session).currency
             rows = [service.to_read(session, c) for c in service.list_campaigns(session)]
+        table = Table("id", "name", "hashtag", "public code", "gives", "state")
         for c in rows:
             offer = {
                 "amount": "-" if c.amount_minor is None else format_money(c.amount_minor, currency),
                 "percent": f"{c.percent} %",
                 "product": c.product_sku,
             }
-            console.print(
-                f"{c.id}\t{c.name}\t{c.hashtag or '-'}\t{c.public_code or '-'}\t"
-                f"{c.discount_kind} {offer[c.discount_kind]}\t{'active' if c.active else 'paused'}"
+            table.add_row(
+                str(c.id),
+                c.name,
+                c.hashtag or "-",
+                c.public_code or "-",
+                f"{c.discount_kind} {offer[c.discount_kind]}",
+                "active" if c.active else "paused",
             )
+        print_table(console, table)
 
     @coupons_app.command("generate")
     def generate(

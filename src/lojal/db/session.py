@@ -15,6 +15,11 @@ from lojal.db.engine import HELD, READ_ONLY
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on ``engine``. Every table is imported first, whatever the entry point: a
+    foreign key names its target table by name, and a command that imported only the
+    features it uses would fail at the first flush (``NoReferencedTableError``)."""
+    import lojal.db.models  # noqa: F401  (imported here: the models import this package)
+
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 

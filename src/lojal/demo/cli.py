@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
 
 from lojal.clock import SystemClock
 from lojal.config import Settings
@@ -21,13 +24,35 @@ DbOption = Annotated[
         help="Database URL (default sqlite:///lojal.db)",
     ),
 ]
+PHASES = ("members", "purchases", "returns", "events", "jobs")
+
+
+@contextmanager
+def phases() -> Iterator[Callable[[str, int, int], None]]:
+    """One progress bar per phase of the load, each shown when its phase starts."""
+    with Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        console=console,
+    ) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bars.add_task(phase, total=total)
+            bars.update(tasks[phase], completed=done, total=total)
+
+        yield update
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
         database_url: DbOption = None,
-        serve: Annotated[bool, typer.Option(help="then serve the API on 127.0.0.1:8000")] = False,
+        serve: Annotated[bool, typer.Option(help="then serve the API")] = False,
+        host: Annotated[str, typer.Option(envvar="LOJAL_HOST")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(envvar="LOJAL_PORT")] = 8000,
         members: Annotated[int, typer.Option(min=1, help="how many members")] = 2000,
         seed: Annotated[int, typer.Option(help="random seed (same seed, same club)")] = 1,
         until: Annotated[
@@ -36,7 +61,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Create the schema and load a demo club: programme, members, a year of purchases,
-        returns and events, and an admin API key."""
+        returns and events, and an admin API key; print a command to try it with."""
         from lojal.cli import option_day
         from lojal.db.migrate import upgrade
         from lojal.demo.generator import generate
@@ -46,7 +71,7 @@ def register(app: typer.Typer) -> None:
         engine = make_engine(cfg.database_url)
         try:
             upgrade(engine)
-            with console.status("loading the demo club…"):
+            with phases() as progress:
                 summary = generate(
                     make_session_factory(engine),
                     members=members,
@@ -54,6 +79,7 @@ def register(app: typer.Typer) -> None:
                     until=last_day,
                     now=SystemClock().now(),
                     pepper=cfg.api_key_pepper,
+                    progress=progress,
                 )
         finally:
             engine.dispose()
@@ -62,15 +88,24 @@ def register(app: typer.Typer) -> None:
         else:
             console.print(
                 f"demo club loaded: {summary.members} members, {summary.purchases} purchases, "
-                f"{summary.returns} returns, {summary.events} events, {summary.points} points"
+                f"{summary.returns} returns, {summary.events} events, {summary.points} points",
+                soft_wrap=True,
             )
         console.print("admin API key (shown once):")
-        print(summary.api_key)
+        print(summary.api_key, flush=True)
+        api = f"http://{host}:{port}/api/v1"
+        if summary.example_member is not None:
+            # Lines to paste into a shell; the README's examples use the same variables.
+            print(
+                f"try it with member {summary.example_member} (paste into a shell):\n"
+                f"  export KEY={summary.api_key} API={api} MEMBER={summary.example_member}\n"
+                '  curl -s -H "Authorization: Bearer $KEY" $API/members/$MEMBER/summary\n'
+                f"the API's documentation: http://{host}:{port}/docs",
+                flush=True,
+            )
         if serve:
             import uvicorn
 
             from lojal.app import create_app
 
-            uvicorn.run(
-                create_app(cfg, freeze_gc=True), host="127.0.0.1", port=8000, log_level="info"
-            )
+            uvicorn.run(create_app(cfg, freeze_gc=True), host=host, port=port, log_level="info")

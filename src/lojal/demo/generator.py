@@ -12,17 +12,19 @@ from __future__ import annotations
 import math
 import random
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.activities import service as activities
 from lojal.activities.bulk import BulkPurchase, import_purchases
+from lojal.activities.models import Purchase
 from lojal.activities.schemas import EventCreate, ReturnCreate
 from lojal.badges import service as badges
 from lojal.badges.schemas import BadgeCreate
@@ -31,7 +33,7 @@ from lojal.clock import FixedClock
 from lojal.db.session import transaction
 from lojal.imports.members import MemberRow, import_members
 from lojal.jobs.service import run_due
-from lojal.members.models import MemberIdentity
+from lojal.members.models import Member, MemberIdentity
 from lojal.members.schemas import ConsentGrant, MemberCreate
 from lojal.program import service as program_service
 from lojal.rewards import service as rewards
@@ -167,6 +169,20 @@ class DemoSummary:
     points: int = 0
     already_loaded: bool = False
     api_key: str = ""
+    example_member: int | None = None  # a member with the club's busiest history, to try
+
+
+def busiest_member(session: Session) -> int | None:
+    """The active member with the most purchases (the lowest id of those)."""
+    purchases = func.count(Purchase.id)
+    return session.scalar(
+        select(Purchase.member_id)
+        .join(Member, Member.id == Purchase.member_id)
+        .where(Member.status == "active")
+        .group_by(Purchase.member_id)
+        .order_by(purchases.desc(), Purchase.member_id)
+        .limit(1)
+    )
 
 
 def _ascii(text: str) -> str:
@@ -206,9 +222,17 @@ def generate(
     now: datetime,
     pepper: str,
     batch_size: int = 5000,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> DemoSummary:
-    """Apply the programme and load the club; a second run only makes a new API key."""
+    """Apply the programme and load the club; a second run only makes a new API key.
+    ``progress(phase, done, total)`` is told how far each phase (members, purchases, returns,
+    events, jobs) has got."""
     summary = DemoSummary()
+
+    def report(phase: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(phase, done, total)
+
     until = until or now.astimezone(TZ).date()
     with transaction(factory) as session:
         summary.already_loaded = is_loaded(session)
@@ -219,6 +243,8 @@ def generate(
             session, name="demo admin", scopes=["admin"], pepper=pepper, now=now
         )
     if summary.already_loaded:
+        with transaction(factory, read_only=True) as session:
+            summary.example_member = busiest_member(session)
         return summary
     rnd = random.Random(seed)
     start = until - timedelta(days=365)
@@ -271,11 +297,13 @@ def generate(
         rows.append(MemberRow(0, data, tuple(identities)))
         people.append((external_id, enrolled_at, channel))
     for offset in range(0, len(rows), batch_size):
+        report("members", offset, len(rows))
         with transaction(factory) as session:
             enrolled = import_members(
                 session, rows[offset : offset + batch_size], now=now, region="SE"
             )
             summary.members += enrolled.written
+    report("members", len(rows), len(rows))
 
     # Purchases: about ten a member over the year, a few members buy much more.
     days = [start + timedelta(days=d) for d in range(1, 366)]
@@ -328,14 +356,18 @@ def generate(
         for n, p in enumerate(planned, start=1)
     ]
     for offset in range(0, len(numbered), batch_size):
+        report("purchases", offset, len(numbered))
         with transaction(factory) as session:
             result = import_purchases(session, numbered[offset : offset + batch_size], now)
         summary.purchases += result.written
         summary.points += result.points
+    report("purchases", len(numbered), len(numbered))
 
     # Returns: about three in a hundred purchases, within the return window.
     with transaction(factory) as session:
-        for p in numbered:
+        for done, p in enumerate(numbered):
+            if done % 1000 == 0:
+                report("returns", done, len(numbered))
             if rnd.random() >= 0.03:
                 continue
             returned_at = p.occurred_at + timedelta(days=rnd.randint(1, 13))
@@ -349,13 +381,16 @@ def generate(
                 now=now,
             )
             summary.returns += 1
+    report("returns", len(numbered), len(numbered))
 
     # Events: e-mail engagement, browsing, surveys, reviews, completed profiles.
     types = [t for t, _ in EVENT_TYPES]
     type_weights = [w for _, w in EVENT_TYPES]
     with transaction(factory) as session:
         n = 0
-        for external_id, enrolled_at, channel in people:
+        for done, (external_id, enrolled_at, channel) in enumerate(people):
+            if done % 200 == 0:
+                report("events", done, len(people))
             for _ in range(rnd.randint(0, 4)):
                 kind = rnd.choices(types, type_weights)[0]
                 day = rnd.choices(days, weights)[0]
@@ -378,8 +413,13 @@ def generate(
                     now=now,
                 )
         summary.events = n
+    report("events", len(people), len(people))
 
     # What the scheduled job would have done by now: points past the return window become
     # spendable, old points expire, referral rewards mature, tiers are reviewed.
+    report("jobs", 0, 1)
     run_due(factory, clock=FixedClock(now))
+    report("jobs", 1, 1)
+    with transaction(factory, read_only=True) as session:
+        summary.example_member = busiest_member(session)
     return summary

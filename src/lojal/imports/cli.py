@@ -7,17 +7,25 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.clock import SystemClock
-from lojal.config import Settings
-from lojal.db.engine import make_engine
 from lojal.db.session import make_session_factory
+
+if TYPE_CHECKING:
+    from lojal.imports.reader import Summary
 
 console = Console(stderr=True)
 MapOption = Annotated[
@@ -31,6 +39,12 @@ RejectsOption = Annotated[
 ]
 BatchOption = Annotated[
     int, typer.Option("--batch-size", min=1, help="rows (purchases: orders) per transaction")
+]
+EncodingOption = Annotated[
+    str,
+    typer.Option(
+        "--encoding", help="the file's text encoding: utf-8 (the default), latin-1, cp1252, ..."
+    ),
 ]
 PauseOption = Annotated[
     float, typer.Option("--pause", hidden=True, help="seconds to wait after each batch (tests)")
@@ -47,8 +61,9 @@ DbOption = Annotated[
 
 @contextmanager
 def _factory(database_url: str | None) -> Iterator[sessionmaker[Session]]:
-    cfg = Settings(database_url=database_url) if database_url else Settings()
-    engine = make_engine(cfg.database_url)
+    from lojal.cli import open_database  # the root command imports this module's commands
+
+    engine = open_database(database_url)
     try:
         yield make_session_factory(engine)
     finally:
@@ -57,20 +72,29 @@ def _factory(database_url: str | None) -> Iterator[sessionmaker[Session]]:
 
 @contextmanager
 def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    with Progress(
+    """A progress bar shown from its first update, so that a file refused at the start
+    leaves only the sentence saying why."""
+    bar = Progress(
         TextColumn(label),
         BarColumn(),
         TaskProgressColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=False,
-    ) as bar:
-        task = bar.add_task(label, total=None)
+    )
+    task: list[TaskID] = []
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def update(done: int, total: int) -> None:
+        if not task:
+            bar.start()
+            task.append(bar.add_task(label, total=None))
+        bar.update(task[0], completed=done, total=total)
 
+    try:
         yield update
+    finally:
+        if task:
+            bar.stop()
 
 
 def register(import_app: typer.Typer) -> None:
@@ -82,6 +106,7 @@ def register(import_app: typer.Typer) -> None:
         rejects: RejectsOption = None,
         batch_size: BatchOption = 5000,
         pause: PauseOption = 0.0,
+        encoding: EncodingOption = "utf-8",
     ) -> None:
         """Import members from CSV (email, phone, card_number, external_id, names, consents)."""
         from lojal.imports import members
@@ -98,8 +123,10 @@ def register(import_app: typer.Typer) -> None:
                 batch_size=batch_size,
                 progress=progress,
                 pause=pause,
+                encoding=encoding,
+                warn=_warn,
             )
-        _report(summary.line(), summary.rejected, rejects or Path(f"{file}.rejects.csv"))
+        _report(summary, rejects or Path(f"{file}.rejects.csv"), encoding)
 
     @import_app.command("purchases")
     def import_purchases(
@@ -109,6 +136,7 @@ def register(import_app: typer.Typer) -> None:
         rejects: RejectsOption = None,
         batch_size: BatchOption = 5000,
         pause: PauseOption = 0.0,
+        encoding: EncodingOption = "utf-8",
         workers: Annotated[
             int,
             typer.Option(
@@ -139,8 +167,10 @@ def register(import_app: typer.Typer) -> None:
                 progress=progress,
                 pause=pause,
                 workers=workers,
+                encoding=encoding,
+                warn=_warn,
             )
-        _report(summary.line(), summary.rejected, rejects or Path(f"{file}.rejects.csv"))
+        _report(summary, rejects or Path(f"{file}.rejects.csv"), encoding)
 
     @import_app.command("cdnow")
     def import_cdnow(
@@ -164,10 +194,21 @@ def register(import_app: typer.Typer) -> None:
                 batch_size=batch_size,
                 progress=progress,
             )
-        _report(summary.line(), summary.rejected, None)
+        _report(summary, None)
 
 
-def _report(line: str, rejected: int, rejects: Path | None) -> None:
-    print(line)
-    if rejected and rejects is not None:
-        console.print(f"rejected rows are in {rejects}")
+def _warn(text: str) -> None:
+    console.print(f"[yellow]warning[/yellow]: {text}", markup=True, highlight=False)
+
+
+def _report(summary: Summary, rejects: Path | None, encoding: str = "utf-8") -> None:
+    print(summary.line())
+    if summary.rejected and rejects is not None:
+        console.print(f"rejected rows are in {rejects}", highlight=False)
+    if summary.undecodable:
+        console.print(
+            f"{summary.undecodable} rows are not {encoding} text: if the file is in another "
+            "encoding, import it again with --encoding (e.g. --encoding latin-1); the rows "
+            "already imported are skipped",
+            highlight=False,
+        )

@@ -1,10 +1,11 @@
 """Import members from CSV.
 
-Columns (all optional but at least one identity per row): ``email``, ``phone``,
+Columns (all optional but at least one identity per row, and the file must have a column for
+one of them; a column of another name is named in a warning and not read): ``email``, ``phone``,
 ``card_number``, ``external_id`` (the identities), ``first_name``, ``last_name``,
 ``birth_date`` (YYYY-MM-DD), ``locale`` (``sv``, ``sv-SE``), ``enrolled_at`` (ISO 8601),
 ``channel`` (default ``import``), ``consent_email``/``consent_sms``/``consent_push`` (yes/no,
-empty leaves it unanswered).
+empty leaves it unanswered). Dates and times must lie in 1900-2999 (``lojal.inputs``).
 
 A row whose identities already belong to one member is skipped (already there): importing the
 same file twice adds nothing. A row whose identities belong to two different members, or that
@@ -16,7 +17,7 @@ identities before is credited), one transaction per batch, one savepoint per row
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ from lojal.imports.reader import (
     parse_when,
     text_or_none,
 )
+from lojal.inputs import storable_day
 from lojal.members import service as members
 from lojal.members.identities import normalise
 from lojal.members.models import MemberIdentity
@@ -60,6 +62,7 @@ FIELDS = (
     "consent_push",
     "store_id",
 )
+REQUIRED = (("email", "phone", "card_number", "external_id"),)
 IDENTITY_KIND = {
     "email": "email",
     "phone": "phone",
@@ -104,13 +107,17 @@ def parse_row(row: Row, config: ProgramConfig) -> MemberRow:
         if value_or_none is not None:
             data[name] = value_or_none
     if row.values.get("birth_date"):
+        value = row.values["birth_date"]
         try:
-            data["birth_date"] = date.fromisoformat(row.values["birth_date"])
+            day = date.fromisoformat(value)
         except ValueError as exc:
             raise RowError(
-                f"birth_date: {row.values['birth_date']!r} is not a date (YYYY-MM-DD)",
-                field="birth_date",
+                f"birth_date: {value!r} is not a date (YYYY-MM-DD)", field="birth_date"
             ) from exc
+        try:
+            data["birth_date"] = storable_day(day)
+        except ValueError as exc:
+            raise RowError(f"birth_date: {value!r} {exc}", field="birth_date") from exc
     if row.values.get("enrolled_at"):
         data["enrolled_at"] = parse_when(row.values["enrolled_at"], "enrolled_at", config.timezone)
     consents = []
@@ -198,10 +205,17 @@ def run(
     batch_size: int = 5000,
     progress: Progress | None = None,
     pause: float = 0.0,
+    encoding: str = "utf-8",
+    warn: Callable[[str], None] | None = None,
 ) -> Summary:
+    source = CsvSource(
+        path, mapping=mapping, known=FIELDS, required=REQUIRED, encoding=encoding, warn=warn
+    )
+    source.open()  # a file that cannot be imported at all is refused before anything
     with transaction(factory, read_only=True) as session:
         config = program_service.current(session)
-    source = CsvSource(path, mapping=mapping, known=FIELDS)
+    if progress:
+        progress(0, source.size)
     rejects = Rejects(rejects_path or path.with_name(path.name + ".rejects.csv"))
     summary = Summary()
     batch: list[tuple[Row, MemberRow]] = []
@@ -226,8 +240,12 @@ def run(
             time.sleep(pause)
 
     try:
-        for row in _rows(source):
+        for row in source.rows():
             summary.read += 1
+            if row.problem is not None:
+                rejects.add(row, row.problem, source.header)
+                summary.rejected += 1
+                continue
             try:
                 batch.append((row, parse_row(row, config)))
             except RowError as exc:
@@ -239,8 +257,5 @@ def run(
         flush()
     finally:
         rejects.close()
+    summary.undecodable = source.undecodable
     return summary
-
-
-def _rows(source: CsvSource) -> Iterable[Row]:
-    return source.rows()

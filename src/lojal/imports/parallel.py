@@ -3,7 +3,9 @@
 Python runs one thread of Python at a time, so one process cannot use a second core for the
 rules and the row building. ``lojal import purchases --workers N`` splits the work by member:
 
-* the main process reads the file, groups the rows of each order, and sends each order to the
+* the main process reads the file, groups the rows of each order (``lojal.imports.grouping``:
+  an order whose rows cannot be read, or that repeats an order closed already, is rejected
+  there), and sends each order to the
   worker that owns its member (chosen by the order's member id or identity, so one member's
   purchases are always handled by one worker, in file order — first purchase, caps and every
   other per-member rule see the member's history in order);
@@ -41,10 +43,10 @@ from lojal.activities.bulk import BatchResult, ImportState, apply, import_purcha
 from lojal.conditions.fields import STORED
 from lojal.db.engine import make_engine
 from lojal.db.session import make_session_factory, transaction
+from lojal.imports.grouping import Rows, groups
 from lojal.imports.reader import CsvSource, Rejects, Row, Summary
 from lojal.program.schemas import ProgramConfig
 
-Rows = list[tuple[int, list[str]]]  # one order: (line number, columns) of each row
 Progress = Callable[[int, int], None]
 ROUTE_FIELDS = ("member_id", "email", "phone", "card_number", "external_id")
 PARENT_CHECK_SECONDS = 1.0
@@ -91,12 +93,11 @@ class _Collected:
 
 def run(
     url: str,
-    path: Path,
+    source: CsvSource,
     *,
     config: ProgramConfig,
     now: datetime,
     workers: int,
-    mapping: dict[str, str] | None,
     rejects_path: Path,
     batch_size: int,
     progress: Progress | None,
@@ -106,7 +107,6 @@ def run(
     context = multiprocessing.get_context("spawn")
     inboxes = [context.Queue(maxsize=2) for _ in range(workers)]
     outbox: Any = context.Queue()
-    source = CsvSource(path, mapping=mapping, known=_fields())
     collected = _Collected(Summary(extra={"purchases written": 0, "points": 0}))
     sent: dict[int, _Sent] = {}
     processes: list[Any] = []
@@ -188,23 +188,17 @@ def run(
         receive(block=False)
 
     try:
-        group: Rows = []
-        current: str | None = None
-        id_column = -1
         columns: list[tuple[str, int]] = []
-        for line, raw in source.records():
+        for group in groups(source):
+            if group.problem is not None:
+                collected.summary.read += len(group.rows)
+                collected.summary.rejected += len(group.rows)
+                collected.rejected.append((group.rows[0][0], group.rows, *group.problem))
+                continue
             if not processes:
                 start(source.index)
-                id_column = source.index.get("order_id", -1)
                 columns = [(n, source.index[n]) for n in ROUTE_FIELDS if n in source.index]
-            order_id = raw[id_column].strip() if 0 <= id_column < len(raw) else ""
-            if group and order_id != current:
-                _add(group, chunks, columns, workers, batch_size, send, collected)
-                group = []
-            current = order_id
-            group.append((line, raw))
-        if group:
-            _add(group, chunks, columns, workers, batch_size, send, collected)
+            _add(group.rows, chunks, columns, workers, batch_size, send, collected)
         for worker in range(workers):
             send(worker)
         for inbox in inboxes:
@@ -232,13 +226,8 @@ def run(
         rejects.close()
     if progress:
         progress(source.size, source.size)
+    collected.summary.undecodable = source.undecodable
     return collected.summary
-
-
-def _fields() -> tuple[str, ...]:
-    from lojal.imports.purchases import FIELDS
-
-    return FIELDS
 
 
 def _add(

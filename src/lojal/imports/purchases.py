@@ -1,6 +1,8 @@
 """Import purchases from CSV through the rules into the ledger.
 
-Format: one row per line item; the rows of one order are consecutive and make one purchase.
+Format: one row per line item; the rows of one order make one purchase. They need not be
+consecutive: rows of one order up to ``grouping.WINDOW`` (10,000) lines apart are grouped, and
+a row further away is rejected (``lojal.imports.grouping``).
 
 =================  =========================================================================
 column             meaning
@@ -23,17 +25,20 @@ unit_price_minor   price of one unit in minor units (öre), or ``unit_price`` in
 currency           optional; must be the club's
 =================  =========================================================================
 
-Purchase-level columns are read from the order's first row. The file is streamed and written
-in batches (one transaction per batch), so an import that is stopped half-way and run again
-ends with every order exactly once. A bad row rejects its whole order (all its rows go to the
-reject file); the other orders are imported. ``workers`` > 1 shares the work between
+Purchase-level columns are read from the order's first row; a later row may leave them empty,
+but one that names another member (another ``member_id``, ``email``, ...) rejects the order.
+The file is streamed and written in batches (one transaction per batch), so an import that is
+stopped half-way and run again ends with every order exactly once. A bad row rejects its whole
+order (all its rows go to the reject file); the other orders are imported. The file must have
+an ``order_id`` column, a ``sku`` column, a price column and a column naming the member; an
+unknown column is named in a warning and not read. ``workers`` > 1 shares the work between
 processes by member (``lojal.imports.parallel``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,8 +46,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.activities.bulk import BulkPurchase, ImportState, import_purchases
+from lojal.activities.dating import CLOCK_SKEW, refusal
 from lojal.db.session import transaction
 from lojal.errors import LojalError
+from lojal.imports.grouping import Group, Rows, groups
 from lojal.imports.reader import (
     CsvSource,
     Rejects,
@@ -76,6 +83,13 @@ FIELDS = (
     "total_minor",
     "currency",
 )
+# The file must have a column for at least one field of each group.
+REQUIRED = (
+    ("order_id",),
+    ("sku",),
+    ("unit_price_minor", "unit_price"),
+    ("member_id", "email", "phone", "card_number", "external_id"),
+)
 CHANNELS = ("store", "web", "app", "api", "import")
 IDENTITY_KIND = {
     "email": "email",
@@ -88,7 +102,7 @@ Progress = Callable[[int, int], None]  # (bytes read, file size)
 
 @dataclass
 class Order:
-    rows: list[tuple[int, list[str]]]  # (line number, columns) of each of its rows
+    rows: Rows  # (line number, columns) of each of its rows
     purchase: BulkPurchase | None
     error: tuple[int, str] | None  # (index of the bad row, reason)
 
@@ -108,6 +122,11 @@ class OrderParser:
         self.identities = [
             (name, kind, self.columns[name])
             for name, kind in IDENTITY_KIND.items()
+            if self.columns[name] >= 0
+        ]
+        self.members = [
+            (name, self.columns[name])
+            for name in ("member_id", *IDENTITY_KIND)
             if self.columns[name] >= 0
         ]
         self.seen_times: dict[str, datetime] = {}
@@ -181,6 +200,10 @@ class OrderParser:
             if len(self.seen_times) > 10_000:
                 self.seen_times.clear()
             self.seen_times[value] = found
+        # History may go back to 1900, but not ahead of the clock (``activities.dating``).
+        if found > self.now + CLOCK_SKEW:
+            reason = refusal(found, now=self.now, trusted=True, max_backdate_days=0)
+            raise RowError(f"occurred_at: {reason}", field="occurred_at")
         return found
 
     def head(self, raw: list[str], lines: list[LineFacts]) -> BulkPurchase:
@@ -223,7 +246,7 @@ class OrderParser:
             external_id=found.get("external_id"),
         )
 
-    def order(self, rows: list[tuple[int, list[str]]]) -> Order:
+    def order(self, rows: Rows) -> Order:
         lines: list[LineFacts] = []
         for i, (_, raw) in enumerate(rows):
             try:
@@ -231,36 +254,49 @@ class OrderParser:
             except RowError as exc:
                 return Order(rows, None, (i, exc.detail))
         try:
-            return Order(rows, self.head(rows[0][1], lines), None)
+            purchase = self.head(rows[0][1], lines)
         except RowError as exc:
             return Order(rows, None, (0, exc.detail))
+        if len(rows) > 1 and (other := self.other_member(rows)) is not None:
+            return Order(rows, None, other)
+        return Order(rows, purchase, None)
 
+    def other_member(self, rows: Rows) -> tuple[int, str] | None:
+        """The first row that names another member than the order's first row does (either
+        may leave a member column empty)."""
+        first_line, first = rows[0]
+        for name, i in self.members:
+            mine = first[i].strip() if i < len(first) else ""
+            if not mine:
+                continue
+            for index in range(1, len(rows)):
+                raw = rows[index][1]
+                theirs = raw[i].strip() if i < len(raw) else ""
+                if theirs and theirs != mine and self.same(name, theirs) != self.same(name, mine):
+                    return index, (
+                        f"{name}: {theirs!r} is not the member of this order's first row (line "
+                        f"{first_line}: {mine!r}); the rows of one order belong to one "
+                        "member"
+                    )
+        return None
 
-def orders(
-    source: CsvSource, parser_for: Callable[[dict[str, int]], OrderParser]
-) -> Iterator[Order]:
-    """Group consecutive rows of one order and parse them."""
-    parser: OrderParser | None = None
-    group: list[tuple[int, list[str]]] = []
-    current: str | None = None
-    column = -1
-    for line, raw in source.records():
-        if parser is None:
-            parser = parser_for(source.index)
-            column = source.index.get("order_id", -1)
-        order_id = raw[column].strip() if 0 <= column < len(raw) else ""
-        if group and order_id != current:
-            yield parser.order(group)
-            group = []
-        current = order_id
-        group.append((line, raw))
-    if group and parser is not None:
-        yield parser.order(group)
+    def same(self, name: str, value: str) -> str:
+        """``value`` as the member it names is compared (``M1@Example.se`` is ``m1@...``)."""
+        if not value:
+            return ""
+        try:
+            if name == "member_id":
+                return str(int(value))
+            return normalise(IDENTITY_KIND[name], value, self.region)
+        except (ValueError, LojalError):
+            return value
 
 
 def reject_order(
-    order: Order, index: int, reason: str, rejects: Rejects, header: list[str]
+    order: Order | Group, index: int, reason: str, rejects: Rejects, header: list[str]
 ) -> None:
+    """Every row of ``order`` to the reject file: the bad one with ``reason``, the others
+    naming it."""
     bad_line = order.rows[index][0]
     for i, (line, raw) in enumerate(order.rows):
         rejects.add(
@@ -283,11 +319,19 @@ def run(
     progress: Progress | None = None,
     pause: float = 0.0,
     workers: int = 1,
+    encoding: str = "utf-8",
+    warn: Callable[[str], None] | None = None,
 ) -> Summary:
     """Import the purchases of ``path``; returns the counts (rows of the file). With
     ``workers`` > 1 the work is shared by that many processes (``lojal.imports.parallel``)."""
+    source = CsvSource(
+        path, mapping=mapping, known=FIELDS, required=REQUIRED, encoding=encoding, warn=warn
+    )
+    source.open()  # a file that cannot be imported at all is refused before anything
     with transaction(factory, read_only=True) as session:
         config = program_service.current(session)
+    if progress:
+        progress(0, source.size)
     rejects_path = rejects_path or path.with_name(path.name + ".rejects.csv")
     if workers > 1:
         from lojal.imports import parallel
@@ -295,21 +339,20 @@ def run(
         bind = factory.kw["bind"]
         return parallel.run(
             bind.url.render_as_string(hide_password=False),
-            path,
+            source,
             config=config,
             now=now,
             workers=workers,
-            mapping=mapping,
             rejects_path=rejects_path,
             batch_size=batch_size,
             progress=progress,
             pause=pause,
         )
-    source = CsvSource(path, mapping=mapping, known=FIELDS)
     rejects = Rejects(rejects_path)
     summary = Summary(extra={"purchases written": 0, "points": 0})
     state = ImportState()
     batch: list[Order] = []
+    parser: OrderParser | None = None
 
     def flush() -> None:
         if not batch:
@@ -342,11 +385,18 @@ def run(
             time.sleep(pause)
 
     try:
-        for order in orders(source, lambda index: OrderParser(index, config, now)):
-            summary.read += len(order.rows)
+        for group in groups(source):
+            summary.read += len(group.rows)
+            if group.problem is not None:
+                reject_order(group, *group.problem, rejects, source.header)
+                summary.rejected += len(group.rows)
+                continue
+            if parser is None:
+                parser = OrderParser(source.index, config, now)
+            order = parser.order(group.rows)
             if order.purchase is None:
                 assert order.error is not None
-                reject_order(order, order.error[0], order.error[1], rejects, source.header)
+                reject_order(order, *order.error, rejects, source.header)
                 summary.rejected += len(order.rows)
                 continue
             batch.append(order)
@@ -355,4 +405,5 @@ def run(
         flush()
     finally:
         rejects.close()
+    summary.undecodable = source.undecodable
     return summary

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from lojal.clock import SystemClock
+from lojal.terminal import print_table
 
 DbOption = Annotated[
     str | None,
@@ -73,7 +74,7 @@ def register(app: typer.Typer) -> None:
             for plan in service.list_plans(session, include_retired=include_retired):
                 price = f"{format_money(plan.price_minor, plan.currency)}/{plan.interval}"
                 table.add_row(plan.code, plan.name, price, plan.tier or "-", plan.status)
-        console.print(table)
+        print_table(console, table)
 
     @plans_app.command("retire")
     def retire(code: str, database_url: DbOption = None) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from lojal.conditions.fields import STORED
 from lojal.db.driver import Driver
+from lojal.failures import yaml_problem
 from lojal.inputs import locate_unstorable
 from lojal.program.errors import InvalidProgram, ProgramNotConfigured
 from lojal.program.models import Program
@@ -23,7 +24,7 @@ def parse(text: str) -> ProgramConfig:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InvalidProgram(f"the programme file is not valid YAML: {exc}") from exc
+        raise InvalidProgram(f"the programme file is not valid YAML: {yaml_problem(exc)}") from exc
     if not isinstance(data, dict):
         raise InvalidProgram("the programme file must be a mapping of settings")
     return validate(data)

@@ -8,6 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lojal.terminal import print_table
+
 DbOption = Annotated[
     str | None,
     typer.Option(
@@ -87,7 +89,7 @@ def register(app: typer.Typer) -> None:
                 format_money(figures.referee_revenue_minor, result.currency, symbol=False),
                 end_section=row is not None and row is result.advocates[-1],
             )
-        console.print(table)
+        print_table(console, table)
         console.print(
             f"{result.totals.referrals} referrals, {result.totals.counts.rewarded} rewarded, "
             f"{result.totals.counts.refused} refused; referees spent "

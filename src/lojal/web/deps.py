@@ -7,7 +7,6 @@ the thread pool, a hop that costs more than the dependency itself."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from lojal.clock import Clock
 from lojal.config import Settings
-from lojal.db.session import transaction
+from lojal.db.session import HeldReader, transaction
 from lojal.db.types import MAX_ID
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
@@ -32,7 +31,6 @@ from lojal.web.idempotency import MAX_KEY_LENGTH, Claim, IdempotencyKeyInvalid
 from lojal.web.writer import Batch, Job, Reply, Writer
 
 API_PREFIX = "/api/v1"
-AUTH_CACHE_SECONDS = 10.0
 
 
 async def get_settings(request: Request) -> Settings:
@@ -92,17 +90,21 @@ class ApiKeyAuth(SecurityBase):
 
 
 async def principal_of(request: Request, token: str) -> Principal:
-    """The key's principal. Keys are checked in the database at most every
-    ``AUTH_CACHE_SECONDS`` per key (so a revoked key stops working within that time)."""
-    cache: dict[str, tuple[float, Principal]] = request.app.state.auth_cache
-    hit = cache.get(token)
-    if hit is not None and hit[0] > time.monotonic():
-        principal = hit[1]
-    else:
+    """The key's principal. The secret (a peppered hash) is checked once per process and key;
+    every request then confirms that the key has not been revoked since, with one primary-key
+    read — on SQLite on the event loop, on the app's held connection; on PostgreSQL on the
+    thread pool — so ``lojal keys revoke`` takes effect from the next request on, whichever
+    process revoked it."""
+    cache: dict[str, Principal] = request.app.state.auth_cache
+    principal = cache.get(token)
+    if principal is None:
         principal = await run_in_threadpool(_authenticate, request, token)
         if len(cache) > 10_000:
             cache.clear()
-        cache[token] = (time.monotonic() + AUTH_CACHE_SECONDS, principal)
+        cache[token] = principal
+    elif await _revoked(request, principal.key_id):
+        del cache[token]
+        raise InvalidApiKey("the API key is unknown or revoked")
     return principal
 
 
@@ -111,6 +113,19 @@ def _authenticate(request: Request, token: str) -> Principal:
         return staff.authenticate(
             session, token=token, pepper=request.app.state.settings.api_key_pepper
         )
+
+
+async def _revoked(request: Request, key_id: int) -> bool:
+    reader: HeldReader | None = request.app.state.reader
+    if reader is not None:
+        with reader.read() as session:
+            return staff.is_revoked(session, key_id=key_id)
+
+    def read() -> bool:
+        with transaction(request.app.state.session_factory, read_only=True) as session:
+            return staff.is_revoked(session, key_id=key_id)
+
+    return await run_in_threadpool(read)
 
 
 Admin = Annotated[Principal, Depends(ApiKeyAuth("admin"))]
