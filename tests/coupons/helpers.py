@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lojal.clock import FixedClock
-from lojal.coupons import redemptions, service
+from lojal.coupons import queries, redemptions, service, validation
 from lojal.coupons.models import CouponCampaign, CouponCode, CouponRedemption
 from lojal.coupons.schemas import (
     CampaignCreate,
@@ -39,7 +39,7 @@ def codes_of(
 ) -> list[str]:
     key = f"batch-{next(_seq)}"
     service.generate(session, campaign_id=campaign.id, key=key, count=n, now=clock.now())
-    batch = service.find_batch(session, campaign.id, key)
+    batch = queries.find_batch(session, campaign.id, key)
     assert batch is not None
     rows = session.query(CouponCode).filter(CouponCode.batch_id == batch.id)
     return [row.code for row in rows.order_by(CouponCode.id)]
@@ -53,7 +53,7 @@ def check(
     session: Session, clock: FixedClock, code: str, total: int = 20_000, **kw: Any
 ) -> ValidationRead:
     body = CouponCheck.model_validate({"code": code, "basket": basket(total), **kw})
-    return redemptions.validate(session, check=body, now=clock.now()).read
+    return validation.validate(session, check=body, now=clock.now()).read
 
 
 def reserve(

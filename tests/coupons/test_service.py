@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from lojal.clock import FixedClock
-from lojal.coupons import codes, queries, redemptions, service
+from lojal.coupons import codes, queries, redemptions, service, validation
 from lojal.coupons.errors import (
     AlreadyRedeemed,
     BatchMismatch,
@@ -101,7 +101,7 @@ def test_a_percent_coupon_on_a_category(session: Session, clock: FixedClock) -> 
         {"sku": "BUN", "category": "bakery", "amount_minor": 3_000},
     ]
     body = {"lines": lines}
-    answer = redemptions.validate(
+    answer = validation.validate(
         session,
         check=CouponCheck.model_validate({"code": code, "basket": body}),
         now=clock.now(),
@@ -231,7 +231,7 @@ def test_a_returned_order_restores_the_coupon_when_the_campaign_says_so(
     make_return(session, clock, order)  # the rest: now the whole order is returned
     answer = check(session, clock, code, member_id=member.id)
     assert answer.valid is restore
-    report = queries.report(session, service.get_campaign(session, answer.campaign_id or 0))
+    report = queries.report(session, queries.get_campaign(session, answer.campaign_id or 0))
     assert report["restored"] == (1 if restore else 0)
 
 

@@ -18,7 +18,7 @@ from lojal.ledger import service as ledger
 from lojal.ledger.errors import InsufficientPoints
 from lojal.ledger.models import JournalEntry, PointLot, Posting
 from lojal.program.schemas import ProgramConfig
-from lojal.rewards import service
+from lojal.rewards import queries, service
 from lojal.rewards.errors import (
     InvalidPointsAmount,
     InvalidReward,
@@ -119,7 +119,7 @@ def test_a_partner_reward_gives_imported_codes_in_order_and_refuses_cleanly_when
     members = [member_with(session, clock, program, 100) for _ in range(4)]
     given = []
     for member in members[:3]:
-        _, _, partner = service.redemption_parts(session, redeem(session, clock, fuel, member))
+        _, _, partner = queries.redemption_parts(session, redeem(session, clock, fuel, member))
         assert partner is not None
         assert partner.member_id == member.id
         given.append(partner.code)

@@ -13,20 +13,13 @@ from math import floor
 
 from lojal.conditions.evaluate import matches
 from lojal.i18n import format_money
-from lojal.rules.engine import (
-    Award,
-    AwardPart,
-    MemberFacts,
-    PurchaseFacts,
-    RuleSet,
-    _active,
-    _cap,
-    _describe_when,
-    _explain,
-    _fmt_decimal,
-    _line_context,
-    purchase_context,
-)
+from lojal.rules.compiled import describe_when as _describe_when
+from lojal.rules.compiled import fmt_decimal as _fmt_decimal
+from lojal.rules.compiled import in_force as _active
+from lojal.rules.context import line_context as _line_context
+from lojal.rules.context import purchase_context
+from lojal.rules.engine import _cap, _explain
+from lojal.rules.facts import Award, AwardPart, MemberFacts, PurchaseFacts, RuleSet
 from lojal.rules.schemas import BaseRule, BonusRule, FirstPurchaseRule, MultiplierRule, Rule
 
 

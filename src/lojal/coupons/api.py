@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from lojal.coupons import guard, queries, redemptions, service
+from lojal.coupons import guard, queries, redemptions, service, validation
 from lojal.coupons.codes import display
 from lojal.coupons.errors import WrongCode
 from lojal.coupons.guard import Caller, Tally
@@ -88,12 +88,12 @@ async def create_campaign(body: CampaignCreate, write: AdminWrite) -> Response:
 
 @router.get("/coupon-campaigns", response_model=list[CampaignRead])
 def list_campaigns(session: SessionDep, _: Admin) -> list[CampaignRead]:
-    return [service.to_read(session, c) for c in service.list_campaigns(session)]
+    return [service.to_read(session, c) for c in queries.list_campaigns(session)]
 
 
 @router.get("/coupon-campaigns/{campaign_id}", response_model=CampaignRead)
 def get_campaign(campaign_id: CampaignIdPath, session: SessionDep, _: Admin) -> CampaignRead:
-    return service.to_read(session, service.get_campaign(session, campaign_id))
+    return service.to_read(session, queries.get_campaign(session, campaign_id))
 
 
 @router.patch("/coupon-campaigns/{campaign_id}", response_model=CampaignRead)
@@ -144,18 +144,8 @@ def list_codes(
     after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> CodePage:
-    service.get_campaign(session, campaign_id)
-    batch_id = -1
-    if batch is not None:
-        found = service.find_batch(session, campaign_id, batch)
-        batch_id = found.id if found is not None else -1
-    rows = queries.codes_page(
-        session,
-        campaign_id,
-        batch_id=None if batch is None else batch_id,
-        after=after,
-        limit=limit,
-    )
+    batch_id = queries.batch_filter(session, campaign_id, batch)
+    rows = queries.codes_page(session, campaign_id, batch_id=batch_id, after=after, limit=limit)
     return CodePage(
         codes=[code_read(r) for r in rows], next_after=rows[-1].id if len(rows) == limit else None
     )
@@ -180,7 +170,7 @@ async def issue(campaign_id: CampaignIdPath, body: IssueRequest, write: AdminWri
 def report(
     campaign_id: CampaignIdPath, request: Request, session: SessionDep, _: Admin
 ) -> CampaignReport:
-    campaign = service.get_campaign(session, campaign_id)
+    campaign = queries.get_campaign(session, campaign_id)
     pending = _tally(request).pending(campaign_id)
     return CampaignReport.model_validate(queries.report(session, campaign, pending))
 
@@ -204,7 +194,14 @@ def _tally(request: Request) -> Tally:
     return tally
 
 
-async def _submit(request: Request, work: Callable[[Session, datetime], Reply]) -> None:
+async def _submit(request: Request, write: validation.Write) -> None:
+    """Run ``write`` through the writer (its own transaction with the requests it is grouped
+    with); nothing is answered from it."""
+
+    def work(session: Session, now: datetime) -> Reply:
+        write(session, now)
+        return Reply(204, b"")
+
     await request.app.state.writer.submit(Job(work=work))
 
 
@@ -240,39 +237,12 @@ async def _admit(request: Request, principal: Principal) -> Caller:
 async def validate(body: CouponCheck, request: Request, principal: Channel) -> Response:
     caller = _caller(request, principal)
     now = request.app.state.clock.now()
-
-    def check(session: Session) -> redemptions.Validation:
-        guard.admit(session, caller, now)
-        return redemptions.validate(session, check=body, now=now)
-
-    outcome: redemptions.Validation = await _reading(request, check)
-    await _after_validation(request, caller, outcome)
+    outcome: validation.Validation = await _reading(
+        request, lambda session: validation.check(session, check=body, caller=caller, now=now)
+    )
+    for write in validation.writes_after(outcome, caller=caller, tally=_tally(request)):
+        await _submit(request, write)
     return Response(outcome.read.model_dump_json().encode(), 200, media_type=JSON)
-
-
-async def _after_validation(
-    request: Request, caller: Caller, outcome: redemptions.Validation
-) -> None:
-    """Count a wrong code against the caller (a write, through the writer), and the validation
-    for its campaign's report (in memory, written now and then)."""
-    if outcome.wrong_guess:
-
-        def count(session: Session, now: datetime) -> Reply:
-            guard.record_failure(session, caller, now)
-            return Reply(204, b"")
-
-        await _submit(request, count)
-    if outcome.campaign_id is not None:
-        tally = _tally(request)
-        tally.add(outcome.campaign_id)
-        due = tally.due()
-        if due is not None:
-
-            def flush(session: Session, now: datetime) -> Reply:
-                guard.write_tally(session, due)
-                return Reply(204, b"")
-
-            await _submit(request, flush)
 
 
 def _redemption_reply(session: Session, result: CouponRedemption | WrongCode) -> Reply:

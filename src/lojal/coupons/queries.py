@@ -1,5 +1,5 @@
-"""Reads: the campaigns as each process keeps them in memory (the *catalogue*), codes, and the
-per-campaign report.
+"""Reads: the campaigns as each process keeps them in memory (the *catalogue*), campaigns,
+batches and codes, the counters validation reads, and the per-campaign report.
 
 The catalogue holds every campaign's rules, the public codes, and the *shapes* of generated
 codes (prefix, length, check character). With it a validation knows, before it looks anything
@@ -26,7 +26,14 @@ from sqlalchemy.orm import Session
 from lojal.activities.models import Purchase
 from lojal.coupons import codes
 from lojal.coupons.discounts import Offer
-from lojal.coupons.models import CouponCampaign, CouponCampaignStats, CouponCode, CouponRedemption
+from lojal.coupons.errors import CampaignNotFound, UnknownCode
+from lojal.coupons.models import (
+    CouponBatch,
+    CouponCampaign,
+    CouponCampaignStats,
+    CouponCode,
+    CouponRedemption,
+)
 from lojal.db.driver import Driver
 
 LOOKUP, MISTYPED, UNKNOWN = "lookup", "mistyped", "unknown"
@@ -115,6 +122,26 @@ def catalogue(session: Session) -> Catalogue:
     return fresh
 
 
+def get_campaign(session: Session, campaign_id: int) -> CouponCampaign:
+    campaign = session.get(CouponCampaign, campaign_id)
+    if campaign is None:
+        raise CampaignNotFound(f"coupon campaign {campaign_id} does not exist")
+    return campaign
+
+
+def list_campaigns(session: Session, *, include_rewards: bool = False) -> list[CouponCampaign]:
+    query = select(CouponCampaign).order_by(CouponCampaign.id)
+    if not include_rewards:
+        query = query.where(CouponCampaign.source == "campaign")
+    return list(session.scalars(query))
+
+
+def find_batch(session: Session, campaign_id: int, key: str) -> CouponBatch | None:
+    return session.scalar(
+        select(CouponBatch).where(CouponBatch.campaign_id == campaign_id, CouponBatch.key == key)
+    )
+
+
 def rules_of(campaign: CouponCampaign) -> Rules:
     return Rules(
         id=campaign.id,
@@ -179,6 +206,24 @@ def code_row(session: Session, code: str) -> CodeRow | None:
     )
 
 
+def code_by_text(session: Session, raw: str) -> CouponCode:
+    row = session.scalar(select(CouponCode).where(CouponCode.code == codes.normalise(raw)))
+    if row is None:
+        raise UnknownCode("no such code", field="code")
+    return row
+
+
+def expired_holds(session: Session, code_id: int, now: datetime) -> int:
+    """The code's reservations that are past their time but not yet given back."""
+    db = Driver.of(session)
+    row = db.one(
+        "SELECT COUNT(*) FROM coupon_redemptions WHERE code_id = ? AND state = 'reserved' "
+        "AND expires_at <= ?",
+        (code_id, db.time(now)),
+    )
+    return int(row[0]) if row else 0
+
+
 def member_taken(session: Session, campaign_id: int, member_id: int) -> int:
     """A member's uses and holds of a campaign."""
     db = Driver.of(session)
@@ -206,6 +251,16 @@ def codes_page(
     if after is not None:
         query = query.where(CouponCode.id > after)
     return list(session.scalars(query.order_by(CouponCode.id).limit(limit)))
+
+
+def batch_filter(session: Session, campaign_id: int, batch_key: str | None) -> int | None:
+    """The campaign's codes to list: all (None), or one batch's (its id; -1, which matches no
+    code, for a batch that does not exist). ``CampaignNotFound`` for no such campaign."""
+    get_campaign(session, campaign_id)
+    if batch_key is None:
+        return None
+    batch = find_batch(session, campaign_id, batch_key)
+    return batch.id if batch is not None else -1
 
 
 def report(session: Session, campaign: CouponCampaign, pending: int = 0) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Coupon campaigns and their codes: create and change campaigns, generate codes in bulk
 (resumable batches), issue one code to a member (what rewards, challenges and referrals call).
 
-Validating and redeeming codes is ``lojal.coupons.redemptions``.
+Checking codes is ``lojal.coupons.validation``, redeeming them ``lojal.coupons.redemptions``;
+the reads are ``lojal.coupons.queries``.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ from sqlalchemy.orm import Session
 from lojal.coupons import codes, queries
 from lojal.coupons.errors import (
     BatchMismatch,
-    CampaignNotFound,
     CodeTaken,
     InvalidCampaign,
 )
 from lojal.coupons.models import CouponBatch, CouponCampaign, CouponCode
-from lojal.coupons.redemptions import code_by_text
 from lojal.coupons.schemas import CampaignCreate, CampaignRead, CampaignUpdate, OfferIn
 from lojal.db.driver import Driver
+
+# coupons/cli.py still reads these two from here.
+get_campaign = queries.get_campaign
+list_campaigns = queries.list_campaigns
 
 # Codes written per call of ``generate`` (one transaction each from the CLI; one request each
 # over HTTP, so that the writer is never held for long).
@@ -91,7 +94,7 @@ def create_campaign(
 def update_campaign(
     session: Session, *, campaign_id: int, data: CampaignUpdate, now: datetime
 ) -> CouponCampaign:
-    campaign = get_campaign(session, campaign_id)
+    campaign = queries.get_campaign(session, campaign_id)
     for name in data.model_fields_set:
         value = getattr(data, name)
         if value is None and name not in ("hashtag", "description", "valid_from", "valid_until"):
@@ -120,20 +123,6 @@ def set_offer(session: Session, *, campaign: CouponCampaign, offer: OfferIn, now
     campaign.updated_at = now
     session.flush()
     queries.forget_catalogue()
-
-
-def get_campaign(session: Session, campaign_id: int) -> CouponCampaign:
-    campaign = session.get(CouponCampaign, campaign_id)
-    if campaign is None:
-        raise CampaignNotFound(f"coupon campaign {campaign_id} does not exist")
-    return campaign
-
-
-def list_campaigns(session: Session, *, include_rewards: bool = False) -> list[CouponCampaign]:
-    query = select(CouponCampaign).order_by(CouponCampaign.id)
-    if not include_rewards:
-        query = query.where(CouponCampaign.source == "campaign")
-    return list(session.scalars(query))
 
 
 def to_read(session: Session, campaign: CouponCampaign) -> CampaignRead:
@@ -171,12 +160,6 @@ def to_read(session: Session, campaign: CouponCampaign) -> CampaignRead:
 # ------------------------------------------------------------------ bulk generation
 
 
-def find_batch(session: Session, campaign_id: int, key: str) -> CouponBatch | None:
-    return session.scalar(
-        select(CouponBatch).where(CouponBatch.campaign_id == campaign_id, CouponBatch.key == key)
-    )
-
-
 def generate(
     session: Session,
     *,
@@ -189,8 +172,8 @@ def generate(
     """Carry the batch ``key`` of ``count`` codes on by at most ``chunk`` codes. Call it again
     (a new transaction each time) until ``generated == requested``; calling it for a complete
     batch changes nothing, so a run that was stopped is simply run again."""
-    campaign = get_campaign(session, campaign_id)
-    batch = find_batch(session, campaign_id, key)
+    campaign = queries.get_campaign(session, campaign_id)
+    batch = queries.find_batch(session, campaign_id, key)
     if batch is None:
         batch = CouponBatch(
             campaign_id=campaign_id,
@@ -297,7 +280,7 @@ def issue_code(
     )
     if existing is not None:
         return existing
-    campaign = get_campaign(session, campaign_id)
+    campaign = queries.get_campaign(session, campaign_id)
     while True:
         (code,) = codes.generate(
             1,
@@ -325,7 +308,7 @@ def issue_code(
 
 
 def disable_code(session: Session, *, code: str, now: datetime) -> CouponCode:
-    row = code_by_text(session, code)
+    row = queries.code_by_text(session, code)
     if row.disabled_at is None:
         row.disabled_at = now
         session.flush()

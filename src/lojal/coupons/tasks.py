@@ -43,11 +43,7 @@ def codes_of(
 ) -> Iterator[str]:
     """Every code of the campaign (or of one of its batches), in the order they were made."""
     with transaction(factory, read_only=True) as session:
-        service.get_campaign(session, campaign_id)
-        batch_id = None
-        if batch_key is not None:
-            batch = service.find_batch(session, campaign_id, batch_key)
-            batch_id = batch.id if batch is not None else -1
+        batch_id = queries.batch_filter(session, campaign_id, batch_key)
     after: int | None = None
     while True:
         with transaction(factory, read_only=True) as session:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated
 
@@ -10,6 +9,7 @@ from sqlalchemy.orm import Session
 from lojal.db.types import MAX_ID
 from lojal.ledger import queries
 from lojal.ledger import service as ledger
+from lojal.ledger.keys import request_key
 from lojal.ledger.schemas import (
     AdjustRequest,
     EntryRead,
@@ -100,19 +100,16 @@ def get_ledger(
     )
 
 
-def _key(kind: str, member_id: int, reference: str | None, idempotency_key: str | None) -> str:
-    if reference:
-        return f"{kind}:{member_id}:ref:{reference}"
-    if idempotency_key:
-        return f"{kind}:{member_id}:key:{idempotency_key}"
-    return f"{kind}:{member_id}:{uuid.uuid4()}"
-
-
 @router.post("/members/{member_id}/points/spend", response_model=PointsRead)
 async def spend_points(
     member_id: MemberIdPath, body: SpendRequest, write: ChannelWrite
 ) -> Response:
-    key = _key("spend", member_id, body.reference, write.claim.key if write.claim else None)
+    key = request_key(
+        member_id,
+        reference=body.reference,
+        idempotency_key=write.claim.key if write.claim else None,
+        kind="spend",
+    )
 
     def work(session: Session, now: datetime) -> Reply:
         member = members.get_active(session, member_id)
@@ -135,7 +132,12 @@ async def spend_points(
 async def adjust_points(
     member_id: MemberIdPath, body: AdjustRequest, write: AdminWrite
 ) -> Response:
-    key = _key("adjust", member_id, body.reference, write.claim.key if write.claim else None)
+    key = request_key(
+        member_id,
+        reference=body.reference,
+        idempotency_key=write.claim.key if write.claim else None,
+        kind="adjust",
+    )
 
     def work(session: Session, now: datetime) -> Reply:
         member = members.get_active(session, member_id)

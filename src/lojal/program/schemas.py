@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from lojal.i18n import minor_units
 from lojal.referrals.schemas import ReferralConfig
-from lojal.rules.engine import RuleSet
+from lojal.rules.facts import RuleSet
 from lojal.rules.schemas import Rule
 from lojal.tiers.schemas import TiersConfig, field_error, multiplier_rule_id
 

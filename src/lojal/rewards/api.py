@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import hashlib
-import uuid
 from datetime import datetime
 from typing import Annotated
 
@@ -10,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from lojal.coupons.codes import display
 from lojal.db.types import MAX_ID
-from lojal.rewards import service
+from lojal.rewards import queries, service
 from lojal.rewards.models import Reward, RewardRedemption
 from lojal.rewards.schemas import (
     AffordableReward,
@@ -55,7 +53,7 @@ def reward_read(session: Session, reward: Reward) -> RewardRead:
         coupon_valid_days=reward.coupon_valid_days,
         min_points=reward.min_points,
         max_points=reward.max_points,
-        partner_codes_left=service.partner_codes_left(session, reward.id)
+        partner_codes_left=queries.partner_codes_left(session, reward.id)
         if reward.kind == "partner"
         else None,
         active=reward.active,
@@ -63,7 +61,7 @@ def reward_read(session: Session, reward: Reward) -> RewardRead:
 
 
 def redemption_read(session: Session, redemption: RewardRedemption) -> RedemptionRead:
-    reward, code, partner = service.redemption_parts(session, redemption)
+    reward, code, partner = queries.redemption_parts(session, redemption)
     return RedemptionRead(
         id=redemption.id,
         reward_id=reward.id,
@@ -96,12 +94,12 @@ async def create_reward(body: RewardCreate, write: AdminWrite) -> Response:
 
 @router.get("/rewards", response_model=list[RewardRead])
 def list_rewards(session: SessionDep, _: Channel) -> list[RewardRead]:
-    return [reward_read(session, r) for r in service.list_rewards(session)]
+    return [reward_read(session, r) for r in queries.list_rewards(session)]
 
 
 @router.get("/rewards/{reward_id}", response_model=RewardRead)
 def get_reward(reward_id: RewardIdPath, session: SessionDep, _: Channel) -> RewardRead:
-    return reward_read(session, service.get_reward(session, reward_id))
+    return reward_read(session, queries.get_reward(session, reward_id))
 
 
 @router.patch("/rewards/{reward_id}", response_model=RewardRead)
@@ -141,18 +139,11 @@ def affordable(
 def member_redemptions(
     member_id: MemberIdPath, session: SessionDep, _: Channel
 ) -> list[RedemptionRead]:
-    return [redemption_read(session, r) for r in service.member_redemptions(session, member_id)]
+    return [redemption_read(session, r) for r in queries.member_redemptions(session, member_id)]
 
 
-def redemption_key(member_id: int, reference: str | None, idempotency_key: str | None) -> str:
-    """The redemption's natural key: the caller's reference, else its Idempotency-Key (hashed
-    when long), else a new one (a request that carries neither is never a repeat)."""
-    if reference:
-        return f"{member_id}:ref:{reference}"
-    if idempotency_key:
-        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
-        return f"{member_id}:key:{idempotency_key if len(idempotency_key) <= 100 else digest}"
-    return f"{member_id}:{uuid.uuid4()}"
+# rewards/cli.py still reads the key from here.
+redemption_key = service.redemption_key
 
 
 @router.post(
@@ -170,7 +161,8 @@ def redemption_key(member_id: int, reference: str | None, idempotency_key: str |
 async def redeem(
     member_id: MemberIdPath, reward_id: RewardIdPath, body: RedeemRequest, write: ChannelWrite
 ) -> Response:
-    key = redemption_key(member_id, body.reference, write.claim.key if write.claim else None)
+    claimed = write.claim.key if write.claim else None
+    key = service.redemption_key(member_id, body.reference, claimed)
 
     def work(session: Session, now: datetime) -> Reply:
         redemption, created = service.redeem(

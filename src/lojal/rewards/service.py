@@ -1,4 +1,5 @@
-"""Reward use cases: the catalogue, partner code pools, redeeming, and what a member can afford.
+"""Reward use cases: the catalogue, partner code pools, redeeming, and what a member can afford
+(the reads are ``rewards.queries``).
 
 Redeeming is one transaction (the caller's; the writer's savepoint over HTTP):
 
@@ -35,16 +36,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from lojal.coupons import service as coupons
-from lojal.coupons.models import CouponCode
 from lojal.coupons.schemas import CampaignCreate, OfferIn
 from lojal.i18n import format_money
 from lojal.ledger import queries as ledger_queries
 from lojal.ledger import service as ledger
 from lojal.ledger.errors import InsufficientPoints
+from lojal.ledger.keys import request_key
 from lojal.members import service as members
 from lojal.members.models import Member
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
+from lojal.rewards import queries
 from lojal.rewards.errors import (
     InvalidPointsAmount,
     InvalidReward,
@@ -54,13 +56,17 @@ from lojal.rewards.errors import (
     ReferenceReused,
     RewardCodeTaken,
     RewardLimitReached,
-    RewardNotFound,
     RewardUnavailable,
 )
 from lojal.rewards.models import PartnerCode, Reward, RewardRedemption
 from lojal.rewards.schemas import AffordableReward, RewardCreate, RewardUpdate
 
 ISSUES_COUPON = ("coupon", "product", "points_payment")
+
+# rewards/cli.py still reads these from here.
+find_reward = queries.find_reward
+list_rewards = queries.list_rewards
+partner_codes_left = queries.partner_codes_left
 
 
 # ------------------------------------------------------------------ the catalogue
@@ -117,7 +123,7 @@ def _offer(data: RewardCreate) -> OfferIn:
 
 
 def update_reward(session: Session, *, reward_id: int, data: RewardUpdate, now: datetime) -> Reward:
-    reward = get_reward(session, reward_id)
+    reward = queries.get_reward(session, reward_id)
     if "points_price" in data.model_fields_set and reward.kind == "points_payment":
         raise InvalidReward("a points_payment reward has no fixed price", field="points_price")
     nullable = ("description", "valid_from", "valid_until", "stock", "limit_per_member")
@@ -133,38 +139,6 @@ def update_reward(session: Session, *, reward_id: int, data: RewardUpdate, now: 
     return reward
 
 
-def get_reward(session: Session, reward_id: int) -> Reward:
-    reward = session.get(Reward, reward_id)
-    if reward is None:
-        raise RewardNotFound(f"reward {reward_id} does not exist")
-    return reward
-
-
-def find_reward(session: Session, ref: str) -> Reward:
-    """A reward by its code, or by its id (the CLI takes either)."""
-    reward = session.scalar(select(Reward).where(Reward.code == ref))
-    if reward is None and ref.isdigit():
-        reward = session.get(Reward, int(ref))
-    if reward is None:
-        raise RewardNotFound(f"no reward {ref!r}")
-    return reward
-
-
-def list_rewards(session: Session) -> list[Reward]:
-    return list(session.scalars(select(Reward).order_by(Reward.id)))
-
-
-def partner_codes_left(session: Session, reward_id: int) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(PartnerCode)
-            .where(PartnerCode.reward_id == reward_id, PartnerCode.redemption_id.is_(None))
-        )
-        or 0
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Imported:
     imported: int
@@ -177,7 +151,7 @@ def import_partner_codes(
 ) -> Imported:
     """Add codes to a partner reward's pool. Codes already in the pool (or repeated in the
     list) are counted as duplicates, so importing a file twice adds nothing."""
-    reward = get_reward(session, reward_id)
+    reward = queries.get_reward(session, reward_id)
     if reward.kind != "partner":
         raise InvalidReward(f"reward {reward.code!r} is not a partner reward", field="kind")
     wanted = list(dict.fromkeys(code.strip() for code in codes if code.strip()))
@@ -193,7 +167,9 @@ def import_partner_codes(
     fresh = [code for code in wanted if code not in existing]
     session.add_all(PartnerCode(reward_id=reward_id, code=code, imported_at=now) for code in fresh)
     session.flush()
-    return Imported(len(fresh), len(codes) - len(fresh), partner_codes_left(session, reward_id))
+    return Imported(
+        len(fresh), len(codes) - len(fresh), queries.partner_codes_left(session, reward_id)
+    )
 
 
 # ------------------------------------------------------------------ points as payment
@@ -253,8 +229,12 @@ def available(reward: Reward, now: datetime) -> str | None:
     return None
 
 
-def find_redemption(session: Session, key: str) -> RewardRedemption | None:
-    return session.scalar(select(RewardRedemption).where(RewardRedemption.key == key))
+def redemption_key(member_id: int, reference: str | None, idempotency_key: str | None) -> str:
+    """The redemption's natural key: the caller's reference, else its Idempotency-Key (hashed
+    when long), else a new one (a request that carries neither is never a repeat)."""
+    return request_key(
+        member_id, reference=reference, idempotency_key=idempotency_key, digest_over=100
+    )
 
 
 def redeem(
@@ -270,10 +250,10 @@ def redeem(
 ) -> tuple[RewardRedemption, bool]:
     """Spend the member's points on the reward and give it (see the module docstring). Returns
     the redemption and whether it is new (False: ``key`` was redeemed before)."""
-    reward = get_reward(session, reward_id)
+    reward = queries.get_reward(session, reward_id)
     member = members.get_active(session, member_id)
     balance = ledger.lock_balance(session, member.id)
-    done = find_redemption(session, key)
+    done = queries.find_redemption(session, key)
     if done is not None:
         if done.reward_id != reward.id:
             raise ReferenceReused("this reference was used to redeem another reward")
@@ -387,28 +367,6 @@ def _draw_partner_code(session: Session, reward: Reward) -> PartnerCode:
     return code
 
 
-def redemption_parts(
-    session: Session, redemption: RewardRedemption
-) -> tuple[Reward, CouponCode | None, PartnerCode | None]:
-    reward = get_reward(session, redemption.reward_id)
-    code = session.get(CouponCode, redemption.coupon_code_id) if redemption.coupon_code_id else None
-    partner = session.scalar(select(PartnerCode).where(PartnerCode.redemption_id == redemption.id))
-    return reward, code, partner
-
-
-def member_redemptions(
-    session: Session, member_id: int, limit: int = 100
-) -> list[RewardRedemption]:
-    return list(
-        session.scalars(
-            select(RewardRedemption)
-            .where(RewardRedemption.member_id == member_id)
-            .order_by(RewardRedemption.id.desc())
-            .limit(limit)
-        )
-    )
-
-
 # ------------------------------------------------------------------ what a member can have
 
 
@@ -418,23 +376,11 @@ def affordable(session: Session, *, member_id: int, now: datetime) -> list[Affor
     at least the smallest payment). For the member's summary."""
     member = members.resolve(session, members.get(session, member_id))
     points = ledger_queries.balance_now(session, member.id, now=now).available
-    rewards = [r for r in list_rewards(session) if available(r, now) is None]
+    rewards = [r for r in queries.list_rewards(session) if available(r, now) is None]
     if not rewards:
         return []
-    had = dict(
-        session.execute(
-            select(RewardRedemption.reward_id, func.count())
-            .where(RewardRedemption.member_id == member.id)
-            .group_by(RewardRedemption.reward_id)
-        ).all()
-    )
-    pools = dict(
-        session.execute(
-            select(PartnerCode.reward_id, func.count())
-            .where(PartnerCode.redemption_id.is_(None))
-            .group_by(PartnerCode.reward_id)
-        ).all()
-    )
+    had = queries.redemptions_per_reward(session, member.id)
+    pools = queries.partner_codes_per_reward(session)
     config: ProgramConfig | None = None
     out: list[AffordableReward] = []
     for reward in rewards:

@@ -1,0 +1,74 @@
+"""The natural keys of spends, adjustments and reward redemptions: one derivation, and the exact
+spelling each endpoint has always stored (stored keys must keep matching their repeats)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from lojal.coupons import queries as coupon_queries
+from lojal.ledger.keys import request_key
+from lojal.rewards.service import redemption_key
+from tests.conftest import Api
+
+LONG = "k" * 150
+DIGEST = hashlib.sha256(LONG.encode()).hexdigest()[:40]
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def test_a_points_key_names_the_entry_kind_and_keeps_the_idempotency_key_as_given() -> None:
+    assert request_key(7, reference="r-1", idempotency_key="i-1", kind="spend") == "spend:7:ref:r-1"
+    assert request_key(7, reference=None, idempotency_key="i-1", kind="spend") == "spend:7:key:i-1"
+    assert request_key(7, reference=None, idempotency_key=LONG, kind="adjust") == (
+        f"adjust:7:key:{LONG}"
+    )
+    fresh = request_key(7, reference=None, idempotency_key=None, kind="spend")
+    assert re.fullmatch(f"spend:7:{UUID}", fresh)
+    assert fresh != request_key(7, reference=None, idempotency_key=None, kind="spend")
+
+
+def test_a_redemption_key_has_no_kind_and_hashes_a_long_idempotency_key() -> None:
+    assert redemption_key(7, "till-1", "i-1") == "7:ref:till-1"
+    assert redemption_key(7, None, "i-1") == "7:key:i-1"
+    assert redemption_key(7, None, "k" * 100) == f"7:key:{'k' * 100}"
+    assert redemption_key(7, None, LONG) == f"7:key:{DIGEST}"
+    assert re.fullmatch(f"7:{UUID}", redemption_key(7, None, None))
+
+
+def _entry_keys(api: Api, member_id: int) -> list[str]:
+    page = api.get(f"/members/{member_id}/ledger", scope="pos").json()
+    return [e["key"] for e in reversed(page["entries"])]
+
+
+def test_the_endpoints_store_the_keys_they_always_stored(api: Api) -> None:
+    coupon_queries.forget_catalogue()
+    r = api.post("/members", {"email": "keys@example.se"}, scope="pos")
+    assert r.status_code == 201, r.text
+    m: int = r.json()["id"]
+    grant = api.post(
+        f"/members/{m}/points/adjust", {"points": 1000, "reason": "gift"}, idempotency_key="a-1"
+    )
+    assert grant.status_code == 200, grant.text
+    spend = api.post(f"/members/{m}/points/spend", {"points": 1, "reference": "rc-1"}, scope="pos")
+    assert spend.status_code == 200, spend.text
+    keyed = api.post(f"/members/{m}/points/spend", {"points": 1}, scope="pos", idempotency_key=LONG)
+    assert keyed.status_code == 200, keyed.text
+    body: dict[str, Any] = {
+        "code": "keys-voucher",
+        "name": "Coffee voucher",
+        "kind": "coupon",
+        "points_price": 200,
+        "coupon": {"discount_kind": "amount", "amount_minor": 3_000},
+    }
+    reward = api.post("/rewards", body)
+    assert reward.status_code == 201, reward.text
+    path = f"/members/{m}/rewards/{reward.json()['id']}/redeem"
+    redeemed = api.post(path, {"channel": "app"}, scope="integration", idempotency_key=LONG)
+    assert redeemed.status_code == 201, redeemed.text
+    assert _entry_keys(api, m) == [
+        f"adjust:{m}:key:a-1",
+        f"spend:{m}:ref:rc-1",
+        f"spend:{m}:key:{LONG}",
+        f"reward:{m}:key:{DIGEST}",
+    ]
