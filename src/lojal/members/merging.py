@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from lojal import reactions
 from lojal.activities import merging as activities
 from lojal.activities.events import MEMBER_MERGED, EventRecorded, MemberMerged
+from lojal.activities.system import SystemEvent, record_events
 from lojal.badges import merging as badges
 from lojal.challenges import merging as challenges
 from lojal.coupons import merging as coupons
@@ -52,7 +53,6 @@ from lojal.memberships import merging as memberships
 from lojal.referrals import merging as referrals
 from lojal.rewards import merging as rewards
 from lojal.tiers import merging as tiers
-from lojal.tiers.changes import SystemEvent, record_events
 
 Merger = Callable[..., Mapping[str, Any]]
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lojal import reactions
+from lojal.activities.system import SystemEvent, record_events
 from lojal.members import service as members
 from lojal.memberships import queries
 from lojal.memberships.errors import (
@@ -50,7 +51,7 @@ from lojal.memberships.schemas import (
 from lojal.program import service as program_service
 from lojal.tiers import qualification
 from lojal.tiers import service as tiers
-from lojal.tiers.changes import SystemEvent, lock_members, record_events
+from lojal.tiers.changes import lock_members
 from lojal.tiers.errors import UnknownTier
 
 MONTHS = {"year": 12, "month": 1}

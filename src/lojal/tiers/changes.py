@@ -1,7 +1,9 @@
 """Every change of a member's tier goes through ``write``: it stores the new state in
-``member_tiers``, sets ``members.tier`` to the higher of the qualified and the paid tier, and —
-when that changes — appends a ``tier_changes`` row and a ``tier_changed`` event (event id
-``tier_changed:<change id>``) in the same transaction. It returns the events it recorded: the
+``member_tiers``, has ``members.tier`` set to the higher of the qualified and the paid tier
+(``lojal.members.tiers``: members own that table), and — when that changes — appends a
+``tier_changes`` row and has a ``tier_changed`` event recorded (event id
+``tier_changed:<change id>``; ``lojal.activities.system``: activities own ``events``) in the
+same transaction. It returns the events it recorded: the
 caller hands them to ``lojal.reactions`` (a reaction returns them to the dispatcher; a job, a
 staff decision or a payment dispatches them itself), so that other features (challenges,
 automations) can react. Nothing here calls the dispatcher.
@@ -21,12 +23,11 @@ from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 from lojal.activities.events import EventRecorded
-from lojal.activities.models import Event
+from lojal.activities.system import SystemEvent, record_events
 from lojal.db.driver import Driver
-from lojal.members.models import Member
+from lojal.members.tiers import show_tiers
 from lojal.tiers import levels
 from lojal.tiers.levels import TierState
 from lojal.tiers.models import TierChange
@@ -34,8 +35,6 @@ from lojal.tiers.schemas import TiersConfig
 
 TIER_CHANGED = "tier_changed"
 GRACE_STARTED = "tier_grace_started"
-# Events lojal records itself: they earn nothing and do not make a member qualify.
-SYSTEM_EVENT_PREFIXES = ("tier_", "membership_", "member_merged")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +72,6 @@ _STATE_COLUMNS = (
     "paid_until",
     "updated_at",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class SystemEvent:
-    """An event lojal records itself (``tier_changed``, ``membership_started``, ...)."""
-
-    event_id: str  # natural: re-recording the same fact is refused by the unique event id
-    member_id: int
-    type: str
-    occurred_at: datetime
-    properties: dict[str, Any]
 
 
 def write(
@@ -147,15 +135,7 @@ def write(
     )
     if not changes and not notices:
         return []
-    db.many(
-        "UPDATE members SET tier = ?, updated_at = ? WHERE id = ?",
-        [(c["to_tier"], time(now), c["member_id"]) for c in changes],
-    )
-    # Members the session holds must not show the tier they had.
-    for change in changes:
-        loaded = session.identity_map.get(identity_key(Member, change["member_id"]))
-        if loaded is not None:
-            session.expire(loaded, ["tier", "updated_at"])
+    show_tiers(session, [(c["member_id"], c["to_tier"]) for c in changes], now)
     change_ids: list[int] = []
     if changes:
         change_ids = list(
@@ -182,38 +162,3 @@ def write(
         for change_id, change in zip(change_ids, changes, strict=True)
     ]
     return record_events(session, [*events, *notices], now)
-
-
-def record_events(
-    session: Session, events: Sequence[SystemEvent], now: datetime
-) -> list[EventRecorded]:
-    """Store events lojal records itself (tier changes, membership changes, merges), in one
-    statement. Returns them as recorded facts: the caller dispatches them (``lojal.reactions``)
-    so that the other features react to them like to any recorded event."""
-    if not events:
-        return []
-    ids = session.scalars(
-        insert(Event).returning(Event.id, sort_by_parameter_order=True),
-        [
-            {
-                "event_id": event.event_id,
-                "member_id": event.member_id,
-                "type": event.type,
-                "occurred_at": event.occurred_at,
-                "properties": event.properties,
-                "points": 0,
-                "recorded_at": now,
-            }
-            for event in events
-        ],
-    )
-    return [
-        EventRecorded(
-            event_id=row_id,
-            member_id=event.member_id,
-            type=event.type,
-            occurred_at=event.occurred_at,
-            properties=dict(event.properties),
-        )
-        for row_id, event in zip(ids, events, strict=True)
-    ]

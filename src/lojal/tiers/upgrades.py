@@ -18,11 +18,12 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from lojal.activities.events import EventRecorded, PurchaseRecorded
+from lojal.activities.system import SYSTEM_EVENT_PREFIXES
 from lojal.members.models import Member
 from lojal.program.schemas import ProgramConfig
 from lojal.tiers import levels, queries
 from lojal.tiers import qualification as q
-from lojal.tiers.changes import SYSTEM_EVENT_PREFIXES, Decision, lock_members, write
+from lojal.tiers.changes import Decision, lock_members, write
 from lojal.tiers.levels import TierState
 from lojal.tiers.schemas import TiersConfig
 
