@@ -30,6 +30,7 @@ from lojal.rewards.api import router as rewards_router
 from lojal.summary.api import router as summary_router
 from lojal.tiers.api import router as tiers_router
 from lojal.web import docs, errors
+from lojal.web.limits import RequestLimits
 from lojal.web.storable import RefuseUnstorableText
 from lojal.web.writer import Writer
 
@@ -97,6 +98,14 @@ def create_app(
     errors.install(app)
     # texts no database can store (NUL, lone surrogates) are refused before any route runs
     app.add_middleware(RefuseUnstorableText)
+    # outermost: a body too large or a caller over its quota is refused before anything reads
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        per_key=settings.rate_limit_per_key,
+        per_address=settings.rate_limit_per_address,
+        window_seconds=settings.rate_limit_window_seconds,
+    )
     # The routes go straight into the app's route list: FastAPI matches an included router's
     # routes through a wrapper per inclusion, which costs ~25% of a small request here.
     # Starlette tries the routes in order, each with its regular expression, so the calls a

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_API_KEY_PEPPER = "development-only-pepper"
@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     # PostgreSQL: threads that run write transactions side by side (SQLite has one writer).
     writer_threads: int = 4
     sql_echo: bool = False
+    # Requests (lojal.web.limits): bodies over this are answered 413 ...
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # ... and callers over these quotas per window 429 (per server process; 0: no limit).
+    rate_limit_per_key: int = Field(default=60_000, ge=0)
+    rate_limit_per_address: int = Field(default=60_000, ge=0)
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto lojal serve believes: a comma-separated
+    # list of addresses or networks ("10.0.0.0/8,127.0.0.1"), "*" for any. None by default.
+    trusted_proxies: str = ""
 
     @field_validator("database_url")
     @classmethod
