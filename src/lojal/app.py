@@ -24,6 +24,7 @@ from lojal.db.session import HeldReader, make_session_factory
 from lojal.ledger.api import router as ledger_router
 from lojal.members.api import router as members_router
 from lojal.memberships.api import router as memberships_router
+from lojal.privacy.api import router as privacy_router
 from lojal.program.api import router as program_router
 from lojal.referrals.api import router as referrals_router
 from lojal.rewards.api import router as rewards_router
@@ -124,6 +125,7 @@ def create_app(
         challenges_router,
         badges_router,
         rewards_router,
+        privacy_router,
     ):
         app.router.routes.extend(router.routes)
     docs.install(app)
