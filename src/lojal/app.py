@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lojal import __version__
 from lojal.activities.api import router as activities_router
+from lojal.audit.api import router as audit_router
 from lojal.badges.api import router as badges_router
 from lojal.challenges.api import router as challenges_router
 from lojal.clock import Clock, SystemClock
@@ -126,6 +127,7 @@ def create_app(
         badges_router,
         rewards_router,
         privacy_router,
+        audit_router,
     ):
         app.router.routes.extend(router.routes)
     docs.install(app)

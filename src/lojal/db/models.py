@@ -1,6 +1,11 @@
-"""Every table, imported in one place so that Alembic and ``Base.metadata`` see them all."""
+"""Every table, imported in one place so that Alembic and ``Base.metadata`` see them all.
+
+Every session factory imports this module (``lojal.db.session``), so the audit trail's flush
+hook (``lojal.audit.capture``) is installed here too: no entry point can forget it."""
 
 from lojal.activities.models import Event, Purchase, PurchaseLine, Return, ReturnLine
+from lojal.audit import capture
+from lojal.audit.models import AuditRecord
 from lojal.badges.models import Badge, MemberBadge
 from lojal.challenges.models import (
     Challenge,
@@ -21,7 +26,7 @@ from lojal.db.base import Base
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships.models import Membership, MembershipPlan, RevenueRecord
-from lojal.program.models import Program
+from lojal.program.models import Program, ProgramVersion
 from lojal.referrals.models import Referral, ReferralCode
 from lojal.rewards.models import PartnerCode, Reward, RewardRedemption
 from lojal.rules.models import RuleAward
@@ -29,8 +34,11 @@ from lojal.staff.models import ApiKey
 from lojal.tiers.models import MemberTier, TierChange
 from lojal.web.models import IdempotencyRecord
 
+capture.install()
+
 __all__ = [
     "ApiKey",
+    "AuditRecord",
     "Badge",
     "Base",
     "Challenge",
@@ -59,6 +67,7 @@ __all__ = [
     "PointLot",
     "Posting",
     "Program",
+    "ProgramVersion",
     "Purchase",
     "PurchaseLine",
     "Referral",

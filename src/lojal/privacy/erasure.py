@@ -29,6 +29,7 @@ from lojal import reactions
 from lojal.activities import erasing as activities
 from lojal.activities.models import Event, Purchase, Return
 from lojal.activities.system import SystemEvent, record_events
+from lojal.audit import capture as audit
 from lojal.calendar import add_months
 from lojal.members import erasing as members
 from lojal.members import service as member_service
@@ -61,6 +62,7 @@ TABLES: dict[str, str] = {
     "coupon_redemptions": "kept (bookkeeping): discounts given",
     "reward_redemptions": "kept (bookkeeping)",
     "partner_codes": KEPT,
+    "audit_log": "kept: who changed what and when; the values before and after are emptied",
 }
 
 
@@ -94,6 +96,15 @@ def erase(session: Session, *, member_id: int, now: datetime, reason: str = "req
     removed |= members.erase_personal(session, ids, now)
     removed |= activities.erase_personal(session, ids)
     session.flush()
+    removed["audit_records"] = audit.redact(session, ids, now)
+    audit.record(
+        session,
+        action="member.erased",
+        entity="members",
+        entity_id=member_id,
+        now=now,
+        after={"reason": reason, "members": ids},
+    )
     event = SystemEvent(
         f"{MEMBER_ERASED}:{member_id}",
         member_id,

@@ -21,11 +21,13 @@ from lojal.members.errors import MemberNotFound
 from lojal.members.models import Member
 
 FORMAT = "lojal.member-export/1"
+# Tables that name a member without a foreign key: records that outlive what they describe.
+UNLINKED = {"audit_log": ("about_member_id",)}
 
 
 def member_columns() -> dict[str, list[str]]:
     """Each table that refers to members, with the columns that do (``members`` itself: the
-    merge pointer)."""
+    merge pointer), and the tables that name a member without a foreign key (``UNLINKED``)."""
     out: dict[str, list[str]] = {}
     for table in Base.metadata.sorted_tables:
         refs = [
@@ -33,7 +35,7 @@ def member_columns() -> dict[str, list[str]]:
             for c in table.columns
             for fk in c.foreign_keys
             if fk.column.table.name == "members"
-        ]
+        ] or list(UNLINKED.get(table.name, ()))
         if refs:
             out[table.name] = refs
     return out
