@@ -30,7 +30,8 @@ class Published:
 
 @cache
 def published() -> Published:
-    rows = np.loadtxt(DATA / "cdnow_customers_summary_with_transactions.csv", delimiter=",", skiprows=1)
+    path = DATA / "cdnow_customers_summary_with_transactions.csv"
+    rows = np.loadtxt(path, delimiter=",", skiprows=1)
     return Published(
         id=rows[:, 0].astype(np.int64), x=rows[:, 1], t_x=rows[:, 2], T=rows[:, 3], zbar=rows[:, 4]
     )

@@ -167,7 +167,8 @@ def test_bgnbd_needs_no_a_above_one() -> None:
     for a in (0.79, 2.5):
         m = BGNBD(r=0.24, alpha=4.4, a=a, b=2.4)
         e = m.expected_purchases(39, [0, 3], [0, 20], [38, 38])
-        assert np.all(np.isfinite(e)) and np.all(e > 0)
+        assert np.all(np.isfinite(e))
+        assert np.all(e > 0)
 
 
 def test_paretonbd_beta_above_alpha_takes_the_other_branch() -> None:

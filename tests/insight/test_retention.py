@@ -20,9 +20,7 @@ HIGH_END = [1000, 869, 743, 653, 593, 551, 517, 491]
 @pytest.mark.parametrize(
     ("cohort", "alpha", "beta"), [(REGULAR, 0.704, 1.182), (HIGH_END, 0.668, 3.806)]
 )
-def test_sbg_matches_the_published_estimates(
-    cohort: list[int], alpha: float, beta: float
-) -> None:
+def test_sbg_matches_the_published_estimates(cohort: list[int], alpha: float, beta: float) -> None:
     fit = fit_sbg(cohort)
     assert fit.converged
     assert isinstance(fit.model, ShiftedBetaGeometric)
