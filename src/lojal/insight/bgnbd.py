@@ -135,8 +135,8 @@ def fit_bgnbd(
     def ll_grad(theta: FloatArray) -> tuple[float, FloatArray]:
         r, alpha, a, b = (float(v) for v in theta)
         ll, _, d_r, d_alpha, d_a, d_b = _terms(r, alpha, a, b, rows.x, rows.t_x, rows.T)
-        grad = np.array([w @ d_r, w @ d_alpha, w @ d_a, w @ d_b])
-        return float(w @ ll), grad
+        grad = np.array([np.dot(w, d) for d in (d_r, d_alpha, d_a, d_b)])
+        return float(np.dot(w, ll)), grad
 
     if start is None:
         start = (1.0, float(np.average(rows.T, weights=w)), 1.0, 1.0)

@@ -3,6 +3,10 @@
 Every model's parameters are positive, so the optimiser works on their logarithms
 (unconstrained) with L-BFGS-B; a model that gives its gradient gets it chained through
 ``θ = exp(u)`` (``∂ℓ/∂u = θ ∂ℓ/∂θ``), otherwise SciPy takes finite differences.
+
+The optimiser runs with BLAS on one thread: its own vectors have 2-4 elements, and on a busy
+machine OpenBLAS's threads spend far longer waking each other than computing (measured: a
+BG/NBD fit of 100,000 customers took 3 s with two BLAS threads under load, 0.4 s with one).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
 from lojal.insight.arrays import FloatArray
 
@@ -55,14 +60,15 @@ def maximise(
                 return _FAR, np.zeros_like(u)
             return -value / scale, -(grad * theta) / scale
 
-        result = minimize(
-            objective_grad,
-            u0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
-        )
+        with threadpool_limits(limits=1, user_api="blas"):
+            result = minimize(
+                objective_grad,
+                u0,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
+            )
     elif log_likelihood is not None:
         fn = log_likelihood
 
@@ -71,13 +77,14 @@ def maximise(
                 value = fn(np.exp(u))
             return -value / scale if np.isfinite(value) else _FAR
 
-        result = minimize(
-            objective,
-            u0,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
-        )
+        with threadpool_limits(limits=1, user_api="blas"):
+            result = minimize(
+                objective,
+                u0,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
+            )
     else:
         raise TypeError("give log_likelihood or with_gradient")
     if not np.isfinite(result.fun) or result.fun >= _FAR:

@@ -105,7 +105,7 @@ def fit_gammagamma(
     def ll_grad(theta: FloatArray) -> tuple[float, FloatArray]:
         p, q, g = (float(v) for v in theta)
         ll, d_p, d_q, d_g = _terms(p, q, g, ux, uz)
-        return float(uw @ ll), np.array([uw @ d_p, uw @ d_q, uw @ d_g])
+        return float(np.dot(uw, ll)), np.array([np.dot(uw, d) for d in (d_p, d_q, d_g)])
 
     if start is None:
         start = (1.0, 1.0, float(np.average(uz, weights=uw)))

@@ -166,7 +166,7 @@ def fit_paretonbd(
         r, alpha, s, beta = (float(v) for v in theta)
         model = ParetoNBD(r=r, alpha=alpha, s=s, beta=beta)
         first, second = parts.bracket_terms(r, alpha, s, beta)
-        return float(w @ (model._head(rows.x) + np.logaddexp(first, second)))
+        return float(np.dot(w, model._head(rows.x) + np.logaddexp(first, second)))
 
     if start is None:
         mean_T = float(np.average(rows.T, weights=w))
