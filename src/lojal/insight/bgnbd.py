@@ -51,17 +51,24 @@ class BGNBD:
         self, t: float, x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike
     ) -> FloatArray:
         """The expected number of purchases in the next ``t`` time units of each member with
-        history ``(x, t_x, T)`` (FHL 2005, eq. 10)."""
+        history ``(x, t_x, T)`` (FHL 2005, eq. 10): ``p_alive × purchases_if_alive``."""
         xs, ts, Ts = as_float(x), as_float(t_x), as_float(T)
+        return self.purchases_if_alive(t, xs, Ts) * _p_alive(self, xs, ts, Ts)
+
+    def purchases_if_alive(self, t: float, x: npt.ArrayLike, T: npt.ArrayLike) -> FloatArray:
+        """The expected purchases in the next ``t`` time units of a member who is still
+        active, with ``x`` repeat purchases in ``T``: ``(a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x)
+        ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))]`` — it depends on ``(x, T)`` only, and the
+        hypergeometric function is evaluated once per distinct pair."""
+        xs, Ts = as_float(x), as_float(T)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        # The hypergeometric part depends on (x, T) only: evaluated once per distinct pair.
         (ux, uT), inverse = factorize(xs, Ts)
         z = t / (alpha + uT + t)
         head = (a + b + ux - 1) / (a - 1)
         tail = 1 - ((alpha + uT) / (alpha + uT + t)) ** (r + ux) * hyp2f1(
             r + ux, b + ux, a + b + ux - 1, z
         )
-        return np.asarray((head * tail)[inverse] * _p_alive(self, xs, ts, Ts), dtype=np.float64)
+        return np.asarray((head * tail)[inverse], dtype=np.float64)
 
     def expected_purchases_new(self, t: npt.ArrayLike) -> FloatArray:
         """The expected number of repeat purchases in ``t`` time units after a new member's
@@ -131,12 +138,47 @@ def fit_bgnbd(
     ``weights``: how many members each row stands for)."""
     rows = group_rows(x, t_x, T, weights)
     w = rows.weight
+    n = float(w.sum())
+    # what depends on x alone is computed once per distinct x, and summed with its weight
+    (ux,), ix = factorize(rows.x)
+    (ut,), it = factorize(rows.t_x)
+    (uT,), iT = factorize(rows.T)
+    wx = np.bincount(ix, weights=w, minlength=len(ux))
+    rep = ux > 0
+    xw = rows.x * w  # x · w per row
 
     def ll_grad(theta: FloatArray) -> tuple[float, FloatArray]:
         r, alpha, a, b = (float(v) for v in theta)
-        ll, _, d_r, d_alpha, d_a, d_b = _terms(r, alpha, a, b, rows.x, rows.t_x, rows.T)
-        grad = np.array([np.dot(w, d) for d in (d_r, d_alpha, d_a, d_b)])
-        return float(np.dot(w, ll)), grad
+        log_aT, log_at = np.log(alpha + uT), np.log(alpha + ut)
+        b_x1 = np.where(rep, b + ux - 1, 1.0)
+        c4 = np.where(rep, np.log(a) - np.log(b_x1), -np.inf)
+        rx = r + rows.x
+        a3 = -rx * log_aT[iT]
+        a4 = c4[ix] - rx * log_at[it]
+        bracket = np.logaddexp(a3, a4)
+        p4 = np.exp(a4 - bracket)
+        wp4 = w * p4
+        wp3 = w - wp4
+        ll = (
+            np.dot(wx, gammaln(r + ux) + betaln(a, b + ux))
+            + n * (r * np.log(alpha) - gammaln(r) - betaln(a, b))
+            + np.dot(w, bracket)
+        )
+        psi_ab, psi_abx = digamma(a + b), digamma(a + b + ux)
+        d_r = (
+            np.dot(wx, digamma(r + ux))
+            + n * (np.log(alpha) - digamma(r))
+            - np.dot(wp3, log_aT[iT])
+            - np.dot(wp4, log_at[it])
+        )
+        inv_T, inv_t = (1 / (alpha + uT))[iT], (1 / (alpha + ut))[it]
+        d_alpha = n * r / alpha - r * (np.dot(wp3, inv_T) + np.dot(wp4, inv_t))
+        d_alpha -= np.dot(xw, p4 * inv_t + (1 - p4) * inv_T)
+        d_a = np.dot(wx, psi_ab - psi_abx) + wp4.sum() / a
+        d_b = np.dot(wx, psi_ab + digamma(b + ux) - digamma(b) - psi_abx) - np.dot(
+            wp4, (1 / b_x1)[ix]
+        )
+        return float(ll), np.array([d_r, d_alpha, d_a, d_b])
 
     if start is None:
         start = (1.0, float(np.average(rows.T, weights=w)), 1.0, 1.0)

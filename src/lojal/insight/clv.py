@@ -37,7 +37,12 @@ DAYS_PER_YEAR = 365.25
 
 
 class PurchaseModel(Protocol):
+    """BG/NBD and Pareto/NBD: expected purchases are the probability that the member is
+    still a customer times what a customer with ``x`` repeat purchases in ``T`` buys."""
+
     def p_alive(self, x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike) -> FloatArray: ...
+
+    def purchases_if_alive(self, t: float, x: npt.ArrayLike, T: npt.ArrayLike) -> FloatArray: ...
 
     def expected_purchases(
         self, t: float, x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike
@@ -56,17 +61,19 @@ def discounted_purchases(
 ) -> FloatArray:
     """Each member's expected purchases in the next ``months`` months, each month's
     discounted by ``(1 + monthly_discount)^m`` — the CLV of a member whose purchases are
-    worth 1 each. Computed once per distinct ``(x, t_x, T)``."""
+    worth 1 each. The month-by-month part depends on ``(x, T)`` only and is computed once per
+    distinct pair; the probability alive scales it per member."""
     if months < 1:
         raise ValueError("months must be ≥ 1")
-    (ux, ut, uT), inverse = factorize(as_float(x), as_float(t_x), as_float(T))
+    xs, ts, Ts = as_float(x), as_float(t_x), as_float(T)
+    (ux, uT), inverse = factorize(xs, Ts)
     total = np.zeros(len(ux))
     previous = np.zeros(len(ux))
     for m in range(1, months + 1):
-        cumulative = model.expected_purchases(m * units_per_month, ux, ut, uT)
+        cumulative = model.purchases_if_alive(m * units_per_month, ux, uT)
         total += (cumulative - previous) / (1 + monthly_discount) ** m
         previous = cumulative
-    return np.asarray(total[inverse], dtype=np.float64)
+    return np.asarray(total[inverse] * model.p_alive(xs, ts, Ts), dtype=np.float64)
 
 
 def simple_clv(

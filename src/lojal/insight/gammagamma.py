@@ -99,22 +99,46 @@ def fit_gammagamma(
         raise ValueError("no member with a repeat purchase to fit spend on")
     if np.any(zs <= 0):
         raise ValueError("the mean spend of a member with repeat purchases must be > 0")
-    (ux, uz), inverse = factorize(xs, zs)
-    uw = np.bincount(inverse, weights=w, minlength=len(ux)).astype(np.float64)
+    # the terms of x alone once per distinct x; the sums of constants once per fit
+    (ux,), ix = factorize(xs)
+    wx = np.bincount(ix, weights=w, minlength=len(ux))
+    log_z = np.log(zs)
+    xz = xs * zs
+    n = float(w.sum())
+    sum_wx_log_xz = float(np.dot(w * xs, np.log(xs) + log_z))  # Σ w x (log x + log z̄)
+    sum_w_log_z = float(np.dot(w, log_z))
+    wxs = w * xs
 
     def ll_grad(theta: FloatArray) -> tuple[float, FloatArray]:
         p, q, g = (float(v) for v in theta)
-        ll, d_p, d_q, d_g = _terms(p, q, g, ux, uz)
-        return float(np.dot(uw, ll)), np.array([np.dot(uw, d) for d in (d_p, d_q, d_g)])
+        log_sum = np.log(g + xz)
+        px = p * ux
+        lg = gammaln(px + q) - gammaln(px)
+        psi_pq, psi_p = digamma(px + q), digamma(px)
+        w_log_sum = np.dot(w, log_sum)
+        wx_log_sum = np.dot(wxs, log_sum)
+        ll = (
+            np.dot(wx, lg)
+            + n * (q * np.log(g) - gammaln(q))
+            + p * sum_wx_log_xz
+            - sum_w_log_z
+            - p * wx_log_sum
+            - q * w_log_sum
+        )
+        d_p = np.dot(wx * ux, psi_pq - psi_p) + sum_wx_log_xz - wx_log_sum
+        d_q = np.dot(wx, psi_pq) - n * digamma(q) + n * np.log(g) - w_log_sum
+        inv = 1 / (g + xz)
+        d_g = n * q / g - p * np.dot(wxs, inv) - q * np.dot(w, inv)
+        return float(ll), np.array([d_p, d_q, d_g])
 
     if start is None:
-        start = (1.0, 1.0, float(np.average(uz, weights=uw)))
-    optimum = maximise(with_gradient=ll_grad, start=start, scale=float(uw.sum()))
+        start = (1.0, 1.0, float(np.average(zs, weights=w)))
+    optimum = maximise(with_gradient=ll_grad, start=start, scale=n)
     p, q, g = (float(v) for v in optimum.params)
     return GammaGammaFit(
         model=GammaGamma(p=p, q=q, gamma=g),
         log_likelihood=optimum.log_likelihood,
-        members=round(float(uw.sum())),
+        members=round(n),
         iterations=optimum.iterations,
         converged=optimum.converged,
     )

@@ -57,10 +57,15 @@ class ParetoNBD:
         self, t: float, x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike
     ) -> FloatArray:
         """The expected number of purchases in the next ``t`` time units of each member:
-        ``P(alive) · (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)]``."""
+        ``p_alive × purchases_if_alive``."""
+        return self.p_alive(x, t_x, T) * self.purchases_if_alive(t, x, T)
+
+    def purchases_if_alive(self, t: float, x: npt.ArrayLike, T: npt.ArrayLike) -> FloatArray:
+        """The expected purchases in the next ``t`` time units of a member still alive at
+        ``T`` with ``x`` repeat purchases:
+        ``(r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)]``."""
         xs, Ts = as_float(x), as_float(T)
         r, alpha, s, beta = self.r, self.alpha, self.s, self.beta
-        alive = self.p_alive(xs, t_x, Ts)
         if abs(s - 1) < 1e-9:  # the limit s → 1
             rate = (r + xs) * (beta + Ts) / (alpha + Ts) * np.log((beta + Ts + t) / (beta + Ts))
         else:
@@ -70,7 +75,7 @@ class ParetoNBD:
                 / ((alpha + Ts) * (s - 1))
                 * (1 - ((beta + Ts) / (beta + Ts + t)) ** (s - 1))
             )
-        return np.asarray(alive * rate, dtype=np.float64)
+        return np.asarray(rate, dtype=np.float64)
 
     def expected_purchases_new(self, t: npt.ArrayLike) -> FloatArray:
         """The expected number of purchases in ``t`` time units of a new member:
