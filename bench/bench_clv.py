@@ -149,7 +149,8 @@ def report(
     cpu = statistics.median(CPU[-len(ours) :])
     line = f"{name:10} n={n:>9,}  lojal median {median:6.2f} s ({runs}; CPU {cpu:.2f} s)"
     if theirs is not None:
-        line += f"   lifetimes {theirs:.2f} s (CPU {theirs_cpu:.2f} s)   ratio {theirs / median:.1f}×"
+        line += f"   lifetimes {theirs:.2f} s (CPU {theirs_cpu:.2f} s)"
+        line += f"   ratio {theirs / median:.1f}×"
         line += f" (CPU {theirs_cpu / cpu:.1f}×)"
     print(line, flush=True)
 
