@@ -21,6 +21,7 @@ from lojal.db.base import Base
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships.models import Membership, MembershipPlan, RevenueRecord
+from lojal.pages.models import PortalLink, PortalSession, SignInAttempt, StaffSession, StaffUser
 from lojal.program.models import Program
 from lojal.referrals.models import Referral, ReferralCode
 from lojal.rewards.models import PartnerCode, Reward, RewardRedemption
@@ -57,6 +58,8 @@ __all__ = [
     "PartnerCode",
     "PointBalance",
     "PointLot",
+    "PortalLink",
+    "PortalSession",
     "Posting",
     "Program",
     "Purchase",
@@ -69,5 +72,8 @@ __all__ = [
     "Reward",
     "RewardRedemption",
     "RuleAward",
+    "SignInAttempt",
+    "StaffSession",
+    "StaffUser",
     "TierChange",
 ]

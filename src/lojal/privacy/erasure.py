@@ -61,6 +61,8 @@ TABLES: dict[str, str] = {
     "coupon_redemptions": "kept (bookkeeping): discounts given",
     "reward_redemptions": "kept (bookkeeping)",
     "partner_codes": KEPT,
+    "member_portal_links": "kept: hashes of used or expired links; the member is closed",
+    "member_portal_sessions": "kept: a closed member's sessions open nothing",
 }
 
 
