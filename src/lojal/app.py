@@ -25,6 +25,7 @@ from lojal.db.session import HeldReader, make_session_factory
 from lojal.ledger.api import router as ledger_router
 from lojal.members.api import router as members_router
 from lojal.memberships.api import router as memberships_router
+from lojal.pages import site as pages
 from lojal.privacy.api import router as privacy_router
 from lojal.program.api import router as program_router
 from lojal.referrals.api import router as referrals_router
@@ -131,6 +132,7 @@ def create_app(
     ):
         app.router.routes.extend(router.routes)
     docs.install(app)
+    pages.install(app)  # the staff's pages and the member portal (not in the OpenAPI)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

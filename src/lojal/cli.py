@@ -408,3 +408,6 @@ _register_coupons(app)
 from lojal.rewards.cli import register as _register_rewards  # noqa: E402
 
 _register_rewards(app)
+from lojal.pages.cli import app as _staff_app  # noqa: E402
+
+app.add_typer(_staff_app, name="staff")

@@ -2,8 +2,9 @@
 
 Every change the ORM flushes to an audited table (members and their identities and consents,
 the programme, rewards, coupon campaigns and batches, challenges, badges, paid plans and
-memberships, API keys) is written to ``audit_log`` in the same flush — so in the same
-transaction as the change, whichever entry point made it (an API request, a command, a job).
+memberships, API keys, staff accounts) is written to ``audit_log`` in the same flush — so in
+the same transaction as the change, whichever entry point made it (an API request, a command,
+a job).
 Changes made on the driver or by a bulk statement are recorded by the feature that makes them
 (``record``): staff point adjustments, tier decisions, erasure.
 
@@ -30,7 +31,7 @@ from lojal.clock import SystemClock
 
 SYSTEM = "system"
 # The columns never copied into the log, per table.
-SECRET = {"api_keys": frozenset({"secret_hash"})}
+SECRET = {"api_keys": frozenset({"secret_hash"}), "staff_users": frozenset({"password_hash"})}
 # The audited tables: their rows' changes are recorded on every flush.
 AUDITED = frozenset(
     {
@@ -46,6 +47,7 @@ AUDITED = frozenset(
         "membership_plans",
         "memberships",
         "api_keys",
+        "staff_users",
     }
 )
 # Columns that change on every write and say nothing a reader of the log needs.

@@ -26,6 +26,7 @@ from lojal.db.base import Base
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships.models import Membership, MembershipPlan, RevenueRecord
+from lojal.pages.models import PortalLink, PortalSession, SignInAttempt, StaffSession, StaffUser
 from lojal.program.models import Program, ProgramVersion
 from lojal.referrals.models import Referral, ReferralCode
 from lojal.rewards.models import PartnerCode, Reward, RewardRedemption
@@ -65,6 +66,8 @@ __all__ = [
     "PartnerCode",
     "PointBalance",
     "PointLot",
+    "PortalLink",
+    "PortalSession",
     "Posting",
     "Program",
     "ProgramVersion",
@@ -78,5 +81,8 @@ __all__ = [
     "Reward",
     "RewardRedemption",
     "RuleAward",
+    "SignInAttempt",
+    "StaffSession",
+    "StaffUser",
     "TierChange",
 ]

@@ -63,6 +63,8 @@ TABLES: dict[str, str] = {
     "reward_redemptions": "kept (bookkeeping)",
     "partner_codes": KEPT,
     "audit_log": "kept: who changed what and when; the values before and after are emptied",
+    "member_portal_links": "kept: hashes of used or expired links; the member is closed",
+    "member_portal_sessions": "kept: a closed member's sessions open nothing",
 }
 
 
