@@ -17,15 +17,17 @@ import pytest
 from sqlalchemy import ColumnElement, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lojal.activities import awarding
 from lojal.activities import bulk as bulk_path
 from lojal.activities import service as activities
-from lojal.activities.bulk import BulkPurchase, import_purchases
+from lojal.activities.batch import BulkPurchase
+from lojal.activities.bulk import import_purchases
 from lojal.activities.events import LineFacts
 from lojal.activities.models import Purchase, PurchaseLine
 from lojal.activities.schemas import PurchaseCreate
 from lojal.db.session import transaction
 from lojal.imports import purchases
-from lojal.ledger import service as ledger
+from lojal.ledger import queries as ledger_queries
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.rules.models import RuleAward
 from tests.conftest import START, migrated_engine, new_database_url
@@ -82,7 +84,7 @@ def test_bad_rows_are_rejected_with_line_and_field_and_good_rows_kept(
     assert rejects[0]["order_id"] == "bad-qty"
     assert counts(factory)["purchases"] == 3
     with transaction(factory, read_only=True) as session:
-        assert ledger.verify(session) == []
+        assert ledger_queries.verify(session) == []
 
 
 def test_rerunning_the_same_file_adds_nothing(fresh_engine: Engine, tmp_path: Path) -> None:
@@ -197,7 +199,7 @@ def test_killed_half_way_and_run_again_ends_with_each_row_once(
     after = counts(factory)
     assert (after["purchases"], after["lines"], after["entries"], after["lots"]) == (n, 2 * n, n, n)
     with transaction(factory, read_only=True) as session:
-        assert ledger.verify(session) == []
+        assert ledger_queries.verify(session) == []
 
 
 # ------------------------------------------------------------------ bulk = one by one
@@ -319,7 +321,7 @@ def snapshot(factory: sessionmaker[Session]) -> dict[str, object]:
                     )
                 ).all()
             ),
-            "problems": ledger.verify(s),
+            "problems": ledger_queries.verify(s),
         }
 
 
@@ -363,7 +365,7 @@ def test_bulk_path_writes_what_record_purchase_writes(
             with transaction(bulk) as session:
                 import_purchases(session, data[start : start + 30], NOW)
         if repeated:
-            assert any(cache.hits for _, cache in bulk_path._award_caches.values())
+            assert any(cache.hits for _, cache in awarding._award_caches.values())
         expected = snapshot(one_by_one)
         assert expected["problems"] == []
         usage = expected["usage"]

@@ -51,6 +51,7 @@ from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships import merging as memberships
 from lojal.referrals import merging as referrals
 from lojal.rewards import merging as rewards
+from lojal.rules import merging as rules
 from lojal.tiers import merging as tiers
 from lojal.tiers.changes import SystemEvent, record_events
 
@@ -115,6 +116,7 @@ STEPS: tuple[Step, ...] = (
     Step("members", _merge_members, TABLES),
     Step("activity", activities.merge_members, activities.TABLES),
     Step("points", ledger.merge_members, ledger.TABLES),
+    Step("rules", rules.merge_members, rules.TABLES),
     Step("tier", _merge_tiers, tiers.TABLES),
     Step("membership", memberships.merge_members, memberships.TABLES),
     Step("referrals", referrals.merge_members, referrals.TABLES),
