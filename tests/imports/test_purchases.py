@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import ColumnElement, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lojal import enrolment
 from lojal.activities import awarding
 from lojal.activities import bulk as bulk_path
 from lojal.activities import service as activities
@@ -29,6 +30,7 @@ from lojal.db.session import transaction
 from lojal.imports import purchases
 from lojal.ledger import queries as ledger_queries
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
+from lojal.members.schemas import MemberCreate
 from lojal.rules.models import RuleAward
 from tests.conftest import START, migrated_engine, new_database_url
 from tests.imports.helpers import club, counts, read_csv, write_csv
@@ -335,6 +337,9 @@ def _id_text() -> ColumnElement[str]:
 def test_bulk_path_writes_what_record_purchase_writes(
     fresh_engine: Engine, backend: str, request: pytest.FixtureRequest, repeated: bool
 ) -> None:
+    """Batches of thirty against one purchase per call (``record_purchase``, a batch of one):
+    both take the same path, so this checks that batching changes nothing. That activity
+    credited at enrolment gets what the live path gives is the test after this one."""
     data = generated(7, 120 if repeated else 80, 6, repeated=repeated)
     bulk = club(fresh_engine, members_=6)
     other = migrated_engine(new_database_url(backend, request))
@@ -372,6 +377,50 @@ def test_bulk_path_writes_what_record_purchase_writes(
         assert isinstance(usage, list)
         assert any(u for u in usage)
         assert snapshot(bulk) == expected
+    finally:
+        other.dispose()
+
+
+def _as_credited(shot: dict[str, object]) -> dict[str, object]:
+    """A snapshot without the identity a purchase was kept under while it waited (a live
+    purchase of a member keeps none; a credited one keeps the identity it came with)."""
+    purchases = shot["purchases"]
+    assert isinstance(purchases, list)
+    return {**shot, "purchases": [(*row[:2], *row[3:]) for row in purchases]}
+
+
+def test_purchases_credited_at_enrolment_get_what_live_purchases_get(
+    fresh_engine: Engine, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """The same purchases, recorded for members (live) or recorded before the members
+    enrolled and credited at their enrolment: the same points per line and per purchase, the
+    same entries and lots, the same caps used, the same first-purchase bonus."""
+    data = generated(13, 90, 6)
+    live = club(fresh_engine, members_=6)
+    other = migrated_engine(new_database_url(backend, request))
+    try:
+        credited = club(other)
+        for start in range(0, len(data), 30):
+            with transaction(live) as session:
+                import_purchases(session, data[start : start + 30], NOW)
+            with transaction(credited) as session:
+                result = import_purchases(session, data[start : start + 30], NOW)
+                assert result.points == 0  # nobody is a member yet
+        with transaction(credited) as session:
+            for i in range(1, 7):
+                enrolment.enrol(
+                    session,
+                    data=MemberCreate(email=f"m{i}@example.se", channel="store"),
+                    now=NOW,
+                )
+        expected = snapshot(live)
+        assert expected["problems"] == []
+        assert expected["usage"]  # the cap was used
+        entries_ = expected["entries"]
+        assert isinstance(entries_, list)
+        welcomed = [e for e in entries_ if "welcome" in str(e.detail)]
+        assert len(welcomed) == 6  # one first-purchase bonus per member
+        assert _as_credited(snapshot(credited)) == _as_credited(expected)
     finally:
         other.dispose()
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from lojal.errors import Invalid
 from lojal.ledger.entries import (
     MEMBER_ACCOUNTS,
     MEMBER_AVAILABLE,
@@ -131,6 +132,8 @@ class Rows:
         tuples at once: the path of every purchase, so no object is built per leg."""
         account = MEMBER_PENDING if pending else MEMBER_AVAILABLE
         check_amounts(((account, points), (PROGRAM_ISSUED, -points)))
+        if points < 0:
+            raise Invalid("points must be a positive whole number", field="points")
         self.entries.append(
             (
                 entry_id,
