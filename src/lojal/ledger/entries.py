@@ -55,7 +55,7 @@ A lot's dates decide, not the job that writes their entries. At a moment ``now``
 catch up, but between two runs the stored state lags. ``settlement`` says which entries are
 owed at ``now`` (the very entries the job would write) and ``as_of`` what the lots are at
 ``now``: readers report the balance as of now without writing, and every writer that takes
-points from lots first writes what is owed (``ledger.service.settle``), under the same keys as
+points from lots first writes what is owed (``ledger.posting.settle``), under the same keys as
 the job, so the job later finds them done.
 """
 
