@@ -85,7 +85,7 @@ def build_template(directory: Path, members: int) -> Path:
 
 
 def purchases(n: int, members: int, seed: int = 7) -> list[Any]:
-    from lojal.activities.bulk import BulkPurchase
+    from lojal.activities.batch import BulkPurchase
     from lojal.activities.events import LineFacts
 
     rng = random.Random(seed)
@@ -124,7 +124,8 @@ def run(template: Path, work: Path, orders: list[Any], batch: int, with_challeng
                 definition = ChallengeDefinition.model_validate(data)
                 challenges.create(session, definition=definition, now=YEAR_START)
                 challenges.activate(session, code=definition.code, now=YEAR_START)
-    from lojal.activities.bulk import ImportState, import_purchases
+    from lojal.activities.batch import ImportState
+    from lojal.activities.bulk import import_purchases
 
     state = ImportState()
     started = time.perf_counter()

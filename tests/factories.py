@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from lojal import enrolment
+from lojal.activities import member_events, returns
 from lojal.activities import service as activities
+from lojal.activities.recorded import Recorded
 from lojal.activities.schemas import EventCreate, PurchaseCreate, ReturnCreate
 from lojal.clock import FixedClock
 from lojal.members.models import Member
@@ -66,20 +68,18 @@ def event_payload(type: str = "review_written", **kw: Any) -> dict[str, Any]:
 
 def make_purchase(
     session: Session, clock: FixedClock, order_id: str | None = None, **kw: Any
-) -> activities.Recorded:
+) -> Recorded:
     data = PurchaseCreate.model_validate(purchase_payload(order_id, **kw))
     return activities.record_purchase(session, data=data, now=clock.now())
 
 
-def make_return(
-    session: Session, clock: FixedClock, order_id: str, **kw: Any
-) -> activities.Recorded:
+def make_return(session: Session, clock: FixedClock, order_id: str, **kw: Any) -> Recorded:
     data = ReturnCreate.model_validate(return_payload(order_id, **kw))
-    return activities.record_return(session, data=data, now=clock.now())
+    return returns.record_return(session, data=data, now=clock.now())
 
 
 def make_event(
     session: Session, clock: FixedClock, type: str = "review_written", **kw: Any
-) -> activities.Recorded:
+) -> Recorded:
     data = EventCreate.model_validate(event_payload(type, **kw))
-    return activities.record_event(session, data=data, now=clock.now())
+    return member_events.record_event(session, data=data, now=clock.now())

@@ -358,10 +358,10 @@ def jobs_run(database_url: DbOption = None) -> None:
 @ledger_app.command("verify")
 def ledger_verify(database_url: DbOption = None) -> None:
     """Check that every entry balances and every balance equals the sum of its postings."""
-    from lojal.ledger import service
+    from lojal.ledger import queries
 
     with session_for(database_url) as session:
-        problems = service.verify(session)
+        problems = queries.verify(session)
     for problem in problems:
         err.print(problem)
     if problems:

@@ -2,7 +2,7 @@
 features do for a new member (``lojal.reactions.after_enrolment``: a referral, the tier
 everyone has) and the purchases and events that arrived for the member's identities before
 they joined, credited with the points the rules give
-(``lojal.activities.service.credit_unmatched``) — in that order, in one transaction.
+(``lojal.activities.crediting.credit_unmatched``) — in that order, in one transaction.
 
 It lives above members, activities and the dispatcher because it needs all three, and
 activities needs members: ``members`` imports neither.
@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from lojal import reactions
-from lojal.activities.service import credit_unmatched
+from lojal.activities.crediting import credit_unmatched
 from lojal.members import service as members
 from lojal.members.models import Member
 from lojal.members.schemas import MemberCreate

@@ -355,3 +355,68 @@ def test_attributes_that_cannot_be_stored_are_refused_not_a_500(api: Api) -> Non
     r = api.post("/purchases", body, scope="pos")
     assert r.status_code == 422, r.text
     assert "attributes" in _fields(r)
+
+
+def test_purchases_credited_at_enrolment_get_what_live_purchases_get(api: Api) -> None:
+    """The same purchases sent for a member, or sent for an e-mail before its owner enrols:
+    once they have enrolled, the same points on each purchase, the same entries, the same
+    cap used and the same first-purchase bonus."""
+    program = api.get("/program").json()["config"]
+    program["rules"] += [
+        {"id": "welcome", "kind": "first_purchase", "points": 100},
+        {
+            "id": "big",
+            "kind": "bonus",
+            "points": 40,
+            "when": {"field": "purchase.total_minor", "op": "gte", "value": 20_000},
+            "cap": {"points": 60, "period": "month"},
+        },
+    ]
+    assert api.put("/program", program).status_code == 200
+    baskets = [
+        ("2026-02-27T10:00:00Z", [line("A", quantity=2, unit_price_minor=12_000)]),
+        ("2026-02-28T10:00:00Z", [line("B", unit_price_minor=25_000), line("C")]),
+        ("2026-03-01T10:00:00Z", [line("A", unit_price_minor=30_000)]),
+    ]
+
+    def send(n: int, **who: Any) -> dict[str, Any]:
+        at, lines = baskets[n]
+        r = api.post(
+            "/purchases", purchase_payload(occurred_at=at, lines=lines, **who), scope="pos"
+        )
+        assert r.status_code == 201, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    live = _member(api)
+    live_points = [send(n, member_id=live)["points"] for n in range(len(baskets))]
+    email = f"{unique('later')}@example.se"
+    waiting = [send(n, email=email) for n in range(len(baskets))]
+    assert [p["member_id"] for p in waiting] == [None] * len(baskets)
+    assert [p["points"] for p in waiting] == [0] * len(baskets)
+    later = api.post("/members", {"email": email}, scope="pos").json()["id"]
+
+    def ledger(member_id: int) -> list[tuple[Any, ...]]:
+        r = api.get(f"/members/{member_id}/ledger", scope="pos")
+        assert r.status_code == 200, r.text
+        return sorted(
+            (e["kind"], e["points"], e["explanation"], e["effective_at"])
+            for e in r.json()["entries"]
+        )
+
+    def purchase_points(order_id: str) -> int:
+        r = api.post(
+            "/purchases",
+            purchase_payload(order_id, email=email, lines=[line()]),
+            scope="pos",
+        )
+        assert r.status_code == 200, r.text  # a replay: the purchase as recorded
+        points: int = r.json()["points"]
+        return points
+
+    assert [purchase_points(p["order_id"]) for p in waiting] == live_points
+    assert live_points[0] > 100  # the first purchase's bonus
+    assert ledger(later) == ledger(live)
+    mine, theirs = _points(api, later), _points(api, live)
+    for figure in ("pending", "available", "lifetime_earned"):
+        assert mine[figure] == theirs[figure]

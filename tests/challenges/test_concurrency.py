@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lojal.activities import member_events
 from lojal.activities import service as activities
 from lojal.activities.schemas import EventCreate, PurchaseCreate
 from lojal.challenges.models import ChallengeCompletion, ChallengeFact, ChallengeProgress
 from lojal.clock import FixedClock
 from lojal.db.session import make_session_factory, transaction
-from lojal.ledger import service as ledger
+from lojal.ledger import queries as ledger_queries
 from tests.challenges.helpers import challenge_entries, define
 from tests.concurrency import run_together
 from tests.conftest import START, apply_program
@@ -62,7 +63,7 @@ def test_concurrent_activity_completes_each_challenge_once(
                 data: Any = EventCreate(
                     member_id=member_id, event_id=f"ev-{i}", type="survey_answered", occurred_at=at
                 )
-                activities.record_event(session, data=data, now=at)
+                member_events.record_event(session, data=data, now=at)
             else:
                 data = PurchaseCreate(
                     member_id=member_id,
@@ -102,4 +103,4 @@ def test_concurrent_activity_completes_each_challenge_once(
             30,
             *[100] * 6,
         ]
-        assert ledger.verify(session) == []
+        assert ledger_queries.verify(session) == []

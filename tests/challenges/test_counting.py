@@ -16,7 +16,7 @@ from lojal.activities.schemas import PurchaseCreate
 from lojal.badges import service as badges
 from lojal.challenges.models import ChallengeFact
 from lojal.clock import FixedClock
-from lojal.ledger import service as ledger
+from lojal.ledger import queries as ledger_queries
 from lojal.ledger.models import PointLot
 from lojal.members.models import Member
 from lojal.program.schemas import ProgramConfig
@@ -329,7 +329,7 @@ def test_the_same_activity_recorded_twice_counts_once(
     assert completions(session, member.id, purchases.id) == 1
     [entry] = challenge_entries(session, member.id)
     assert entry.points == 100
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_credited_purchases_count_when_the_member_enrols(
@@ -412,4 +412,4 @@ def test_a_return_uncounts_an_unfinished_attempt_but_never_a_completed_one(
     assert completions(session, member.id, quick.id) == 1
     assert standing(session, member.id, quick.code, START).status == "completed"
     assert standing(session, member.id, count.code, START).progress == 0
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []

@@ -14,14 +14,15 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from lojal.activities import service as activities
-from lojal.activities.bulk import BulkPurchase, import_purchases
+from lojal.activities.batch import BulkPurchase
+from lojal.activities.bulk import import_purchases
 from lojal.activities.events import LineFacts
 from lojal.activities.schemas import PurchaseCreate
 from lojal.challenges.models import Challenge, ChallengeCompletion, ChallengeProgress
 from lojal.db.session import transaction
 from lojal.enrolment import enrol
 from lojal.imports import purchases
-from lojal.ledger import service as ledger
+from lojal.ledger import queries as ledger_queries
 from lojal.members.schemas import MemberCreate
 from lojal.program.schemas import ProgramConfig
 from tests.challenges.helpers import challenge_entries, define
@@ -81,7 +82,7 @@ def test_a_csv_import_advances_challenges_and_a_rerun_adds_nothing(
     with transaction(factory, read_only=True) as session:
         for member_id in (1, 2, 3, 4):
             assert sorted(e.points for e in challenge_entries(session, member_id)) == [40, 100]
-        assert ledger.verify(session) == []
+        assert ledger_queries.verify(session) == []
         assert five.id != explorer.id
 
     again = purchases.run(factory, file, now=START + timedelta(days=3), batch_size=11)
@@ -214,7 +215,7 @@ def run(
                 ).join(Challenge, Challenge.id == ChallengeCompletion.challenge_id)
             )
         )
-        balances = [ledger.balance(session, m).pending for m in members]
+        balances = [ledger_queries.balance(session, m).pending for m in members]
         return progress, completed, balances
     finally:
         savepoint.rollback()

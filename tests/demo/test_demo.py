@@ -15,7 +15,7 @@ from lojal.cli import app
 from lojal.db.engine import make_engine
 from lojal.db.session import make_session_factory, transaction
 from lojal.demo.generator import seasonality
-from lojal.ledger import service as ledger
+from lojal.ledger import queries as ledger_queries
 from lojal.members.models import Member
 
 
@@ -46,7 +46,7 @@ def test_demo_loads_a_club_whose_ledger_verifies(tmp_path: Path) -> None:
     engine = make_engine(url)
     try:
         with transaction(make_session_factory(engine), read_only=True) as session:
-            assert ledger.verify(session) == []
+            assert ledger_queries.verify(session) == []
             count = {
                 m.__name__: session.scalar(select(func.count()).select_from(m)) or 0
                 for m in (Member, Purchase, Return, Event)

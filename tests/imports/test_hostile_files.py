@@ -19,7 +19,7 @@ from lojal.activities.models import Purchase, PurchaseLine
 from lojal.db.session import transaction
 from lojal.errors import Invalid
 from lojal.imports import grouping, members, purchases
-from lojal.ledger import service as ledger
+from lojal.ledger import queries as ledger_queries
 from lojal.members.models import Member
 from tests.conftest import START
 from tests.imports.helpers import club, counts, write_csv
@@ -113,7 +113,7 @@ def test_rows_of_one_order_that_are_not_consecutive_make_one_purchase(
     again = purchases.run(factory, file, now=NOW, batch_size=2, workers=workers)
     assert (again.written, again.skipped, again.rejected) == (0, 5, 0)
     with transaction(factory, read_only=True) as session:
-        assert ledger.verify(session) == []
+        assert ledger_queries.verify(session) == []
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from lojal.db.session import transaction
 from lojal.imports import cdnow, members
-from lojal.ledger import service as ledger
+from lojal.ledger import queries as ledger_queries
 from lojal.members import service as member_service
 from tests.conftest import START
 from tests.imports.helpers import club, counts, read_csv, write_csv
@@ -65,4 +65,4 @@ def test_cdnow_first_rows_give_the_right_members_and_purchases(fresh_engine: Eng
     assert (again.written, again.skipped) == (0, limit)
     assert counts(factory) == after
     with transaction(factory, read_only=True) as session:
-        assert ledger.verify(session) == []
+        assert ledger_queries.verify(session) == []

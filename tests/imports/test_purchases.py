@@ -17,16 +17,20 @@ import pytest
 from sqlalchemy import ColumnElement, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from lojal import enrolment
+from lojal.activities import awarding
 from lojal.activities import bulk as bulk_path
 from lojal.activities import service as activities
-from lojal.activities.bulk import BulkPurchase, import_purchases
+from lojal.activities.batch import BulkPurchase
+from lojal.activities.bulk import import_purchases
 from lojal.activities.events import LineFacts
 from lojal.activities.models import Purchase, PurchaseLine
 from lojal.activities.schemas import PurchaseCreate
 from lojal.db.session import transaction
 from lojal.imports import purchases
-from lojal.ledger import service as ledger
+from lojal.ledger import queries as ledger_queries
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
+from lojal.members.schemas import MemberCreate
 from lojal.rules.models import RuleAward
 from tests.conftest import START, migrated_engine, new_database_url
 from tests.imports.helpers import club, counts, read_csv, write_csv
@@ -82,7 +86,7 @@ def test_bad_rows_are_rejected_with_line_and_field_and_good_rows_kept(
     assert rejects[0]["order_id"] == "bad-qty"
     assert counts(factory)["purchases"] == 3
     with transaction(factory, read_only=True) as session:
-        assert ledger.verify(session) == []
+        assert ledger_queries.verify(session) == []
 
 
 def test_rerunning_the_same_file_adds_nothing(fresh_engine: Engine, tmp_path: Path) -> None:
@@ -197,7 +201,7 @@ def test_killed_half_way_and_run_again_ends_with_each_row_once(
     after = counts(factory)
     assert (after["purchases"], after["lines"], after["entries"], after["lots"]) == (n, 2 * n, n, n)
     with transaction(factory, read_only=True) as session:
-        assert ledger.verify(session) == []
+        assert ledger_queries.verify(session) == []
 
 
 # ------------------------------------------------------------------ bulk = one by one
@@ -319,7 +323,7 @@ def snapshot(factory: sessionmaker[Session]) -> dict[str, object]:
                     )
                 ).all()
             ),
-            "problems": ledger.verify(s),
+            "problems": ledger_queries.verify(s),
         }
 
 
@@ -333,6 +337,9 @@ def _id_text() -> ColumnElement[str]:
 def test_bulk_path_writes_what_record_purchase_writes(
     fresh_engine: Engine, backend: str, request: pytest.FixtureRequest, repeated: bool
 ) -> None:
+    """Batches of thirty against one purchase per call (``record_purchase``, a batch of one):
+    both take the same path, so this checks that batching changes nothing. That activity
+    credited at enrolment gets what the live path gives is the test after this one."""
     data = generated(7, 120 if repeated else 80, 6, repeated=repeated)
     bulk = club(fresh_engine, members_=6)
     other = migrated_engine(new_database_url(backend, request))
@@ -363,13 +370,57 @@ def test_bulk_path_writes_what_record_purchase_writes(
             with transaction(bulk) as session:
                 import_purchases(session, data[start : start + 30], NOW)
         if repeated:
-            assert any(cache.hits for _, cache in bulk_path._award_caches.values())
+            assert any(cache.hits for _, cache in awarding._award_caches.values())
         expected = snapshot(one_by_one)
         assert expected["problems"] == []
         usage = expected["usage"]
         assert isinstance(usage, list)
         assert any(u for u in usage)
         assert snapshot(bulk) == expected
+    finally:
+        other.dispose()
+
+
+def _as_credited(shot: dict[str, object]) -> dict[str, object]:
+    """A snapshot without the identity a purchase was kept under while it waited (a live
+    purchase of a member keeps none; a credited one keeps the identity it came with)."""
+    purchases = shot["purchases"]
+    assert isinstance(purchases, list)
+    return {**shot, "purchases": [(*row[:2], *row[3:]) for row in purchases]}
+
+
+def test_purchases_credited_at_enrolment_get_what_live_purchases_get(
+    fresh_engine: Engine, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """The same purchases, recorded for members (live) or recorded before the members
+    enrolled and credited at their enrolment: the same points per line and per purchase, the
+    same entries and lots, the same caps used, the same first-purchase bonus."""
+    data = generated(13, 90, 6)
+    live = club(fresh_engine, members_=6)
+    other = migrated_engine(new_database_url(backend, request))
+    try:
+        credited = club(other)
+        for start in range(0, len(data), 30):
+            with transaction(live) as session:
+                import_purchases(session, data[start : start + 30], NOW)
+            with transaction(credited) as session:
+                result = import_purchases(session, data[start : start + 30], NOW)
+                assert result.points == 0  # nobody is a member yet
+        with transaction(credited) as session:
+            for i in range(1, 7):
+                enrolment.enrol(
+                    session,
+                    data=MemberCreate(email=f"m{i}@example.se", channel="store"),
+                    now=NOW,
+                )
+        expected = snapshot(live)
+        assert expected["problems"] == []
+        assert expected["usage"]  # the cap was used
+        entries_ = expected["entries"]
+        assert isinstance(entries_, list)
+        welcomed = [e for e in entries_ if "welcome" in str(e.detail)]
+        assert len(welcomed) == 6  # one first-purchase bonus per member
+        assert _as_credited(snapshot(credited)) == _as_credited(expected)
     finally:
         other.dispose()
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.clock import FixedClock
 from lojal.jobs.service import run_due
-from lojal.ledger import service as ledger
+from lojal.ledger import queries as ledger_queries
 from lojal.ledger.models import JournalEntry
 from lojal.program.schemas import ProgramConfig
 from tests.factories import make_member, make_purchase
@@ -44,9 +44,9 @@ def test_jobs_run_twice_are_harmless(
     assert _entries(session) == count
     session.expire_all()
     for m in members:
-        balance = ledger.balance(session, m.id)
+        balance = ledger_queries.balance(session, m.id)
         assert (balance.pending, balance.available, balance.lifetime_expired) == (0, 0, 100)
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_points_earned_long_ago_activate_and_expire_in_one_run(
@@ -63,6 +63,6 @@ def test_points_earned_long_ago_activate_and_expire_in_one_run(
     assert summary.activated == 1
     assert summary.expired == 1
     session.expire_all()
-    balance = ledger.balance(session, m.id)
+    balance = ledger_queries.balance(session, m.id)
     assert (balance.pending, balance.available, balance.lifetime_expired) == (0, 0, 100)
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []

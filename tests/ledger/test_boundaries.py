@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lojal.clock import FixedClock
 from lojal.jobs.service import run_due
 from lojal.ledger import queries
+from lojal.ledger import queries as ledger_queries
 from lojal.ledger import service as ledger
 from lojal.ledger.models import JournalEntry
 from lojal.members import merging
@@ -104,7 +105,7 @@ def test_points_are_spendable_the_second_the_pending_period_ends(
     assert run_due(session_factory, clock=clock).activated == 0
     assert len(_keys(session, "activate:%")) == 1
     assert _points(api, m)["available"] == 70
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_no_point_is_seen_or_spent_after_its_expiry(
@@ -138,7 +139,7 @@ def test_no_point_is_seen_or_spent_after_its_expiry(
     assert len(_keys(session, "expire:%")) == 1
     assert len(_keys(session, "activate:%")) == 1
     assert _points(api, m)["lifetime_expired"] == 60
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_a_spend_after_an_expiry_writes_the_expiry_and_the_job_writes_it_no_more(
@@ -162,7 +163,7 @@ def test_a_spend_after_an_expiry_writes_the_expiry_and_the_job_writes_it_no_more
     assert len(_keys(session, "activate:%")) == 1
     points = _points(api, m)
     assert (points["available"], points["lifetime_expired"]) == (40, 100)
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_the_balance_as_of_now_needs_no_job_and_agrees_with_it(
@@ -183,12 +184,12 @@ def test_the_balance_as_of_now_needs_no_job_and_agrees_with_it(
         for with_lots in (False, True):
             now = queries.balance_now(session, m.id, now=at, with_lots=with_lots)
             assert (now.pending, now.available, now.lifetime_expired) == expected
-    stored = ledger.balance(session, m.id)
+    stored = ledger_queries.balance(session, m.id)
     assert (stored.pending, stored.available) == (100, 0)  # nothing was written
     clock.at = EXPIRES
     run_due(session_factory, clock=clock)
     session.expire_all()
-    stored = ledger.balance(session, m.id)
+    stored = ledger_queries.balance(session, m.id)
     assert (stored.pending, stored.available, stored.lifetime_expired) == (0, 0, 100)
 
 
@@ -200,10 +201,10 @@ def test_a_return_after_the_expiry_takes_back_what_the_job_would_have_left(
     clock.at = EXPIRES + SECOND
     row = make_return(session, clock, order).row
     assert (row.points_clawed_back, row.points_unrecovered) == (0, 100)
-    assert ledger.balance(session, m.id).lifetime_expired == 100
+    assert ledger_queries.balance(session, m.id).lifetime_expired == 100
     assert len(_keys(session, "expire:%")) == 1
     assert ledger.expire_due(session, now=clock.now()) == 0
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_a_return_the_second_the_pending_period_ends_takes_from_the_available_lot(
@@ -216,7 +217,7 @@ def test_a_return_the_second_the_pending_period_ends_takes_from_the_available_lo
     assert (row.points_clawed_back, row.points_unrecovered) == (100, 0)
     assert _keys(session, "activate:%") != []  # the lot was activated, as the job would
     assert ledger.activate_due(session, now=clock.now()) == 0
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_forfeit_and_merge_treat_expired_lots_as_expired(
@@ -227,7 +228,10 @@ def test_forfeit_and_merge_treat_expired_lots_as_expired(
         make_purchase(session, clock, member_id=x.id)
     clock.at = EXPIRES + SECOND
     merging.merge(session, into_id=a.id, from_id=b.id, now=clock.now())
-    assert (ledger.balance(session, a.id).available, ledger.balance(session, a.id).pending) == (
+    assert (
+        ledger_queries.balance(session, a.id).available,
+        ledger_queries.balance(session, a.id).pending,
+    ) == (
         0,
         0,
     )
@@ -236,4 +240,4 @@ def test_forfeit_and_merge_treat_expired_lots_as_expired(
     assert _keys(session, "forfeit:%") == []
     assert ledger.expire_due(session, now=clock.now()) == 0
     assert ledger.activate_due(session, now=clock.now()) == 0
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []

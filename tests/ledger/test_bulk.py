@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from lojal.clock import FixedClock
 from lojal.errors import Invalid
+from lojal.ledger import queries as ledger_queries
 from lojal.ledger import service as ledger
 from lojal.ledger.bulk import Grant, earn_many
 from lojal.ledger.errors import LedgerMismatch
@@ -89,10 +90,10 @@ def test_earn_many_writes_what_earn_writes(
     for label in ("recent", "old"):
         assert entry_rows(session, got[f"many:{label}"]) == entry_rows(session, ids[("one", label)])
     # the recent points are pending (14 pending days), the old ones available
-    a, b = ledger.balance(session, one.id), ledger.balance(session, many.id)
+    a, b = ledger_queries.balance(session, one.id), ledger_queries.balance(session, many.id)
     assert (b.pending, b.available, b.lifetime_earned) == (a.pending, a.available, 150)
     assert (b.pending, b.available) == (75, 75)
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_a_key_is_earned_once(session: Session, clock: FixedClock, program: ProgramConfig) -> None:
@@ -116,15 +117,15 @@ def test_a_key_is_earned_once(session: Session, clock: FixedClock, program: Prog
     ]
     got = earn_many(session, grants, now=now, config=program)
     assert got["reward:1"] == first.id
-    assert ledger.balance(session, member.id).pending == 30
+    assert ledger_queries.balance(session, member.id).pending == 30
     again = earn_many(session, grants, now=now, config=program)
     assert again == got
-    assert ledger.balance(session, member.id).pending == 30
+    assert ledger_queries.balance(session, member.id).pending == 30
     count = (
         select(func.count()).select_from(JournalEntry).where(JournalEntry.member_id == member.id)
     )
     assert session.scalar(count) == 2
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_bad_grants_write_nothing(
@@ -147,5 +148,5 @@ def test_bad_grants_write_nothing(
             config=program,
         )
     assert session.scalar(select(func.count()).select_from(JournalEntry)) == 0
-    assert ledger.balance(session, member.id).pending == 0
-    assert ledger.verify(session) == []
+    assert ledger_queries.balance(session, member.id).pending == 0
+    assert ledger_queries.verify(session) == []

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.clock import FixedClock
 from lojal.db.session import make_session_factory, transaction
+from lojal.ledger import queries as ledger_queries
 from lojal.ledger import service as ledger
 from lojal.ledger.errors import InsufficientPoints
 from lojal.ledger.models import JournalEntry
@@ -41,21 +42,21 @@ def setup(fresh_engine: Engine) -> tuple[sessionmaker[Session], int]:
 def spend(factory: sessionmaker[Session], member_id: int, key: str) -> int:
     with transaction(factory) as session:
         entry = ledger.spend(session, member_id=member_id, points=10, key=key, now=START)
-        available = ledger.balance(session, member_id).available
+        available = ledger_queries.balance(session, member_id).available
         assert available >= 0
         return entry.id
 
 
 def final_state(factory: sessionmaker[Session], member_id: int) -> tuple[int, int, list[str]]:
     with transaction(factory, read_only=True) as session:
-        balance = ledger.balance(session, member_id)
+        balance = ledger_queries.balance(session, member_id)
         spends = (
             session.scalar(
                 select(func.count()).select_from(JournalEntry).where(JournalEntry.kind == "spend")
             )
             or 0
         )
-        return balance.available, spends, ledger.verify(session)
+        return balance.available, spends, ledger_queries.verify(session)
 
 
 def test_concurrent_spends_never_overdraw(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from lojal.clock import FixedClock
 from lojal.db.session import make_session_factory, transaction
+from lojal.ledger import queries as ledger_queries
 from lojal.ledger import service as ledger
 from lojal.program.schemas import ProgramConfig
 from tests.conftest import START, apply_program
@@ -57,8 +58,8 @@ def test_the_ledger_is_append_only(
 ) -> None:
     message = refused(session, sql, m=member_id)
     assert "append-only" in message
-    assert ledger.verify(session) == []
-    assert ledger.balance(session, member_id).available == 70
+    assert ledger_queries.verify(session) == []
+    assert ledger_queries.balance(session, member_id).available == 70
 
 
 def test_the_refusal_is_an_integrity_error(backend: str, session: Session, member_id: int) -> None:
@@ -79,7 +80,7 @@ def test_balances_cannot_go_negative(
 ) -> None:
     message = refused(session, sql, m=member_id)
     assert "not_negative" in message or "CHECK" in message.upper()
-    assert ledger.balance(session, member_id).available == 70
+    assert ledger_queries.balance(session, member_id).available == 70
 
 
 def test_lots_cannot_hold_more_than_they_earned_or_less_than_nothing(
@@ -149,4 +150,4 @@ def test_an_unbalanced_entry_is_refused_or_reported(
     conn.commit()
     conn.close()
     with transaction(make_session_factory(engine), read_only=True) as session:
-        assert f"entry {entry_id} sums to 10" in ledger.verify(session)
+        assert f"entry {entry_id} sums to 10" in ledger_queries.verify(session)

@@ -14,6 +14,7 @@ from lojal.activities.models import Purchase
 from lojal.clock import FixedClock
 from lojal.errors import Invalid
 from lojal.jobs.service import Summary, run_due
+from lojal.ledger import queries as ledger_queries
 from lojal.ledger import service as ledger
 from lojal.ledger.entries import InsufficientPoints
 from lojal.ledger.models import JournalEntry, PointLot
@@ -35,7 +36,7 @@ def jobs(session: Session, factory: sessionmaker[Session], clock: FixedClock) ->
 
 
 def bal(session: Session, member: Member) -> tuple[int, int]:
-    row = ledger.balance(session, member.id)
+    row = ledger_queries.balance(session, member.id)
     return row.pending, row.available
 
 
@@ -64,8 +65,8 @@ def test_purchase_points_are_pending_then_available(
     clock.advance(timedelta(seconds=1))
     assert jobs(session, session_factory, clock).activated == 1
     assert bal(session, m) == (0, 123)
-    assert ledger.balance(session, m.id).lifetime_earned == 123
-    assert ledger.verify(session) == []
+    assert ledger_queries.balance(session, m.id).lifetime_earned == 123
+    assert ledger_queries.verify(session) == []
 
 
 def test_no_pending_period_makes_points_available_at_once(
@@ -94,8 +95,8 @@ def test_activity_before_enrolment_is_credited_with_its_returns(
     session.flush()
     assert session.get(Purchase, first.row.id).member_id == member.id  # type: ignore[union-attr]
     assert bal(session, member) == (200, 0)
-    assert ledger.balance(session, member.id).lifetime_earned == 200
-    assert ledger.verify(session) == []
+    assert ledger_queries.balance(session, member.id).lifetime_earned == 200
+    assert ledger_queries.verify(session) == []
 
 
 def test_clawback_takes_pending_then_available_and_records_the_shortfall(
@@ -129,7 +130,7 @@ def test_clawback_takes_pending_then_available_and_records_the_shortfall(
     )
     assert entry is not None
     assert entry.detail["unrecovered"] == 20
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_clawback_prefers_the_purchases_own_lot(
@@ -175,12 +176,12 @@ def test_points_expire_in_lots_oldest_first(
     clock.advance(timedelta(seconds=1))
     assert jobs(session, session_factory, clock).expired == 1
     assert bal(session, m) == (0, 200)
-    balance = ledger.balance(session, m.id)
+    balance = ledger_queries.balance(session, m.id)
     assert balance.lifetime_expired == 40
     assert balance.lifetime_spent == 60
     assert balance.lifetime_earned == 300
     assert [lot.remaining for lot in lots(session, m)] == [200]
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_expiry_rounded_to_month_end(
@@ -202,7 +203,7 @@ def test_expiry_rounded_to_month_end(
     clock.at = end
     assert jobs(session, session_factory, clock).expired == 1
     assert bal(session, m) == (0, 0)
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_spend_never_drives_the_balance_negative(
@@ -227,8 +228,8 @@ def test_spend_never_drives_the_balance_negative(
     ledger.spend(session, member_id=m.id, points=50, key="ok", now=clock.now())
     ledger.spend(session, member_id=m.id, points=50, key="ok", now=clock.now())
     assert bal(session, m) == (100, 0)
-    assert ledger.balance(session, m.id).lifetime_spent == 50
-    assert ledger.verify(session) == []
+    assert ledger_queries.balance(session, m.id).lifetime_spent == 50
+    assert ledger_queries.verify(session) == []
 
 
 def test_adjustments_need_a_reason_and_cannot_go_negative(
@@ -278,7 +279,7 @@ def test_adjustments_need_a_reason_and_cannot_go_negative(
         config=program,
     )
     assert bal(session, m) == (0, 0)
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_merge_keeps_every_point_and_lot_dates(
@@ -303,16 +304,16 @@ def test_merge_keeps_every_point_and_lot_dates(
     dates_b = sorted(
         (lot.remaining, lot.state, lot.earned_at, lot.expires_at) for lot in lots(session, b)
     )
-    life_a, life_b = (ledger.balance(session, x.id).lifetime_earned for x in (a, b))
+    life_a, life_b = (ledger_queries.balance(session, x.id).lifetime_earned for x in (a, b))
     merging.merge(session, into_id=a.id, from_id=b.id, now=clock.now())
     session.flush()
     assert bal(session, a) == (50, 300)
     assert bal(session, b) == (0, 0)
-    assert ledger.balance(session, a.id).lifetime_earned == life_a + life_b
-    assert ledger.balance(session, a.id).lifetime_spent == 100
+    assert ledger_queries.balance(session, a.id).lifetime_earned == life_a + life_b
+    assert ledger_queries.balance(session, a.id).lifetime_spent == 100
     totals = [
         (x.lifetime_earned, x.lifetime_spent)
-        for x in (ledger.balance(session, a.id), ledger.balance(session, b.id))
+        for x in (ledger_queries.balance(session, a.id), ledger_queries.balance(session, b.id))
     ]
     assert totals == [(life_a + life_b, 100), (0, 0)]
     moved = sorted(
@@ -327,13 +328,13 @@ def test_merge_keeps_every_point_and_lot_dates(
         ("card", "7777666655554444"),
     ):
         assert members.find(session, kind=kind, value=value).id == a.id
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
     # the merged purchase's return still claws back from the survivor
     make_return(session, clock, "b-new")
     assert bal(session, a) == (0, 300)
     clock.advance(timedelta(days=14))
     jobs(session, session_factory, clock)
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_close_forfeits_points_as_expiry_and_refuses_spend(
@@ -356,10 +357,10 @@ def test_close_forfeits_points_as_expiry_and_refuses_spend(
     assert bal(session, m) == (0, 0)
     kinds = list(session.scalars(select(JournalEntry.kind).where(JournalEntry.member_id == m.id)))
     assert kinds.count("expire") == 2
-    assert ledger.balance(session, m.id).lifetime_expired == 140
+    assert ledger_queries.balance(session, m.id).lifetime_expired == 140
     with pytest.raises(MemberClosed):
         members.get_active(session, m.id)
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_activity_returned_in_full_before_enrolment_nets_to_zero(
@@ -373,8 +374,8 @@ def test_activity_returned_in_full_before_enrolment_nets_to_zero(
     m = enrolment.enrol(session, data=MemberCreate(email="x@example.se"), now=clock.now())
     session.flush()
     assert bal(session, m) == (0, 0)
-    assert ledger.balance(session, m.id).lifetime_earned == 0
-    assert ledger.verify(session) == []
+    assert ledger_queries.balance(session, m.id).lifetime_earned == 0
+    assert ledger_queries.verify(session) == []
 
 
 def test_returns_and_purchases_after_a_merge_land_on_the_survivor(
@@ -396,7 +397,7 @@ def test_returns_and_purchases_after_a_merge_land_on_the_survivor(
     clock.advance(timedelta(days=15))
     jobs(session, session_factory, clock)
     assert bal(session, a) == (0, 100)
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_return_after_expiry_records_everything_as_unrecovered(
@@ -412,4 +413,4 @@ def test_return_after_expiry_records_everything_as_unrecovered(
     r = make_return(session, clock, "e1")
     assert r.row.points_unrecovered == 100
     assert bal(session, m) == (0, 0)
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []

@@ -16,7 +16,7 @@ from lojal.badges import service as badges
 from lojal.clock import FixedClock
 from lojal.coupons import queries as coupon_queries
 from lojal.coupons.models import CouponCode, CouponMemberUse
-from lojal.ledger import service as ledger
+from lojal.ledger import queries as ledger_queries
 from lojal.members import merging
 from lojal.members import service as members
 from lojal.members.schemas import MemberCreate
@@ -222,7 +222,7 @@ def test_a_merge_that_joins_a_referral_with_itself_rewards_nothing(
     referral = session.scalar(select(Referral).where(Referral.referee_id == second))
     assert referral is not None
     assert referral.status == "qualified"
-    assert ledger.balance(session, advocate).pending > 0
+    assert ledger_queries.balance(session, advocate).pending > 0
 
     moved = _merge(session, clock, advocate, second)
 
@@ -230,7 +230,7 @@ def test_a_merge_that_joins_a_referral_with_itself_rewards_nothing(
     assert referral.status == "voided"
     assert referral.reason == "self_referral"
     # only the purchase's own points are left: 300 SEK, 1 point each
-    balance = ledger.balance(session, advocate)
+    balance = ledger_queries.balance(session, advocate)
     assert balance.pending + balance.available == 300
     assert moved["referrals"]["voided"] == [referral.id]
 
@@ -282,12 +282,15 @@ def test_challenges_completed_on_both_cards_are_not_rewarded_again(
     _buy(session, clock, gone.id, 10_000)
     only_gone = define(session, clock.now(), goal={"kind": "count", "target": 2})
     _buy(session, clock, gone.id, 10_000)
-    before = ledger.balance(session, kept.id).pending + ledger.balance(session, gone.id).pending
+    before = (
+        ledger_queries.balance(session, kept.id).pending
+        + ledger_queries.balance(session, gone.id).pending
+    )
 
     _merge(session, clock, kept.id, gone.id)
 
     assert completions(session, kept.id, challenge.id) == 2  # both kept, as history
-    assert ledger.balance(session, kept.id).pending == before  # no new reward
+    assert ledger_queries.balance(session, kept.id).pending == before  # no new reward
     assert standing(session, kept.id, only_gone.code, clock.now()).progress == 1
 
 

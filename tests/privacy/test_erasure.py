@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from lojal import enrolment
 from lojal.clock import FixedClock
 from lojal.db.models import Base
-from lojal.ledger import service as ledger
+from lojal.ledger import queries as ledger
 from lojal.ledger.models import Posting
 from lojal.members.models import Member
 from lojal.members.schemas import MemberCreate

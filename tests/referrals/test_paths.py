@@ -16,7 +16,7 @@ from lojal.activities import service as activities
 from lojal.activities.schemas import PurchaseCreate
 from lojal.db.session import make_session_factory, transaction
 from lojal.imports import purchases
-from lojal.ledger import service as ledger
+from lojal.ledger import queries as ledger_queries
 from lojal.ledger.models import JournalEntry
 from lojal.members.schemas import MemberCreate
 from lojal.referrals import service as referrals
@@ -60,9 +60,9 @@ def _statuses(factory: sessionmaker[Session]) -> dict[str, int]:
 
 def _state(factory: sessionmaker[Session], member_id: int) -> tuple[int, int, list[str]]:
     with transaction(factory, read_only=True) as session:
-        balance = ledger.balance(session, member_id)
+        balance = ledger_queries.balance(session, member_id)
         entries = int(session.scalar(select(func.count()).select_from(JournalEntry)) or 0)
-        return balance.pending, entries, ledger.verify(session)
+        return balance.pending, entries, ledger_queries.verify(session)
 
 
 def test_an_import_of_purchases_qualifies_referrals_in_one_batch(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from lojal import enrolment
+from lojal.activities import returns
 from lojal.activities import service as activities
 from lojal.activities.schemas import PurchaseCreate, ReturnCreate
 from lojal.cli import app
@@ -153,7 +154,7 @@ def test_lojal_referrals_report_prints_the_same_figures(fresh_engine: Engine) ->
                 ),
                 now=clock.now(),
             )
-        activities.record_return(
+        returns.record_return(
             session,
             data=ReturnCreate(return_id="r-1", order_id="o-1"),
             now=clock.now() + timedelta(days=1),

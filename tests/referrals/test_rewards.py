@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.clock import FixedClock
-from lojal.ledger import service as ledger_service
+from lojal.ledger import queries as ledger_queries
 from lojal.ledger.models import JournalEntry
 from lojal.referrals.models import Referral
 from tests.conftest import Api
@@ -51,7 +51,7 @@ def _referral_entries(session: Session) -> list[JournalEntry]:
 
 def _verified(session: Session) -> None:
     session.expire_all()
-    assert ledger_service.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_both_are_rewarded_once_the_first_qualifying_purchase_has_passed_the_return_window(

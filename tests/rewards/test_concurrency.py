@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from lojal.coupons import queries as coupon_queries
 from lojal.coupons.models import CouponCode
 from lojal.db.session import transaction
-from lojal.ledger import service as ledger
+from lojal.ledger import queries as ledger_queries
 from lojal.ledger.errors import InsufficientPoints
 from lojal.ledger.models import JournalEntry
 from lojal.members.models import Member
@@ -55,7 +55,7 @@ def _counts(live: Live, reward_id: int) -> tuple[int | None, int, int]:
         spends = session.scalar(
             select(func.count()).select_from(JournalEntry).where(JournalEntry.kind == "spend")
         )
-        assert ledger.verify(session) == []
+        assert ledger_queries.verify(session) == []
         return row.stock, int(redemptions or 0), int(spends or 0)
 
 
@@ -74,7 +74,7 @@ def test_fifty_members_redeem_the_last_unit_over_http_and_one_wins(
     assert {a.json()["error"] for a in answers if a.status_code == 409} == {"OutOfStock"}
     assert _counts(live, last) == (0, 1, 1)
     with transaction(live.factory, read_only=True) as session:
-        left = sorted(ledger.balance(session, m).available for m in members)
+        left = sorted(ledger_queries.balance(session, m).available for m in members)
     assert left == [0] + [500] * (THREADS - 1)  # only the winner paid
 
 
@@ -115,4 +115,4 @@ def test_one_members_simultaneous_redemptions_never_spend_twice(backend: str, li
     }
     assert _counts(live, prize)[1:] == (2, 2)
     with transaction(live.factory, read_only=True) as session:
-        assert ledger.balance(session, anna).available == 0
+        assert ledger_queries.balance(session, anna).available == 0

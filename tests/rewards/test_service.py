@@ -14,7 +14,7 @@ from lojal.clock import FixedClock
 from lojal.coupons import queries as coupon_queries
 from lojal.coupons.models import CouponCode
 from lojal.jobs.service import run_due
-from lojal.ledger import service as ledger
+from lojal.ledger import queries as ledger_queries
 from lojal.ledger.errors import InsufficientPoints
 from lojal.ledger.models import JournalEntry, PointLot, Posting
 from lojal.program.schemas import ProgramConfig
@@ -41,7 +41,7 @@ def _fresh_catalogue() -> None:
 
 
 def available(session: Session, member_id: int) -> int:
-    return ledger.balance(session, member_id).available
+    return ledger_queries.balance(session, member_id).available
 
 
 def test_a_coupon_reward_spends_the_points_and_issues_the_members_coupon(
@@ -67,7 +67,7 @@ def test_a_coupon_reward_spends_the_points_and_issues_the_members_coupon(
         "MinimumSpendNotMet"
     )
     assert check(session, clock, code.code, 25_000).reason == "MemberRequired"
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_points_are_spent_oldest_lot_first(
@@ -335,7 +335,7 @@ def test_points_buy_a_reward_the_second_their_pending_period_ends_and_never_afte
     assert run_due(session_factory, clock=clock).expired == 0
     keys = session.scalars(select(JournalEntry.key).where(JournalEntry.member_id == anna.id))
     assert sorted(k.split(":")[0] for k in keys) == ["activate", "expire", "purchase", "reward"]
-    assert ledger.verify(session) == []
+    assert ledger_queries.verify(session) == []
 
 
 def test_a_reward_definition_must_fit_its_kind() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from lojal.activities.bulk import BulkPurchase, import_purchases
+from lojal.activities.batch import BulkPurchase
+from lojal.activities.bulk import import_purchases
 from lojal.activities.events import LineFacts
 from lojal.clock import FixedClock
 from tests.conftest import Api

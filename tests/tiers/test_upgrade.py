@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lojal.activities.bulk import BulkPurchase, import_purchases
+from lojal.activities.batch import BulkPurchase
+from lojal.activities.bulk import import_purchases
 from lojal.activities.events import LineFacts
 from lojal.clock import FixedClock
 from lojal.members.models import Member

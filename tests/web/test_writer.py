@@ -20,6 +20,7 @@ from lojal.activities.models import Purchase
 from lojal.app import create_app
 from lojal.config import Settings
 from lojal.db.session import make_session_factory, transaction
+from lojal.ledger import queries as ledger_queries
 from lojal.ledger import service as ledger
 from lojal.staff import service as staff
 from tests.conftest import PEPPER, START, apply_program, migrated_engine, new_database_url
@@ -98,8 +99,8 @@ def test_twenty_concurrent_spends_over_http_never_overdraw(live: Live) -> None:
     assert sorted(a.status_code for a in answers) == [200] * 10 + [409] * 10
     assert {a.json()["error"] for a in answers if a.status_code == 409} == {"InsufficientPoints"}
     with transaction(live.factory, read_only=True) as session:
-        assert ledger.balance(session, member).available == 0
-        assert ledger.verify(session) == []
+        assert ledger_queries.balance(session, member).available == 0
+        assert ledger_queries.verify(session) == []
 
 
 def test_concurrent_requests_with_one_key_do_the_work_once(live: Live) -> None:
@@ -111,7 +112,7 @@ def test_concurrent_requests_with_one_key_do_the_work_once(live: Live) -> None:
     assert sum(a.headers.get("Idempotent-Replayed") != "true" for a in answers) == 1
     with transaction(live.factory, read_only=True) as session:
         assert session.scalar(select(func.count()).select_from(Purchase)) == 1
-        assert ledger.balance(session, member).pending == 100
+        assert ledger_queries.balance(session, member).pending == 100
 
 
 def test_one_bad_request_does_not_undo_the_others_in_its_group(live: Live) -> None:
@@ -135,8 +136,8 @@ def test_one_bad_request_does_not_undo_the_others_in_its_group(live: Live) -> No
     assert statuses[7:] == [201] * 4
     with transaction(live.factory, read_only=True) as session:
         assert session.scalar(select(func.count()).select_from(Purchase)) == 8
-        assert ledger.balance(session, member).pending == 800
-        assert ledger.verify(session) == []
+        assert ledger_queries.balance(session, member).pending == 800
+        assert ledger_queries.verify(session) == []
     # the refusals are the keys' answers too
     again = live.together([bad[0], bad[1]])
     assert [a.status_code for a in again] == [404, 422]

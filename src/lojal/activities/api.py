@@ -6,9 +6,10 @@ from datetime import datetime
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
-from lojal.activities import service
+from lojal.activities import member_events, returns, service
 from lojal.activities.dating import Sender
 from lojal.activities.models import Event, Return
+from lojal.activities.recorded import Recorded, RecordedPurchase
 from lojal.activities.schemas import (
     EventCreate,
     EventRead,
@@ -25,8 +26,8 @@ from lojal.web.writer import Batch, Reply
 router = APIRouter(prefix=API_PREFIX, tags=["activity"])
 
 
-def purchase_read(recorded: service.Recorded) -> PurchaseRead:
-    row: service.RecordedPurchase = recorded.row
+def purchase_read(recorded: Recorded) -> PurchaseRead:
+    row: RecordedPurchase = recorded.row
     return PurchaseRead(
         id=row.id,
         order_id=row.order_id,
@@ -102,7 +103,7 @@ async def record_purchase(body: PurchaseCreate, write: ChannelWrite) -> Response
 )
 async def record_return(body: ReturnCreate, write: ChannelWrite) -> Response:
     def work(session: Session, now: datetime) -> Reply:
-        result = service.record_return(session, data=body, now=now, sender=_sender(write))
+        result = returns.record_return(session, data=body, now=now, sender=_sender(write))
         row: Return = result.row
         read = ReturnRead(
             id=row.id,
@@ -127,7 +128,7 @@ async def record_return(body: ReturnCreate, write: ChannelWrite) -> Response:
 )
 async def record_event(body: EventCreate, write: ChannelWrite) -> Response:
     def work(session: Session, now: datetime) -> Reply:
-        result = service.record_event(session, data=body, now=now, sender=_sender(write))
+        result = member_events.record_event(session, data=body, now=now, sender=_sender(write))
         row: Event = result.row
         read = EventRead(
             id=row.id,

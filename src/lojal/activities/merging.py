@@ -1,5 +1,5 @@
-"""What a member merge does to activity: every purchase, line, return, event and rule award
-of the merged member becomes the target's (history and future returns alike: a return of
+"""What a member merge does to activity: every purchase, line, return and event of the merged
+member becomes the target's (history and future returns alike: a return of
 an order bought on the old card finds its purchase on the target). See
 ``lojal.members.merging``."""
 
@@ -11,7 +11,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from lojal.activities.models import Event, Purchase, PurchaseLine, Return, ReturnLine
-from lojal.rules.models import RuleAward
 
 TABLES = {
     "purchases": "moved",
@@ -19,7 +18,6 @@ TABLES = {
     "returns": "moved",
     "return_lines": "moved",
     "events": "moved",
-    "rule_awards": "moved",  # what capped rules gave: the target's caps count both
 }
 
 
@@ -41,7 +39,7 @@ def merge_members(
         .where(PurchaseLine.purchase_id.in_(moved), PurchaseLine.member_id == source_id)
         .values(member_id=target_id)
     )
-    for table in (Purchase, Return, ReturnLine, Event, RuleAward):
+    for table in (Purchase, Return, ReturnLine, Event):
         session.execute(
             update(table).where(table.member_id == source_id).values(member_id=target_id)
         )

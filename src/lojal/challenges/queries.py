@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from lojal.challenges.matching import Compiled, MemberView
 from lojal.challenges.service import compiled
 from lojal.db.driver import Driver
+from lojal.ledger import writer as ledger_writer
 from lojal.program import service as program_service
 
 
@@ -90,11 +91,4 @@ def lock_members(db: Driver, member_ids: Sequence[int]) -> None:
     """PostgreSQL: the members' balance rows, in member order (as the purchase path and the
     ledger lock them), for the rest of the transaction. SQLite's write transaction already
     excludes every other writer."""
-    if db.sqlite or not member_ids:
-        return
-    for _ in db.in_chunks(
-        "SELECT member_id FROM point_balances WHERE member_id IN ({}) ORDER BY member_id "
-        "FOR UPDATE",
-        sorted(member_ids),
-    ):
-        pass
+    ledger_writer.lock_balances(db, member_ids)

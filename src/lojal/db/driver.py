@@ -16,7 +16,7 @@ reads its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -147,6 +147,34 @@ class Driver:
             chunk = values[i : i + size]
             marks = ", ".join("?" * len(chunk))
             yield from self.all(text.format(marks), [*params, *chunk])
+
+    def new_ids(self, counts: Mapping[str, int]) -> dict[str, list[int]]:
+        """Ids for the rows about to be inserted, per table. SQLite: after max(id), safe
+        because the write transaction (BEGIN IMMEDIATE) excludes other writers. PostgreSQL:
+        from each table's sequence."""
+        tables = list(counts)
+        if self.sqlite:
+            row = self.one(
+                "SELECT "
+                + ", ".join(f"(SELECT COALESCE(MAX(id), 0) FROM {table})" for table in tables)
+            )
+            return {
+                table: list(range(int(start) + 1, int(start) + 1 + counts[table]))
+                for table, start in zip(tables, row, strict=True)
+            }
+        return {
+            table: [
+                int(r[0])
+                for r in self.all(
+                    f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                    "FROM generate_series(1, ?)",
+                    (counts[table],),
+                )
+            ]
+            if counts[table]
+            else []
+            for table in tables
+        }
 
     # ------------------------------------------------------------------ values
 

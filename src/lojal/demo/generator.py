@@ -22,8 +22,10 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lojal.activities import service as activities
-from lojal.activities.bulk import BulkPurchase, import_purchases
+from lojal.activities import member_events
+from lojal.activities import returns as activity_returns
+from lojal.activities.batch import BulkPurchase
+from lojal.activities.bulk import import_purchases
 from lojal.activities.events import LineFacts
 from lojal.activities.models import Purchase
 from lojal.activities.schemas import EventCreate, ReturnCreate
@@ -373,7 +375,7 @@ def generate(
             returned_at = p.occurred_at + timedelta(days=rnd.randint(1, 13))
             if returned_at > now:
                 continue
-            activities.record_return(
+            activity_returns.record_return(
                 session,
                 data=ReturnCreate(
                     return_id=f"{p.order_id}-r", order_id=p.order_id, occurred_at=returned_at
@@ -398,7 +400,7 @@ def generate(
                 if at < enrolled_at or at > now:
                     continue
                 n += 1
-                activities.record_event(
+                member_events.record_event(
                     session,
                     data=EventCreate(
                         event_id=f"demo-e-{n}",

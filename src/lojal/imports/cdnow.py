@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from lojal.activities.bulk import BulkPurchase, import_purchases
+from lojal.activities.batch import BulkPurchase
+from lojal.activities.bulk import import_purchases
 from lojal.activities.events import LineFacts
 from lojal.db.session import transaction
 from lojal.imports.members import MemberRow, import_members

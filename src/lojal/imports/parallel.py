@@ -39,7 +39,8 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from lojal.activities.bulk import BatchResult, ImportState, apply, import_purchases, prepare
+from lojal.activities.batch import BatchResult, ImportState
+from lojal.activities.bulk import apply, import_purchases, prepare
 from lojal.conditions.fields import STORED
 from lojal.db.engine import make_engine
 from lojal.db.session import make_session_factory, transaction

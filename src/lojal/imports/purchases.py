@@ -45,7 +45,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from lojal.activities.bulk import BulkPurchase, ImportState, import_purchases
+from lojal.activities.batch import BulkPurchase, ImportState
+from lojal.activities.bulk import import_purchases
 from lojal.activities.dating import CLOCK_SKEW, refusal
 from lojal.activities.events import LineFacts
 from lojal.db.session import transaction

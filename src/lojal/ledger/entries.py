@@ -55,7 +55,7 @@ A lot's dates decide, not the job that writes their entries. At a moment ``now``
 catch up, but between two runs the stored state lags. ``settlement`` says which entries are
 owed at ``now`` (the very entries the job would write) and ``as_of`` what the lots are at
 ``now``: readers report the balance as of now without writing, and every writer that takes
-points from lots first writes what is owed (``ledger.service.settle``), under the same keys as
+points from lots first writes what is owed (``ledger.posting.settle``), under the same keys as
 the job, so the job later finds them done.
 """
 
@@ -84,6 +84,7 @@ ACCOUNTS = (
     PROGRAM_ADJUSTED,
 )
 MEMBER_ACCOUNTS = (MEMBER_PENDING, MEMBER_AVAILABLE)
+_ACCOUNT_SET = frozenset(ACCOUNTS)
 ENTRY_KINDS = ("earn", "activate", "spend", "clawback", "expire", "adjust", "merge")
 LOT_STATES = ("pending", "available", "closed")
 
@@ -126,13 +127,24 @@ def account_of(state: str) -> str:
 
 
 def check_balanced(legs: Iterable[Leg]) -> None:
-    legs = list(legs)
-    total = sum(leg.amount for leg in legs)
+    check_amounts([(leg.account, leg.amount) for leg in legs])
+
+
+def check_amounts(legs: Iterable[tuple[str, int]]) -> None:
+    """The balance rule on (account, amount) pairs: the amounts sum to zero, none is zero, every
+    account is one of ``ACCOUNTS``. Plain arithmetic, so that checking every entry of a batch
+    of thousands costs next to nothing (``ledger.rows`` checks each entry it builds)."""
+    total = 0
+    zero = unknown = False
+    for account, amount in legs:
+        total += amount
+        zero = zero or amount == 0
+        unknown = unknown or account not in _ACCOUNT_SET
     if total != 0:
         raise UnbalancedEntry(f"postings sum to {total}, not 0")
-    if any(leg.amount == 0 for leg in legs):
+    if zero:
         raise UnbalancedEntry("a posting of zero points")
-    if any(leg.account not in ACCOUNTS for leg in legs):
+    if unknown:
         raise UnbalancedEntry("unknown account")
 
 

@@ -55,7 +55,7 @@ class PointLot(Base):
     """Points earned together: they become available together and expire together.
 
     ``remaining`` is a projection of the postings that name the lot (kept in the same
-    transaction and checked by ``lojal.ledger.service.verify``)."""
+    transaction and checked by ``lojal.ledger.queries.verify``)."""
 
     __tablename__ = "point_lots"
     __table_args__ = (

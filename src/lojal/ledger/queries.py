@@ -1,7 +1,8 @@
 """Reading the ledger. Balances are reported as of a moment: the stored balance (a cache of the
 postings) adjusted by what the member's lots owe at that moment (``entries.settlement``) — a
 pending lot past its pending period counts as available, a lot past its expiry is gone, even
-before ``lojal jobs run`` has written the entries. Nothing here writes."""
+before ``lojal jobs run`` has written the entries. ``verify`` checks every promise the
+ledger makes against the postings. Nothing here writes."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from lojal.ledger import entries
-from lojal.ledger.entries import Lot
+from lojal.ledger.entries import MEMBER_AVAILABLE, MEMBER_PENDING, Lot
 from lojal.ledger.errors import LedgerMismatch
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 
@@ -110,3 +111,66 @@ def entries_page(
         ):
             postings[posting.entry_id].append(posting)
     return found, postings
+
+
+# ---------------------------------------------------------------- stored sums and verifying
+
+
+def balance(session: Session, member_id: int) -> PointBalance:
+    """The stored balance: what the entries written so far sum to. What a member has *now*
+    is ``balance_now`` (lots past a boundary count before the job writes them)."""
+    row = session.get(PointBalance, member_id)
+    if row is None:
+        raise LedgerMismatch(f"member {member_id} has no points account")
+    return row
+
+
+def sums_by_account(session: Session, member_id: int | None = None) -> dict[str, int]:
+    query = select(Posting.account, func.coalesce(func.sum(Posting.amount), 0)).group_by(
+        Posting.account
+    )
+    if member_id is not None:
+        query = query.where(Posting.member_id == member_id)
+    return {account: int(total) for account, total in session.execute(query)}
+
+
+def verify(session: Session) -> list[str]:
+    """Every check the ledger promises, as a list of problems (empty when all is well)."""
+    problems: list[str] = []
+    unbalanced = session.execute(
+        select(Posting.entry_id, func.sum(Posting.amount))
+        .group_by(Posting.entry_id)
+        .having(func.sum(Posting.amount) != 0)
+        .limit(10)
+    ).all()
+    problems += [f"entry {e} sums to {s}" for e, s in unbalanced]
+    sums = {
+        (m, a): int(s)
+        for m, a, s in session.execute(
+            select(Posting.member_id, Posting.account, func.sum(Posting.amount))
+            .where(Posting.account.in_(entries.MEMBER_ACCOUNTS))
+            .group_by(Posting.member_id, Posting.account)
+        )
+    }
+    for row in session.scalars(select(PointBalance)):
+        pending = sums.get((row.member_id, MEMBER_PENDING), 0)
+        available = sums.get((row.member_id, MEMBER_AVAILABLE), 0)
+        if (row.pending, row.available) != (pending, available):
+            problems.append(
+                f"member {row.member_id}: balance {row.pending}/{row.available} but postings "
+                f"sum to {pending}/{available}"
+            )
+    lot_sums = dict(
+        session.execute(
+            select(Posting.lot_id, func.sum(Posting.amount))
+            .where(Posting.lot_id.is_not(None))
+            .group_by(Posting.lot_id)
+        ).all()
+    )
+    for lot in session.scalars(select(PointLot)):
+        if lot.remaining != int(lot_sums.get(lot.id, 0)):
+            problems.append(
+                f"lot {lot.id}: remaining {lot.remaining} but postings sum to "
+                f"{lot_sums.get(lot.id, 0)}"
+            )
+    return problems

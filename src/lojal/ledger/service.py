@@ -1,247 +1,29 @@
-"""Ledger use cases over a session: post balanced entries, spend, adjust, claw back, activate
-and expire lots, merge, and verify that the cached balances equal the sums of postings.
+"""The ledger's use cases over a session: earn, spend, adjust, claw back, activate and expire
+lots (the jobs), forfeit, merge. Each builds its entry from ``ledger.entries`` (the legs) and
+posts it (``ledger.posting``: the rows of ``ledger.rows``, checked to balance, stored through
+the ORM). Reads, and ``verify``, are in ``ledger.queries``; many earn entries at once are
+``ledger.bulk.earn_many``.
 
 Every entry has a unique ``key``; posting an entry whose key exists returns the existing entry
 and changes nothing, which is what makes replays, re-imports and jobs run twice harmless.
-
-Every use case that takes points from lots (spend, a negative adjustment, a clawback, a
-forfeit, a merge) first ``settle``s the member under the balance lock: it writes the
-``activate`` and ``expire`` entries the member's lots owe at ``now`` — the job's own entries,
-under the job's keys — so no one spends a point after its expiry or waits for the job to spend
-points whose pending period has ended.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lojal.ledger import entries
-from lojal.ledger.entries import (
-    MEMBER_AVAILABLE,
-    MEMBER_PENDING,
-    Leg,
-    check_balanced,
-)
-from lojal.ledger.errors import LedgerMismatch, ReasonRequired
-from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
+from lojal.ledger.entries import Leg
+from lojal.ledger.errors import ReasonRequired
+from lojal.ledger.models import JournalEntry, PointBalance, PointLot
+from lojal.ledger.posting import find_entry, lock_balance, post, settle, store, write_owed
 from lojal.ledger.queries import as_lot
+from lojal.ledger.rows import NewLot, Rows
 from lojal.program.schemas import ProgramConfig
-
-
-@dataclass(frozen=True, slots=True)
-class NewLot:
-    earned_at: datetime
-    available_at: datetime
-    expires_at: datetime | None
-    source: str
-
-
-def open_balance(session: Session, *, member_id: int, now: datetime) -> PointBalance:
-    balance = PointBalance(
-        member_id=member_id,
-        pending=0,
-        available=0,
-        lifetime_earned=0,
-        lifetime_spent=0,
-        lifetime_expired=0,
-        updated_at=now,
-    )
-    session.add(balance)
-    return balance
-
-
-def find_entry(session: Session, key: str) -> JournalEntry | None:
-    return session.scalar(select(JournalEntry).where(JournalEntry.key == key))
-
-
-def lock_balance(session: Session, member_id: int) -> PointBalance:
-    """The member's balance row, locked for the rest of the transaction (PostgreSQL: FOR
-    UPDATE; SQLite: the write transaction already excludes other writers)."""
-    balance = session.scalar(
-        select(PointBalance).where(PointBalance.member_id == member_id).with_for_update()
-    )
-    if balance is None:
-        raise LedgerMismatch(f"member {member_id} has no points account")
-    return balance
-
-
-def open_lots(session: Session, member_id: int) -> list[PointLot]:
-    """The member's open lots, oldest first, read afresh (call under ``lock_balance``: rows
-    loaded earlier in the session may have changed since)."""
-    return list(
-        session.scalars(
-            select(PointLot)
-            .where(PointLot.member_id == member_id, PointLot.state != "closed")
-            .order_by(PointLot.earned_at, PointLot.id)
-            .execution_options(populate_existing=True)
-        )
-    )
-
-
-def settle(session: Session, *, member_id: int, now: datetime) -> list[PointLot]:
-    """Write the entries the member's lots owe at ``now`` (``entries.settlement``: activate
-    what has passed its pending period, expire what has passed its expiry), exactly as
-    ``lojal jobs run`` would, under the same keys. Call under ``lock_balance``. Returns the
-    member's lots still open afterwards, oldest first."""
-    lots = open_lots(session, member_id)
-    by_id = {lot.id: lot for lot in lots}
-    for kind, lot, _ in entries.settlement([as_lot(row) for row in lots], now):
-        _write_owed(session, by_id[lot.id], kind, now)
-    return [lot for lot in lots if lot.state != "closed"]
-
-
-def _write_owed(session: Session, lot: PointLot, kind: str, now: datetime) -> JournalEntry:
-    """The job's entry for ``lot``: ``activate`` at its ``available_at`` or ``expire`` at its
-    ``expires_at``; the key names the lot, so it is written once whoever writes it first."""
-    if kind == "activate":
-        return post(
-            session,
-            member_id=lot.member_id,
-            kind="activate",
-            key=f"activate:{lot.id}",
-            legs=entries.activate(as_lot(lot)),
-            effective_at=lot.available_at,
-            now=now,
-            explanation=f"{lot.remaining} points became available",
-            lots=[lot],
-        )
-    assert lot.expires_at is not None
-    return post(
-        session,
-        member_id=lot.member_id,
-        kind="expire",
-        key=f"expire:{lot.id}",
-        legs=entries.expire(as_lot(lot)),
-        effective_at=lot.expires_at,
-        now=now,
-        explanation=f"{lot.remaining} points expired",
-        lots=[lot],
-    )
-
-
-def post(
-    session: Session,
-    *,
-    member_id: int,
-    kind: str,
-    key: str,
-    legs: Sequence[Leg],
-    effective_at: datetime,
-    now: datetime,
-    explanation: str = "",
-    detail: dict[str, Any] | None = None,
-    new_lot: NewLot | None = None,
-    lots: Iterable[PointLot] = (),
-) -> JournalEntry:
-    """Store one balanced entry and bring lots and balances up to date.
-
-    ``lots`` are the ORM rows of the lots the legs name (already loaded by the caller); a
-    member leg with ``lot_id`` None goes to ``new_lot``."""
-    check_balanced(legs)
-    points = sum(leg.amount for leg in legs if leg.amount > 0)
-    entry = JournalEntry(
-        member_id=member_id,
-        kind=kind,
-        key=key,
-        effective_at=effective_at,
-        recorded_at=now,
-        points=points,
-        explanation=explanation[:1000],
-        detail=detail or {},
-    )
-    session.add(entry)
-    session.flush()
-    by_id = {lot.id: lot for lot in lots}
-    created: PointLot | None = None
-    if new_lot is not None:
-        amount = sum(
-            leg.amount
-            for leg in legs
-            if leg.lot_id is None and leg.account in entries.MEMBER_ACCOUNTS
-        )
-        created = PointLot(
-            member_id=member_id,
-            entry_id=entry.id,
-            points=amount,
-            remaining=amount,
-            state="pending" if new_lot.available_at > now else "available",
-            earned_at=new_lot.earned_at,
-            available_at=new_lot.available_at,
-            expires_at=new_lot.expires_at,
-            source=new_lot.source[:200],
-        )
-        session.add(created)
-        session.flush()
-    deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    lot_change: dict[int, int] = defaultdict(int)
-    for leg in legs:
-        owner = leg.member_id if leg.member_id is not None else member_id
-        lot_id = leg.lot_id
-        if leg.account in entries.MEMBER_ACCOUNTS:
-            if lot_id is None:
-                if created is None:
-                    raise LedgerMismatch("a member posting without a lot")
-                lot_id = created.id
-            elif lot_id in by_id:
-                lot_change[lot_id] += leg.amount
-            deltas[owner][0 if leg.account == MEMBER_PENDING else 1] += leg.amount
-        session.add(
-            Posting(
-                entry_id=entry.id,
-                member_id=owner,
-                account=leg.account,
-                amount=leg.amount,
-                lot_id=lot_id,
-            )
-        )
-    for lot_id, change in lot_change.items():
-        lot = by_id[lot_id]
-        lot.remaining += change
-    if kind == "activate":
-        for lot in by_id.values():
-            lot.state = "available"
-    for lot in by_id.values():
-        if lot.remaining == 0:
-            lot.state = "closed"
-    for owner, (pending, available) in deltas.items():
-        balance = session.get(PointBalance, owner)
-        if balance is None:
-            raise LedgerMismatch(f"member {owner} has no points account")
-        balance.pending += pending
-        balance.available += available
-        balance.updated_at = now
-        if owner == member_id:
-            _lifetime(balance, kind, points, legs)
-    session.flush()
-    return entry
-
-
-def _lifetime(balance: PointBalance, kind: str, points: int, legs: Sequence[Leg]) -> None:
-    if kind == "earn":
-        balance.lifetime_earned += points
-    elif kind == "clawback":
-        balance.lifetime_earned -= sum(
-            leg.amount for leg in legs if leg.account == entries.PROGRAM_ISSUED
-        )
-    elif kind == "spend":
-        balance.lifetime_spent += sum(
-            leg.amount for leg in legs if leg.account == entries.PROGRAM_REDEEMED
-        )
-    elif kind == "expire":
-        balance.lifetime_expired += sum(
-            leg.amount for leg in legs if leg.account == entries.PROGRAM_EXPIRED
-        )
-    elif kind == "adjust":
-        balance.lifetime_earned += sum(
-            -leg.amount for leg in legs if leg.account == entries.PROGRAM_ADJUSTED
-        )
 
 
 def earn(
@@ -439,7 +221,7 @@ def activate_due(session: Session, *, now: datetime, limit: int = 5000) -> int:
         session.refresh(lot)
         if lot.state != "pending" or lot.remaining == 0:
             continue
-        _write_owed(session, lot, "activate", now)
+        write_owed(session, lot, "activate", now)
     return len(lots)
 
 
@@ -462,7 +244,7 @@ def expire_due(session: Session, *, now: datetime, limit: int = 5000) -> int:
         session.refresh(lot)
         if lot.state == "closed" or lot.remaining == 0:
             continue
-        _write_owed(session, lot, "expire", now)
+        write_owed(session, lot, "expire", now)
     return len(lots)
 
 
@@ -499,53 +281,31 @@ def merge(session: Session, *, into_id: int, from_id: int, now: datetime) -> Jou
     assert target is not None
     entry: JournalEntry | None = None
     if lots:
-        entry = JournalEntry(
+        legs: list[Leg] = []
+        opened: list[tuple[int, NewLot]] = []
+        for n, lot in enumerate(lots):
+            account = entries.account_of(lot.state)
+            legs.append(Leg(account, -lot.remaining, lot.id, from_id))
+            legs.append(Leg(account, lot.remaining, None, into_id))
+            opened.append(
+                (n, NewLot(lot.earned_at, lot.available_at, lot.expires_at, f"merge:{lot.id}"))
+            )
+        rows = Rows()
+        rows.entry(
+            entry_id=0,
             member_id=into_id,
             kind="merge",
             key=f"merge:{from_id}:{into_id}",
+            legs=legs,
             effective_at=now,
             recorded_at=now,
-            points=sum(lot.remaining for lot in lots),
             explanation=f"points moved from member {from_id}",
             detail={"from": from_id},
+            new_lots=opened,
         )
-        session.add(entry)
-        session.flush()
-        for lot in lots:
-            account = entries.account_of(lot.state)
-            moved = PointLot(
-                member_id=into_id,
-                entry_id=entry.id,
-                points=lot.remaining,
-                remaining=lot.remaining,
-                state=lot.state,
-                earned_at=lot.earned_at,
-                available_at=lot.available_at,
-                expires_at=lot.expires_at,
-                source=f"merge:{lot.id}",
-            )
-            session.add(moved)
-            session.flush()
-            session.add_all(
-                [
-                    Posting(
-                        entry_id=entry.id,
-                        member_id=from_id,
-                        account=account,
-                        amount=-lot.remaining,
-                        lot_id=lot.id,
-                    ),
-                    Posting(
-                        entry_id=entry.id,
-                        member_id=into_id,
-                        account=account,
-                        amount=lot.remaining,
-                        lot_id=moved.id,
-                    ),
-                ]
-            )
-            lot.remaining = 0
-            lot.state = "closed"
+        # moves the lots' points between the two balances; what the source's balance holds
+        # beyond its lots (nothing, when verify() is clean) moves below with the rest
+        entry = store(session, rows, now=now, lots=lots)
     target.pending += source.pending
     target.available += source.available
     target.lifetime_earned += source.lifetime_earned
@@ -557,66 +317,3 @@ def merge(session: Session, *, into_id: int, from_id: int, now: datetime) -> Jou
     target.updated_at = source.updated_at = now
     session.flush()
     return entry
-
-
-# ---------------------------------------------------------------- reading and verifying
-
-
-def balance(session: Session, member_id: int) -> PointBalance:
-    """The stored balance: what the entries written so far sum to. What a member has *now*
-    is ``queries.balance_now`` (lots past a boundary count before the job writes them)."""
-    row = session.get(PointBalance, member_id)
-    if row is None:
-        raise LedgerMismatch(f"member {member_id} has no points account")
-    return row
-
-
-def sums_by_account(session: Session, member_id: int | None = None) -> dict[str, int]:
-    query = select(Posting.account, func.coalesce(func.sum(Posting.amount), 0)).group_by(
-        Posting.account
-    )
-    if member_id is not None:
-        query = query.where(Posting.member_id == member_id)
-    return {account: int(total) for account, total in session.execute(query)}
-
-
-def verify(session: Session) -> list[str]:
-    """Every check the ledger promises, as a list of problems (empty when all is well)."""
-    problems: list[str] = []
-    unbalanced = session.execute(
-        select(Posting.entry_id, func.sum(Posting.amount))
-        .group_by(Posting.entry_id)
-        .having(func.sum(Posting.amount) != 0)
-        .limit(10)
-    ).all()
-    problems += [f"entry {e} sums to {s}" for e, s in unbalanced]
-    sums = {
-        (m, a): int(s)
-        for m, a, s in session.execute(
-            select(Posting.member_id, Posting.account, func.sum(Posting.amount))
-            .where(Posting.account.in_(entries.MEMBER_ACCOUNTS))
-            .group_by(Posting.member_id, Posting.account)
-        )
-    }
-    for row in session.scalars(select(PointBalance)):
-        pending = sums.get((row.member_id, MEMBER_PENDING), 0)
-        available = sums.get((row.member_id, MEMBER_AVAILABLE), 0)
-        if (row.pending, row.available) != (pending, available):
-            problems.append(
-                f"member {row.member_id}: balance {row.pending}/{row.available} but postings "
-                f"sum to {pending}/{available}"
-            )
-    lot_sums = dict(
-        session.execute(
-            select(Posting.lot_id, func.sum(Posting.amount))
-            .where(Posting.lot_id.is_not(None))
-            .group_by(Posting.lot_id)
-        ).all()
-    )
-    for lot in session.scalars(select(PointLot)):
-        if lot.remaining != int(lot_sums.get(lot.id, 0)):
-            problems.append(
-                f"lot {lot.id}: remaining {lot.remaining} but postings sum to "
-                f"{lot_sums.get(lot.id, 0)}"
-            )
-    return problems

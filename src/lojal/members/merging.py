@@ -53,6 +53,7 @@ from lojal.memberships import merging as memberships
 from lojal.pages import merging as pages
 from lojal.referrals import merging as referrals
 from lojal.rewards import merging as rewards
+from lojal.rules import merging as rules
 from lojal.tiers import merging as tiers
 
 Merger = Callable[..., Mapping[str, Any]]
@@ -116,6 +117,7 @@ STEPS: tuple[Step, ...] = (
     Step("members", _merge_members, TABLES),
     Step("activity", activities.merge_members, activities.TABLES),
     Step("points", ledger.merge_members, ledger.TABLES),
+    Step("rules", rules.merge_members, rules.TABLES),
     Step("tier", _merge_tiers, tiers.TABLES),
     Step("membership", memberships.merge_members, memberships.TABLES),
     Step("referrals", referrals.merge_members, referrals.TABLES),

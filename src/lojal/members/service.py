@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lojal.ledger import posting as ledger_posting
 from lojal.ledger import service as ledger
 from lojal.members import queries
 from lojal.members.errors import IdentityTaken, MemberClosed, MemberNotFound
@@ -82,7 +83,7 @@ def create(session: Session, *, data: MemberCreate, now: datetime, region: str =
     session.flush()
     for grant in data.consents:
         _record_consent(session, member.id, grant, now)
-    ledger.open_balance(session, member_id=member.id, now=now)
+    ledger_posting.open_balance(session, member_id=member.id, now=now)
     session.flush()
     return member
 

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from lojal.activities.events import PurchaseRecorded, ReturnRecorded
 from lojal.activities.models import Purchase, Return
 from lojal.db.driver import Driver
+from lojal.ledger import posting as ledger_posting
 from lojal.ledger import service as ledger
 from lojal.ledger.models import PointBalance, PointLot
 from lojal.members import service as members
@@ -308,7 +309,7 @@ def void(
     referral.voided_at = referral.updated_at = now
     for side in SIDES:
         key = f"referral:{referral.id}:{side}"
-        entry = ledger.find_entry(session, key)
+        entry = ledger_posting.find_entry(session, key)
         if entry is None:
             continue
         member = members.resolve(session, members.get(session, entry.member_id))

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from lojal.coupons import service as coupons
 from lojal.coupons.schemas import CampaignCreate, OfferIn
 from lojal.i18n import format_money
+from lojal.ledger import posting as ledger_posting
 from lojal.ledger import queries as ledger_queries
 from lojal.ledger import service as ledger
 from lojal.ledger.errors import InsufficientPoints
@@ -252,7 +253,7 @@ def redeem(
     the redemption and whether it is new (False: ``key`` was redeemed before)."""
     reward = queries.get_reward(session, reward_id)
     member = members.get_active(session, member_id)
-    balance = ledger.lock_balance(session, member.id)
+    balance = ledger_posting.lock_balance(session, member.id)
     done = queries.find_redemption(session, key)
     if done is not None:
         if done.reward_id != reward.id:
@@ -277,7 +278,7 @@ def redeem(
     config = program_service.current(session)
     price, value = _price(reward, config, points, amount_minor)
     # the points as of now: expired lots gone, lots past their pending period available
-    ledger.settle(session, member_id=member.id, now=now)
+    ledger_posting.settle(session, member_id=member.id, now=now)
     if balance.available < price:
         raise InsufficientPoints(
             f"{price} points needed but only {balance.available} are available",

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from lojal.activities.events import EventRecorded
 from lojal.activities.system import SystemEvent, record_events
 from lojal.db.driver import Driver
+from lojal.ledger import writer as ledger_writer
 from lojal.members.tiers import show_tiers
 from lojal.tiers import levels
 from lojal.tiers.levels import TierState
@@ -51,15 +52,7 @@ class Decision:
 
 def lock_members(session: Session, member_ids: Sequence[int]) -> None:
     """Hold the members' balance rows (PostgreSQL), in member order; see the module doc."""
-    db = Driver.of(session)
-    if db.sqlite or not member_ids:
-        return
-    for _ in db.in_chunks(
-        "SELECT member_id FROM point_balances WHERE member_id IN ({}) "
-        "ORDER BY member_id FOR UPDATE",
-        sorted(member_ids),
-    ):
-        pass
+    ledger_writer.lock_balances(Driver.of(session), member_ids)
 
 
 _STATE_COLUMNS = (

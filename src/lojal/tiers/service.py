@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from lojal.activities.events import EventRecorded
 from lojal.errors import Invalid
-from lojal.ledger import service as ledger
+from lojal.ledger import posting as ledger_posting
 from lojal.members import service as members
 from lojal.tiers import levels, queries
 from lojal.tiers.changes import Decision, write
@@ -59,7 +59,7 @@ def set_tier(
         )
     if change.until is not None and change.until <= now:
         raise Invalid("until must be in the future", field="until")
-    ledger.lock_balance(session, member.id)
+    ledger_posting.lock_balance(session, member.id)
     before = queries.states(session, [member.id])
     state = before[member.id]
     decided = replace(
