@@ -28,6 +28,9 @@ EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 EARLIEST_DAY = EARLIEST.date()
 LATEST_DAY = LATEST.date()
+# The largest id a row can have (a signed 64-bit integer): ids given as input are checked
+# against it, so that a query never compares a column with a number it cannot hold.
+MAX_ID = 2**63 - 1
 
 
 def storable_time(value: datetime) -> datetime:

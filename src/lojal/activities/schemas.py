@@ -6,8 +6,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from lojal.db.types import MAX_ID
-from lojal.inputs import Time
+from lojal.inputs import MAX_ID, Time
 
 
 def _storable(value: dict[str, Any]) -> dict[str, Any]:
