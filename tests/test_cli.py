@@ -129,3 +129,30 @@ def test_an_error_lojal_did_not_expect_says_where_its_details_are(
     assert "Traceback" in log.read_text(encoding="utf-8")
     assert "a defect" in log.read_text()
     log.unlink()
+
+
+def test_the_settings_come_from_the_environment_and_an_option_stands_over_them(
+    tmp_path: Path,
+) -> None:
+    """Settings reads LOJAL_*; a command's option replaces its setting, even one that the
+    settings would refuse."""
+    club = tmp_path / "club.db"
+    env = {
+        "LOJAL_DATABASE_URL": f"sqlite:///{club}",
+        "LOJAL_HOST": "0.0.0.0",
+        "LOJAL_PORT": "9123",
+    }
+    demo = run_lojal("demo", "--members", "3", env=env, timeout=300)
+    assert demo.returncode == 0, demo.stderr
+    assert "export KEY=" in demo.stdout
+    assert "API=http://0.0.0.0:9123/api/v1" in demo.stdout
+    assert club.exists()
+    shown = run_lojal("demo", "--members", "3", "--port", "9200", env=env, timeout=300)
+    assert "API=http://0.0.0.0:9200/api/v1" in shown.stdout
+    other = tmp_path / "other.db"
+    refused = {"LOJAL_DATABASE_URL": "mysql://root@localhost/club"}
+    upgraded = run_lojal("db", "upgrade", "--database-url", f"sqlite:///{other}", env=refused)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert other.exists()
+    line = one_line_refusal(run_lojal("program", "show", env=refused), failures.SETTINGS)
+    assert "is not a database lojal can use" in line

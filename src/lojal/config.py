@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEV_API_KEY_PEPPER = "development-only-pepper"
 DEV_SESSION_SECRET = "development-only-session-secret"
@@ -22,6 +24,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///lojal.db"
     host: str = "127.0.0.1"
     port: int = 8000
+    # `lojal serve`: server processes (PostgreSQL; SQLite has one writer at a time) and
+    # whether every request is logged.
+    workers: PositiveInt = 1
+    access_log: bool = True
     # Mixed into every API key hash so that a leaked database alone does not reveal keys.
     api_key_pepper: str = DEV_API_KEY_PEPPER
     # Idempotency records older than this are forgotten (hours).
@@ -49,9 +55,6 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _refuse_unusable_database_url(cls, url: str) -> str:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
         try:
             parsed = make_url(url)
             backend, shown = parsed.get_backend_name(), parsed.render_as_string()

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from lojal.db.errors import DatabaseNotReady, DatabaseUnreachable
 from lojal.errors import Conflict, Forbidden, Invalid, LojalError, NotFound, Unauthorized
+from lojal.inputs import yaml_problem
 
 # The exit codes a script can rely on. 2 is also what the command line parser gives for an
 # option it refuses.
@@ -102,14 +103,6 @@ def _settings(error: ValidationError) -> str:
         name = f"LOJAL_{field.upper()}"
         problems.append(message if not field or name in message else f"{name}: {message}")
     return "the settings are refused: " + one_line("; ".join(problems))
-
-
-def yaml_problem(error: yaml.YAMLError) -> str:
-    """A YAML parser's complaint on one line, with where it is in the file."""
-    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
-        mark = error.problem_mark
-        return f"{error.problem} at line {mark.line + 1}, column {mark.column + 1}"
-    return one_line(str(error))
 
 
 def _database(error: DBAPIError) -> str | None:

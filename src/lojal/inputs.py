@@ -10,6 +10,9 @@ arithmetic or the database cannot hold:
   store a value that every other tool truncates) and no lone surrogate (not encodable as UTF-8).
   Nested JSON (attributes, metadata) is checked key by key and value by value.
 
+``yaml_problem`` says on one line where a YAML or JSON file (a programme, a challenge, a
+campaign) cannot be read, for whichever entry point read it.
+
 The functions raise ``ValueError`` with a sentence a person can act on; Pydantic turns it into a
 422 naming the field, the CLI and the importer into a refused row naming the line and column.
 """
@@ -21,6 +24,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, NamedTuple
 
 import orjson
+import yaml
 from pydantic import AfterValidator
 
 from lojal.clock import ensure_utc
@@ -29,6 +33,9 @@ EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 EARLIEST_DAY = EARLIEST.date()
 LATEST_DAY = LATEST.date()
+# The largest id a row can have (a signed 64-bit integer): ids given as input are checked
+# against it, so that a query never compares a column with a number it cannot hold.
+MAX_ID = 2**63 - 1
 
 
 def storable_time(value: datetime) -> datetime:
@@ -144,3 +151,11 @@ Time = Annotated[datetime, AfterValidator(storable_time)]
 Day = Annotated[date, AfterValidator(storable_day)]
 Text = Annotated[str, AfterValidator(storable_text)]
 Attributes = Annotated[dict[str, Any], AfterValidator(bounded_attributes)]
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """A YAML parser's complaint on one line, with where it is in the file."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"{error.problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return " ".join(str(error).split())

@@ -5,8 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lojal.db.types import MAX_ID
-from lojal.inputs import Attributes, Time
+from lojal.inputs import MAX_ID, Attributes, Time
 
 Channel = Literal["store", "web", "app", "api", "import"]
 MAX_MINOR = 10**12

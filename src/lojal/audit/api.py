@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from lojal.audit.models import AuditRecord
-from lojal.db.types import MAX_ID
+from lojal.inputs import MAX_ID
 from lojal.web.deps import API_PREFIX, Admin, SessionDep
 
 router = APIRouter(prefix=API_PREFIX, tags=["audit"])

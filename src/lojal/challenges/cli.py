@@ -8,24 +8,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from lojal.challenges import matching, service
 from lojal.clock import SystemClock
+from lojal.commands import DbOption, console, session_for
+from lojal.i18n import format_money
+from lojal.program import service as program_service
 from lojal.terminal import print_table
 
-console = Console()
 challenges_app = typer.Typer(
     help="Challenges (gamification): define, activate, end, follow.", no_args_is_help=True
 )
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="LOJAL_DATABASE_URL",
-        help="Database URL (default sqlite:///lojal.db)",
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -34,18 +28,16 @@ def register(app: typer.Typer) -> None:
 
 @challenges_app.command("apply")
 def apply(
+    ctx: typer.Context,
     file: Path,
     activate: Annotated[bool, typer.Option(help="activate the challenges as well")] = False,
     database_url: DbOption = None,
 ) -> None:
     """Create or change the challenges in FILE (YAML or JSON: one challenge or a list)."""
-    from lojal.challenges import service
-    from lojal.cli import session_for
-
     text = file.read_text(encoding="utf-8")
     definitions = service.parse(text)
     now = SystemClock().now()
-    with session_for(database_url) as session:
+    with session_for(ctx, database_url) as session:
         for definition in definitions:
             row, created = service.apply(
                 session,
@@ -61,16 +53,12 @@ def apply(
 
 @challenges_app.command("list")
 def list_(
+    ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="draft, active or ended")] = None,
     database_url: DbOption = None,
 ) -> None:
     """The club's challenges."""
-    from lojal.challenges import matching, service
-    from lojal.cli import session_for
-    from lojal.i18n import format_money
-    from lojal.program import service as program_service
-
-    with session_for(database_url) as session:
+    with session_for(ctx, database_url) as session:
         currency = program_service.current(session).currency
         table = Table(title="challenges")
         for column in ("code", "name", "status", "goal", "runs from", "runs until"):
@@ -95,55 +83,40 @@ def list_(
 
 
 @challenges_app.command("show")
-def show(code: str, database_url: DbOption = None) -> None:
+def show(ctx: typer.Context, code: str, database_url: DbOption = None) -> None:
     """A challenge's definition and state, as JSON."""
-    from lojal.challenges import service
-    from lojal.cli import session_for
-
-    with session_for(database_url) as session:
+    with session_for(ctx, database_url) as session:
         console.print_json(service.to_read(service.get(session, code)).model_dump_json())
 
 
 @challenges_app.command("activate")
-def activate(code: str, database_url: DbOption = None) -> None:
+def activate(ctx: typer.Context, code: str, database_url: DbOption = None) -> None:
     """Start counting activity (from the challenge's starts_at, or from now)."""
-    from lojal.challenges import service
-    from lojal.cli import session_for
-
-    with session_for(database_url) as session:
+    with session_for(ctx, database_url) as session:
         row = service.activate(session, code=code, now=SystemClock().now())
         start = row.runs_from.isoformat() if row.runs_from else "now"
         console.print(f"challenge [bold]{code}[/bold] active from {start}")
 
 
 @challenges_app.command("end")
-def end(code: str, database_url: DbOption = None) -> None:
+def end(ctx: typer.Context, code: str, database_url: DbOption = None) -> None:
     """Stop counting; members keep their progress and completions."""
-    from lojal.challenges import service
-    from lojal.cli import session_for
-
-    with session_for(database_url) as session:
+    with session_for(ctx, database_url) as session:
         service.end(session, code=code, now=SystemClock().now())
         console.print(f"challenge [bold]{code}[/bold] ended")
 
 
 @challenges_app.command("stats")
-def stats(code: str, database_url: DbOption = None) -> None:
+def stats(ctx: typer.Context, code: str, database_url: DbOption = None) -> None:
     """Participants, completions and points awarded."""
-    from lojal.challenges import service
-    from lojal.cli import session_for
-
-    with session_for(database_url) as session:
+    with session_for(ctx, database_url) as session:
         result = service.stats(session, code=code, now=SystemClock().now())
     console.print_json(result.model_dump_json())
 
 
 @challenges_app.command("progress")
-def progress(member_id: int, database_url: DbOption = None) -> None:
+def progress(ctx: typer.Context, member_id: int, database_url: DbOption = None) -> None:
     """Where a member stands in the challenges running now."""
-    from lojal.challenges import service
-    from lojal.cli import session_for
-
-    with session_for(database_url) as session:
+    with session_for(ctx, database_url) as session:
         rows = service.active_for_member(session, member_id=member_id, now=SystemClock().now())
     console.print_json(json.dumps([row.model_dump(mode="json") for row in rows]))

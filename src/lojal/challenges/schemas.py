@@ -35,7 +35,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from lojal.conditions.model import FIELD_PATTERN, Condition
-from lojal.db.types import MAX_ID
+from lojal.inputs import MAX_ID
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
 TIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]*$"

@@ -40,7 +40,7 @@ from lojal.coupons.schemas import (
     ValidationRead,
 )
 from lojal.db.session import HeldReader, transaction
-from lojal.db.types import MAX_ID
+from lojal.inputs import MAX_ID
 from lojal.staff.service import Principal
 from lojal.web.deps import (
     API_PREFIX,

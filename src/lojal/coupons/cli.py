@@ -7,46 +7,19 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-import yaml
-from pydantic import BaseModel, ValidationError
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from lojal.clock import SystemClock
-from lojal.inputs import find_unstorable
+from lojal.commands import DbOption, console, err, load, progress, session_factory, session_for
+from lojal.coupons import codes, queries, redemptions, service, tasks
+from lojal.coupons.schemas import CampaignCreate, CouponCheck
+from lojal.i18n import format_money
+from lojal.program import service as program_service
 from lojal.terminal import print_table
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="LOJAL_DATABASE_URL",
-        help="Database URL (default sqlite:///lojal.db)",
-    ),
-]
-console = Console()
-err = Console(stderr=True)
-M = TypeVar("M", bound=BaseModel)
-
-
-def load(file: Path, model: type[M]) -> M:
-    """A YAML or JSON file as ``model``; a field that does not fit is named."""
-    try:
-        data: Any = yaml.safe_load(file.read_text(encoding="utf-8"))
-        if (found := find_unstorable(data)) is not None:
-            raise typer.BadParameter(f"{file}: {found}")
-        return model.model_validate(data)
-    except yaml.YAMLError as exc:
-        raise typer.BadParameter(f"{file} is not YAML or JSON: {exc}") from exc
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors()
-        )
-        raise typer.BadParameter(f"{file}: {problems}") from exc
 
 
 def register(app: typer.Typer) -> None:
@@ -56,27 +29,18 @@ def register(app: typer.Typer) -> None:
     app.add_typer(coupons_app, name="coupons")
 
     @coupons_app.command("create")
-    def create(file: Path, database_url: DbOption = None) -> None:
+    def create(ctx: typer.Context, file: Path, database_url: DbOption = None) -> None:
         """Create a campaign from a YAML or JSON file (the body of POST /coupon-campaigns)."""
-        from lojal.cli import session_for
-        from lojal.coupons import service
-        from lojal.coupons.schemas import CampaignCreate
-
         data = load(file, CampaignCreate)
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             campaign = service.create_campaign(session, data=data, now=SystemClock().now())
             read = service.to_read(session, campaign)
         console.print_json(read.model_dump_json())
 
     @coupons_app.command("list")
-    def list_(database_url: DbOption = None) -> None:
+    def list_(ctx: typer.Context, database_url: DbOption = None) -> None:
         """The campaigns (id, name, hashtag, public code, what they give)."""
-        from lojal.cli import session_for
-        from lojal.coupons import service
-        from lojal.i18n import format_money
-        from lojal.program import service as program_service
-
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             currency = program_service.current(session).currency
             rows = [service.to_read(session, c) for c in service.list_campaigns(session)]
         table = Table("id", "name", "hashtag", "public code", "gives", "state")
@@ -98,6 +62,7 @@ def register(app: typer.Typer) -> None:
 
     @coupons_app.command("generate")
     def generate(
+        ctx: typer.Context,
         campaign_id: int,
         count: Annotated[int, typer.Argument(min=1, max=10_000_000)],
         key: Annotated[str, typer.Option(help="the batch's name; run again to carry on")],
@@ -108,18 +73,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Generate COUNT unique codes for a campaign, 50,000 per transaction. A run that was
         stopped is carried on by running it again with the same --key."""
-        from lojal.coupons import tasks
-        from lojal.imports.cli import _factory, _progress
-
-        with _factory(database_url) as factory:
-            with _progress("codes") as progress:
+        with session_factory(ctx, database_url) as factory:
+            with progress("codes") as update:
                 batch = tasks.generate_batch(
                     factory,
                     campaign_id=campaign_id,
                     key=key,
                     count=count,
                     now=SystemClock().now(),
-                    progress=progress,
+                    progress=update,
                 )
             if out is not None:
                 written = _export(factory, campaign_id, key, out)
@@ -128,41 +90,35 @@ def register(app: typer.Typer) -> None:
 
     @coupons_app.command("export")
     def export(
+        ctx: typer.Context,
         campaign_id: int,
         out: Annotated[Path, typer.Option(help="CSV file ('-' for standard output)")],
         batch: Annotated[str | None, typer.Option(help="only this batch")] = None,
         database_url: DbOption = None,
     ) -> None:
         """Write a campaign's codes (code, display) to a CSV file."""
-        from lojal.imports.cli import _factory
-
-        with _factory(database_url) as factory:
+        with session_factory(ctx, database_url) as factory:
             written = _export(factory, campaign_id, batch, out)
         err.print(f"wrote {written} codes")
 
     @coupons_app.command("report")
-    def report(campaign_id: int, database_url: DbOption = None) -> None:
+    def report(ctx: typer.Context, campaign_id: int, database_url: DbOption = None) -> None:
         """A campaign's figures: codes issued and used, validations, redemptions, discount,
         and the recorded orders that used it."""
-        from lojal.cli import session_for
-        from lojal.coupons import queries, service
-
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             figures = queries.report(session, service.get_campaign(session, campaign_id))
         console.print_json(json.dumps(figures))
 
     @coupons_app.command("issue")
     def issue(
+        ctx: typer.Context,
         campaign_id: int,
         reference: Annotated[str, typer.Option(help="natural key: issuing again gives it back")],
         member: Annotated[int | None, typer.Option(help="bind the code to this member")] = None,
         database_url: DbOption = None,
     ) -> None:
         """Issue one code of a campaign (to a member)."""
-        from lojal.cli import session_for
-        from lojal.coupons import codes, service
-
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             row = service.issue_code(
                 session,
                 campaign_id=campaign_id,
@@ -174,6 +130,7 @@ def register(app: typer.Typer) -> None:
 
     @coupons_app.command("validate")
     def validate(
+        ctx: typer.Context,
         code: str,
         total: Annotated[int, typer.Option(help="the basket's total in minor units")],
         member: Annotated[int | None, typer.Option(help="the member buying")] = None,
@@ -182,10 +139,6 @@ def register(app: typer.Typer) -> None:
         database_url: DbOption = None,
     ) -> None:
         """What a code gives a basket, or why not (a read; nothing is held)."""
-        from lojal.cli import session_for
-        from lojal.coupons import redemptions
-        from lojal.coupons.schemas import CouponCheck
-
         body = CouponCheck.model_validate(
             {
                 "code": code,
@@ -195,26 +148,21 @@ def register(app: typer.Typer) -> None:
                 "store_id": store,
             }
         )
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             outcome = redemptions.validate(session, check=body, now=SystemClock().now())
         console.print_json(outcome.read.model_dump_json())
         if not outcome.read.valid:
             raise typer.Exit(3)
 
     @coupons_app.command("disable")
-    def disable(code: str, database_url: DbOption = None) -> None:
+    def disable(ctx: typer.Context, code: str, database_url: DbOption = None) -> None:
         """Disable one code (lost, leaked): it is refused from now on."""
-        from lojal.cli import session_for
-        from lojal.coupons import codes, service
-
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             row = service.disable_code(session, code=code, now=SystemClock().now())
             console.print(f"disabled {codes.display(row.code)}")
 
 
 def _export(factory: sessionmaker[Session], campaign_id: int, batch: str | None, out: Path) -> int:
-    from lojal.coupons import codes, tasks
-
     written = 0
     handle = sys.stdout if str(out) == "-" else out.open("w", encoding="utf-8", newline="")
     try:

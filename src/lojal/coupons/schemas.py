@@ -6,8 +6,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from lojal.coupons import codes
-from lojal.db.types import MAX_ID
-from lojal.inputs import Time
+from lojal.inputs import MAX_ID, Time
 
 Channel = Literal["store", "web", "app", "api", "import"]
 OfferKind = Literal["amount", "percent", "product"]

@@ -10,16 +10,16 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+import lojal.db.models  # noqa: F401  (every table, for make_session_factory)
 from lojal.db.driver import Driver
 from lojal.db.engine import HELD, READ_ONLY
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions on ``engine``. Every table is imported first, whatever the entry point: a
-    foreign key names its target table by name, and a command that imported only the
-    features it uses would fail at the first flush (``NoReferencedTableError``)."""
-    import lojal.db.models  # noqa: F401  (imported here: the models import this package)
-
+    """Sessions on ``engine``. Every table is imported with this module (``db.models``),
+    whatever the entry point: a foreign key names its target table by name, and a command
+    that imported only the features it uses would fail at the first flush
+    (``NoReferencedTableError``)."""
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 

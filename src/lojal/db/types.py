@@ -20,7 +20,6 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 # Money in minor units and points: 64-bit everywhere.
 Amount = BigInteger()
-MAX_ID = 2**63 - 1
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -7,23 +7,16 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
 
+from lojal.app import create_app
 from lojal.clock import SystemClock
-from lojal.config import Settings
+from lojal.commands import DbOption, console, env_note, option_day, settings
 from lojal.db.engine import make_engine
+from lojal.db.migrate import upgrade
 from lojal.db.session import make_session_factory
+from lojal.demo.generator import generate
 
-console = Console()
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="LOJAL_DATABASE_URL",
-        help="Database URL (default sqlite:///lojal.db)",
-    ),
-]
 PHASES = ("members", "purchases", "returns", "events", "jobs")
 
 
@@ -49,10 +42,15 @@ def phases() -> Iterator[Callable[[str, int, int], None]]:
 def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
+        ctx: typer.Context,
         database_url: DbOption = None,
         serve: Annotated[bool, typer.Option(help="then serve the API")] = False,
-        host: Annotated[str, typer.Option(envvar="LOJAL_HOST")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(envvar="LOJAL_PORT")] = 8000,
+        host: Annotated[
+            str | None, typer.Option(help=env_note("LOJAL_HOST", "127.0.0.1"), show_default=False)
+        ] = None,
+        port: Annotated[
+            int | None, typer.Option(help=env_note("LOJAL_PORT", 8000), show_default=False)
+        ] = None,
         members: Annotated[int, typer.Option(min=1, help="how many members")] = 2000,
         seed: Annotated[int, typer.Option(help="random seed (same seed, same club)")] = 1,
         until: Annotated[
@@ -62,12 +60,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create the schema and load a demo club: programme, members, a year of purchases,
         returns and events, and an admin API key; print a command to try it with."""
-        from lojal.cli import option_day
-        from lojal.db.migrate import upgrade
-        from lojal.demo.generator import generate
-
         last_day = option_day(until, "--until")
-        cfg = Settings(database_url=database_url) if database_url else Settings()
+        cfg = settings(ctx, database_url)
+        host = cfg.host if host is None else host  # an option given stands over its setting
+        port = cfg.port if port is None else port
         engine = make_engine(cfg.database_url)
         try:
             upgrade(engine)
@@ -104,8 +100,8 @@ def register(app: typer.Typer) -> None:
                 flush=True,
             )
         if serve:
+            # uvicorn is the server's alone: imported when serving, so that every other
+            # command starts without it.
             import uvicorn
-
-            from lojal.app import create_app
 
             uvicorn.run(create_app(cfg, freeze_gc=True), host=host, port=port, log_level="info")

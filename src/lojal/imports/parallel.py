@@ -29,6 +29,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import time
 import traceback
 import zlib
 from collections.abc import Callable
@@ -45,6 +46,7 @@ from lojal.conditions.fields import STORED
 from lojal.db.engine import make_engine
 from lojal.db.session import make_session_factory, transaction
 from lojal.imports.grouping import Rows, groups
+from lojal.imports.orders import OrderParser
 from lojal.imports.reader import CsvSource, Rejects, Row, Summary
 from lojal.program.schemas import ProgramConfig
 
@@ -274,8 +276,6 @@ def _work(
     pause: float,
     parent: int,
 ) -> None:
-    from lojal.imports.purchases import OrderParser
-
     try:
         engine = make_engine(url)
         factory = make_session_factory(engine)
@@ -310,8 +310,6 @@ def _work(
                     statuses[i] = ("skipped", 0, "")
             outbox.put(_Outcome(seq, statuses, result.written, result.points))
             if pause:
-                import time
-
                 time.sleep(pause)
         engine.dispose()
         outbox.put(None)

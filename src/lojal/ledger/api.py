@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
-from lojal.db.types import MAX_ID
+from lojal.inputs import MAX_ID
 from lojal.ledger import queries
 from lojal.ledger import service as ledger
 from lojal.ledger.keys import request_key

@@ -5,8 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lojal.db.types import MAX_ID
-from lojal.inputs import Attributes, Day, Time
+from lojal.inputs import MAX_ID, Attributes, Day, Time
 
 Channel = Literal["store", "web", "app", "api", "import"]
 ConsentChannel = Literal["email", "sms", "push"]

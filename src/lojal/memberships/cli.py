@@ -6,18 +6,14 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from lojal.clock import SystemClock
+from lojal.commands import DbOption, console, option_time, session_for
+from lojal.i18n import format_money
+from lojal.memberships import service
+from lojal.memberships.schemas import PaymentCreate, PlanCreate
 from lojal.terminal import print_table
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="LOJAL_DATABASE_URL",
-        help="Database URL (default sqlite:///lojal.db)",
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +24,7 @@ def register(app: typer.Typer) -> None:
 
     @plans_app.command("create")
     def create(
+        ctx: typer.Context,
         code: str,
         name: Annotated[str, typer.Option()],
         price_minor: Annotated[int, typer.Option(help="price per interval, in minor units")],
@@ -37,11 +34,6 @@ def register(app: typer.Typer) -> None:
         database_url: DbOption = None,
     ) -> None:
         """Create a plan (in the club's currency)."""
-        from lojal.cli import console, session_for
-        from lojal.i18n import format_money
-        from lojal.memberships import service
-        from lojal.memberships.schemas import PlanCreate
-
         data = PlanCreate.model_validate(
             {
                 "code": code,
@@ -52,51 +44,41 @@ def register(app: typer.Typer) -> None:
                 "description": description,
             }
         )
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             plan = service.create_plan(session, data=data, now=SystemClock().now())
             price = format_money(plan.price_minor, plan.currency)
             console.print(f"plan {plan.code} created: {price}")
 
     @plans_app.command("list")
     def list_plans(
+        ctx: typer.Context,
         include_retired: Annotated[bool, typer.Option("--all")] = False,
         database_url: DbOption = None,
     ) -> None:
         """The plans (active ones, or --all)."""
-        from rich.table import Table
-
-        from lojal.cli import console, session_for
-        from lojal.i18n import format_money
-        from lojal.memberships import service
-
         table = Table("code", "name", "price", "tier", "status")
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             for plan in service.list_plans(session, include_retired=include_retired):
                 price = f"{format_money(plan.price_minor, plan.currency)}/{plan.interval}"
                 table.add_row(plan.code, plan.name, price, plan.tier or "-", plan.status)
         print_table(console, table)
 
     @plans_app.command("retire")
-    def retire(code: str, database_url: DbOption = None) -> None:
+    def retire(ctx: typer.Context, code: str, database_url: DbOption = None) -> None:
         """Retire a plan: no new memberships; active ones can still renew."""
-        from lojal.cli import console, session_for
-        from lojal.memberships import service
-
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             service.retire_plan(session, code=code, now=SystemClock().now())
             console.print(f"plan {code} retired")
 
     @memberships_app.command("show")
-    def show(member_id: int, database_url: DbOption = None) -> None:
+    def show(ctx: typer.Context, member_id: int, database_url: DbOption = None) -> None:
         """A member's membership and its history."""
-        from lojal.cli import console, session_for
-        from lojal.memberships import service
-
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             console.print_json(service.of_member(session, member_id=member_id).model_dump_json())
 
     @memberships_app.command("pay")
     def pay(
+        ctx: typer.Context,
         member_id: int,
         plan: str,
         reference: Annotated[str, typer.Option(help="the payment's reference (natural key)")],
@@ -106,10 +88,6 @@ def register(app: typer.Typer) -> None:
         database_url: DbOption = None,
     ) -> None:
         """Record a membership fee paid outside the API (starts or renews)."""
-        from lojal.cli import console, option_time, session_for
-        from lojal.memberships import service
-        from lojal.memberships.schemas import PaymentCreate
-
         data = PaymentCreate.model_validate(
             {
                 "plan": plan,
@@ -119,7 +97,7 @@ def register(app: typer.Typer) -> None:
                 "paid_at": option_time(paid_at, "--paid-at"),
             }
         )
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             _, membership, created = service.record_payment(
                 session, member_id=member_id, data=data, now=SystemClock().now()
             )
@@ -129,11 +107,8 @@ def register(app: typer.Typer) -> None:
             )
 
     @memberships_app.command("cancel")
-    def cancel(member_id: int, database_url: DbOption = None) -> None:
+    def cancel(ctx: typer.Context, member_id: int, database_url: DbOption = None) -> None:
         """Cancel a membership (it lasts until the end of the paid period)."""
-        from lojal.cli import console, session_for
-        from lojal.memberships import service
-
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             membership = service.cancel(session, member_id=member_id, now=SystemClock().now())
             console.print(f"membership ends at {membership.renews_at:%Y-%m-%d}")

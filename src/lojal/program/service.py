@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 from lojal.audit.capture import actor_of
 from lojal.conditions.fields import STORED
 from lojal.db.driver import Driver
-from lojal.failures import yaml_problem
-from lojal.inputs import locate_unstorable
+from lojal.inputs import locate_unstorable, yaml_problem
 from lojal.program.errors import InvalidProgram, ProgramNotConfigured
 from lojal.program.models import Program, ProgramVersion
 from lojal.program.schemas import ProgramConfig

@@ -6,8 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
-from lojal.db.types import MAX_ID
-from lojal.inputs import Day
+from lojal.inputs import MAX_ID, Day
 from lojal.referrals import service
 from lojal.referrals.schemas import (
     MemberReferralRead,

@@ -5,20 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from lojal.commands import DbOption, console, option_day, session_for
+from lojal.i18n import format_money
+from lojal.referrals import service
 from lojal.terminal import print_table
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="LOJAL_DATABASE_URL",
-        help="Database URL (default sqlite:///lojal.db)",
-    ),
-]
-console = Console()
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +19,7 @@ def register(app: typer.Typer) -> None:
 
     @referrals_app.command("report")
     def report(
+        ctx: typer.Context,
         advocate: Annotated[int | None, typer.Option(help="only this advocate (member id)")] = None,
         since: Annotated[str | None, typer.Option(help="referrals made from this day")] = None,
         until: Annotated[str | None, typer.Option(help="... up to this day (inclusive)")] = None,
@@ -36,12 +29,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Referrals per advocate (most first): by status, refusals by reason, points given,
         and what the referees spent."""
-        from lojal.cli import option_day, session_for
-        from lojal.i18n import format_money
-        from lojal.referrals import service
-
         first, last = option_day(since, "--since"), option_day(until, "--until")
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             result = service.report(
                 session,
                 advocate_id=advocate,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Response
 from sqlalchemy.orm import Session
 
 from lojal.coupons.codes import display
-from lojal.db.types import MAX_ID
+from lojal.inputs import MAX_ID
 from lojal.rewards import queries, service
 from lojal.rewards.models import Reward, RewardRedemption
 from lojal.rewards.schemas import (

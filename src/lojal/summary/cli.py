@@ -5,22 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="LOJAL_DATABASE_URL",
-        help="Database URL (default sqlite:///lojal.db)",
-    ),
-]
-console = Console()
+from lojal.clock import SystemClock
+from lojal.commands import DbOption, console, session_for
+from lojal.summary import service
 
 
 def register(members_app: typer.Typer) -> None:
     @members_app.command("summary")
     def summary(
+        ctx: typer.Context,
         member_id: int,
         locale: Annotated[
             str | None, typer.Option(help="language of the texts (sv, nb, fi, en)")
@@ -30,11 +24,7 @@ def register(members_app: typer.Typer) -> None:
     ) -> None:
         """What the member sees: points, tier and progress, rewards they can afford,
         challenges, referral link and badges, in their language."""
-        from lojal.cli import session_for
-        from lojal.clock import SystemClock
-        from lojal.summary import service
-
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             found = service.summary(
                 session, member_id=member_id, now=SystemClock().now(), locale=locale
             )

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from lojal import reactions
-from lojal.db.types import MAX_ID
+from lojal.inputs import MAX_ID
 from lojal.tiers import queries, service
 from lojal.tiers.models import TierChange
 from lojal.tiers.schemas import (

@@ -9,17 +9,9 @@ import typer
 
 from lojal import reactions
 from lojal.clock import SystemClock
+from lojal.commands import DbOption, console, option_time, session_for
 from lojal.tiers import queries, service
 from lojal.tiers.schemas import ManualTierChange
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="LOJAL_DATABASE_URL",
-        help="Database URL (default sqlite:///lojal.db)",
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -27,28 +19,22 @@ def register(app: typer.Typer) -> None:
     app.add_typer(tiers_app, name="tiers", no_args_is_help=True)
 
     @tiers_app.command("list")
-    def list_tiers(database_url: DbOption = None) -> None:
+    def list_tiers(ctx: typer.Context, database_url: DbOption = None) -> None:
         """The club's tiers, lowest first."""
-        from lojal.cli import console, session_for
-
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             console.print_json(service.definitions(session).model_dump_json())
 
     @tiers_app.command("show")
-    def show(member_id: int, database_url: DbOption = None) -> None:
+    def show(ctx: typer.Context, member_id: int, database_url: DbOption = None) -> None:
         """A member's tier and progress: the next tier, and what keeps the current one."""
-        from lojal.cli import console, session_for
-
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             result = queries.progress(session, member_id=member_id, now=SystemClock().now())
             console.print_json(result.model_dump_json())
 
     @tiers_app.command("history")
-    def history(member_id: int, database_url: DbOption = None) -> None:
+    def history(ctx: typer.Context, member_id: int, database_url: DbOption = None) -> None:
         """Every change of a member's tier, newest first."""
-        from lojal.cli import console, session_for
-
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             for row in queries.history(session, member_id=member_id, limit=500):
                 console.print(
                     f"{row.effective_at:%Y-%m-%d %H:%M} {row.from_tier or '-'} → "
@@ -57,6 +43,7 @@ def register(app: typer.Typer) -> None:
 
     @tiers_app.command("set")
     def set_tier(
+        ctx: typer.Context,
         member_id: int,
         tier: Annotated[str, typer.Argument(help="a tier code, or 'none'")],
         reason: Annotated[str, typer.Option(help="why (kept in the history)")],
@@ -66,8 +53,6 @@ def register(app: typer.Typer) -> None:
         database_url: DbOption = None,
     ) -> None:
         """Put a member in a tier (a staff decision, recorded with its reason)."""
-        from lojal.cli import console, option_time, session_for
-
         change = ManualTierChange.model_validate(
             {
                 "tier": None if tier == "none" else tier,
@@ -75,7 +60,7 @@ def register(app: typer.Typer) -> None:
                 "until": option_time(until, "--until"),
             }
         )
-        with session_for(database_url) as session:
+        with session_for(ctx, database_url) as session:
             now = SystemClock().now()
             caused = service.set_tier(
                 session, member_id=member_id, change=change, now=now, actor="cli"

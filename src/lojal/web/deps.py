@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from lojal.clock import Clock
 from lojal.config import Settings
 from lojal.db.session import HeldReader, transaction
-from lojal.db.types import MAX_ID
+from lojal.inputs import MAX_ID
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
 from lojal.staff import service as staff
