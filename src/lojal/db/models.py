@@ -28,6 +28,7 @@ from lojal.rules.models import RuleAward
 from lojal.staff.models import ApiKey
 from lojal.tiers.models import MemberTier, TierChange
 from lojal.web.models import IdempotencyRecord
+from lojal.worker.models import Job
 
 __all__ = [
     "ApiKey",
@@ -47,6 +48,7 @@ __all__ = [
     "CouponRedemption",
     "Event",
     "IdempotencyRecord",
+    "Job",
     "JournalEntry",
     "Member",
     "MemberBadge",
