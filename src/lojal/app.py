@@ -33,6 +33,7 @@ from lojal.web import docs, errors
 from lojal.web.limits import RequestLimits
 from lojal.web.storable import RefuseUnstorableText
 from lojal.web.writer import Writer
+from lojal.webhooks.api import router as webhooks_router
 
 log = logging.getLogger("lojal.app")
 
@@ -124,6 +125,7 @@ def create_app(
         challenges_router,
         badges_router,
         rewards_router,
+        webhooks_router,
     ):
         app.router.routes.extend(router.routes)
     docs.install(app)

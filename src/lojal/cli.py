@@ -411,3 +411,6 @@ _register_rewards(app)
 from lojal.worker.cli import register as _register_worker  # noqa: E402
 
 _register_worker(app)
+from lojal.webhooks.cli import register as _register_webhooks  # noqa: E402
+
+_register_webhooks(app)

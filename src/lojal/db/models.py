@@ -28,6 +28,7 @@ from lojal.rules.models import RuleAward
 from lojal.staff.models import ApiKey
 from lojal.tiers.models import MemberTier, TierChange
 from lojal.web.models import IdempotencyRecord
+from lojal.webhooks.models import WebhookEndpoint
 from lojal.worker.models import Job
 
 __all__ = [
@@ -72,4 +73,5 @@ __all__ = [
     "RewardRedemption",
     "RuleAward",
     "TierChange",
+    "WebhookEndpoint",
 ]

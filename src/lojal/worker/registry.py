@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from lojal.webhooks.delivery import WebhookHandler
 from lojal.worker.kinds import Context, Handler
 from lojal.worker.schedule import Schedule, ScheduleHandler
 
 
 def handlers(ctx: Context, schedule: Schedule | None = None) -> dict[str, Handler]:
-    found: list[Handler] = [ScheduleHandler(ctx, schedule or Schedule())]
+    found: list[Handler] = [ScheduleHandler(ctx, schedule or Schedule()), WebhookHandler(ctx)]
     return {h.kind: h for h in found}

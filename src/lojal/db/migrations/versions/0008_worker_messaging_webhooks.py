@@ -68,9 +68,23 @@ def upgrade() -> None:
         sqlite_where=sa.text("state = 'done'"),
         postgresql_where=sa.text("state = 'done'"),
     )
+    op.create_table(
+        "webhook_endpoints",
+        sa.Column("id", ID, nullable=False),
+        sa.Column("url", sa.String(length=2000), nullable=False),
+        sa.Column("description", sa.String(length=500), nullable=True),
+        sa.Column("secrets", JSON, nullable=False),
+        sa.Column("event_types", JSON, nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("disabled_reason", sa.String(length=500), nullable=True),
+        sa.Column("created_at", TIME, nullable=False),
+        sa.Column("updated_at", TIME, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_endpoints")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("webhook_endpoints")
     op.drop_index("ix_jobs_finished_at", table_name="jobs")
     op.drop_index("ix_jobs_dead", table_name="jobs")
     op.drop_index("ix_jobs_due", table_name="jobs")
