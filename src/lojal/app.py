@@ -24,6 +24,8 @@ from lojal.db.session import HeldReader, make_session_factory
 from lojal.ledger.api import router as ledger_router
 from lojal.members.api import router as members_router
 from lojal.memberships.api import router as memberships_router
+from lojal.messaging.api import public as unsubscribe_router
+from lojal.messaging.api import router as messaging_router
 from lojal.program.api import router as program_router
 from lojal.referrals.api import router as referrals_router
 from lojal.rewards.api import router as rewards_router
@@ -126,6 +128,8 @@ def create_app(
         badges_router,
         rewards_router,
         webhooks_router,
+        messaging_router,
+        unsubscribe_router,
     ):
         app.router.routes.extend(router.routes)
     docs.install(app)

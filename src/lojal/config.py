@@ -11,11 +11,15 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lojal.messaging.settings import MessagingSettings
+
 DEV_API_KEY_PEPPER = "development-only-pepper"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LOJAL_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="LOJAL_", env_file=None, extra="ignore", env_nested_delimiter="__"
+    )
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///lojal.db"
@@ -37,6 +41,8 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto lojal serve believes: a comma-separated
     # list of addresses or networks ("10.0.0.0/8,127.0.0.1"), "*" for any. None by default.
     trusted_proxies: str = ""
+    # Email, SMS and push (lojal.messaging.settings): LOJAL_MESSAGING__SMTP_HOST, ...
+    messaging: MessagingSettings = Field(default_factory=MessagingSettings)
 
     @field_validator("database_url")
     @classmethod

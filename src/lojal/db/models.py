@@ -21,6 +21,7 @@ from lojal.db.base import Base
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships.models import Membership, MembershipPlan, RevenueRecord
+from lojal.messaging.models import ChannelPause, InboxItem, Message
 from lojal.program.models import Program
 from lojal.referrals.models import Referral, ReferralCode
 from lojal.rewards.models import PartnerCode, Reward, RewardRedemption
@@ -39,6 +40,7 @@ __all__ = [
     "ChallengeCompletion",
     "ChallengeFact",
     "ChallengeProgress",
+    "ChannelPause",
     "Consent",
     "CouponAttempt",
     "CouponBatch",
@@ -49,6 +51,7 @@ __all__ = [
     "CouponRedemption",
     "Event",
     "IdempotencyRecord",
+    "InboxItem",
     "Job",
     "JournalEntry",
     "Member",
@@ -57,6 +60,7 @@ __all__ = [
     "MemberTier",
     "Membership",
     "MembershipPlan",
+    "Message",
     "PartnerCode",
     "PointBalance",
     "PointLot",

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from lojal.messaging.delivery import MessageHandler
 from lojal.webhooks.delivery import WebhookHandler
 from lojal.worker.kinds import Context, Handler
 from lojal.worker.schedule import Schedule, ScheduleHandler
 
 
 def handlers(ctx: Context, schedule: Schedule | None = None) -> dict[str, Handler]:
-    found: list[Handler] = [ScheduleHandler(ctx, schedule or Schedule()), WebhookHandler(ctx)]
+    found: list[Handler] = [
+        ScheduleHandler(ctx, schedule or Schedule()),
+        WebhookHandler(ctx),
+        MessageHandler(ctx),
+    ]
     return {h.kind: h for h in found}
