@@ -4,6 +4,7 @@ what the test scripts (a status, headers), by default 200."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ class Receiver:
     # answers to give, in order; when none is left: 200
     script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delay: float = 0.0  # seconds each request takes
 
     def answer(self) -> tuple[int, dict[str, str]]:
         with self.lock:
@@ -44,6 +46,8 @@ def receiving() -> Iterator[Receiver]:
                 receiver.received.append(
                     Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 )
+            if receiver.delay:
+                time.sleep(receiver.delay)
             status, headers = receiver.answer()
             self.send_response(status)
             for k, v in headers.items():
