@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
+from lojal.db.types import MAX_ID
 from lojal.messaging import service, unsubscribe
 from lojal.messaging.models import InboxItem
 from lojal.web.deps import API_PREFIX, Admin, Channel, ChannelWrite, MemberIdPath, SessionDep
@@ -82,7 +83,8 @@ def _item(item: InboxItem) -> InboxItemRead:
     )
 
 
-@public.post("/unsubscribe/{token}", response_model=Unsubscribed)
+# Not in the OpenAPI document: for mail clients and people, without an API key.
+@public.post("/unsubscribe/{token}", response_model=Unsubscribed, include_in_schema=False)
 async def one_click(token: Token, request: Request) -> Response:
     """RFC 8058 one-click unsubscribe: the mail client POSTs ``List-Unsubscribe=One-Click``;
     the consent the token names is withdrawn in this request."""
@@ -98,7 +100,7 @@ async def one_click(token: Token, request: Request) -> Response:
     return Response(reply.body, reply.status, media_type="application/json")
 
 
-@public.get("/unsubscribe/{token}", response_class=HTMLResponse)
+@public.get("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
 def unsubscribe_page(token: Token) -> HTMLResponse:
     """The link in the message's text: a page whose button unsubscribes (a GET changes
     nothing, so that link scanners do not unsubscribe anyone)."""
@@ -111,7 +113,7 @@ def unsubscribe_page(token: Token) -> HTMLResponse:
 
 @router.get("/messages/{message_id}", response_model=MessageRead)
 def get_message(
-    message_id: Annotated[int, Path(ge=1)], session: SessionDep, _: Admin
+    message_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep, _: Admin
 ) -> MessageRead:
     m = service.get(session, message_id)
     return MessageRead(
@@ -160,7 +162,7 @@ def member_inbox(
 @router.patch("/members/{member_id}/inbox/{item_id}", response_model=InboxItemRead)
 async def mark(
     member_id: MemberIdPath,
-    item_id: Annotated[int, Path(ge=1)],
+    item_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     body: InboxMark,
     write: ChannelWrite,
 ) -> Response:
