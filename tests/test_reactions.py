@@ -18,6 +18,7 @@ from lojal.challenges import progress as challenge_progress
 from lojal.clock import FixedClock
 from lojal.members import merging
 from lojal.tiers import upgrades as tier_upgrades
+from lojal.webhooks import events as webhook_events
 from tests.challenges.helpers import completions, define
 from tests.factories import make_member, make_purchase
 from tests.tiers.club import GOLD, amount, apply_tiers
@@ -107,6 +108,8 @@ def test_a_caused_fact_is_passed_on_before_the_next_feature_reacts(
 
     monkeypatch.setattr(tier_upgrades, "on_events", tiers_react)
     monkeypatch.setattr(challenge_progress, "on_events", challenges_react)
+    # the webhooks' reaction reads the database; this session has none
+    monkeypatch.setattr(webhook_events, "on_events", lambda *_: None)
     reactions.after_events(Session(), [_event(1)], datetime(2026, 3, 2))
     assert seen == [
         "tiers:survey_answered",

@@ -25,6 +25,8 @@ from lojal.db.session import HeldReader, make_session_factory
 from lojal.ledger.api import router as ledger_router
 from lojal.members.api import router as members_router
 from lojal.memberships.api import router as memberships_router
+from lojal.messaging.api import public as unsubscribe_router
+from lojal.messaging.api import router as messaging_router
 from lojal.pages import site as pages
 from lojal.privacy.api import router as privacy_router
 from lojal.program.api import router as program_router
@@ -36,6 +38,7 @@ from lojal.web import docs, errors
 from lojal.web.limits import RequestLimits
 from lojal.web.storable import RefuseUnstorableText
 from lojal.web.writer import Writer
+from lojal.webhooks.api import router as webhooks_router
 
 log = logging.getLogger("lojal.app")
 
@@ -129,6 +132,9 @@ def create_app(
         rewards_router,
         privacy_router,
         audit_router,
+        webhooks_router,
+        messaging_router,
+        unsubscribe_router,
     ):
         app.router.routes.extend(router.routes)
     docs.install(app)

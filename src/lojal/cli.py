@@ -31,6 +31,8 @@ from lojal.rewards import cli as rewards_cli
 from lojal.staff import cli as staff_cli
 from lojal.summary import cli as summary_cli
 from lojal.tiers import cli as tiers_cli
+from lojal.webhooks import cli as webhooks_cli
+from lojal.worker import cli as worker_cli
 
 app = typer.Typer(
     help="lojal — the loyalty programme and customer club platform.", no_args_is_help=True
@@ -142,3 +144,5 @@ badges_cli.register(app)
 coupons_cli.register(app)
 rewards_cli.register(app)
 pages_cli.register(app)
+worker_cli.register(app)
+webhooks_cli.register(app)

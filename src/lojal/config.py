@@ -13,12 +13,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from lojal.messaging.settings import MessagingSettings
+
 DEV_API_KEY_PEPPER = "development-only-pepper"
 DEV_SESSION_SECRET = "development-only-session-secret"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LOJAL_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="LOJAL_", env_file=None, extra="ignore", env_nested_delimiter="__"
+    )
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///lojal.db"
@@ -51,6 +55,8 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=25, ge=1, le=65_535)
     mail_from: str = "club@localhost"
+    # Email, SMS and push (lojal.messaging.settings): LOJAL_MESSAGING__SMTP_HOST, ...
+    messaging: MessagingSettings = Field(default_factory=MessagingSettings)
 
     @field_validator("database_url")
     @classmethod

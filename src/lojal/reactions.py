@@ -45,6 +45,7 @@ from lojal.members.schemas import MemberCreate
 from lojal.referrals import rewards as referral_rewards
 from lojal.referrals import service as referrals
 from lojal.tiers import upgrades as tiers
+from lojal.webhooks import events as webhooks
 
 # How deep facts caused by reactions may chain (today: a purchase → tier_changed → nothing).
 MAX_DEPTH = 8
@@ -62,6 +63,7 @@ def after_purchases(
     _then(session, tiers.on_purchases(session, purchases, now), now, depth)
     referral_rewards.on_purchases(session, purchases, now)
     challenges.on_purchases(session, purchases, now)
+    webhooks.on_purchases(session, purchases, now)
 
 
 def after_returns(session: Session, returns: Sequence[ReturnRecorded], now: datetime) -> None:
@@ -70,6 +72,7 @@ def after_returns(session: Session, returns: Sequence[ReturnRecorded], now: date
     referral_rewards.on_returns(session, returns, now)
     challenge_returns.on_returns(session, returns, now)
     coupons.restore_returned(session, returns, now)
+    webhooks.on_returns(session, returns, now)
 
 
 def after_events(
@@ -79,11 +82,13 @@ def after_events(
         return
     _then(session, tiers.on_events(session, events, now), now, depth)
     challenges.on_events(session, events, now)
+    webhooks.on_events(session, events, now)
 
 
 def after_enrolment(session: Session, member: Member, data: MemberCreate, now: datetime) -> None:
     referrals.on_enrolment(session, member=member, referral_code=data.referral_code, now=now)
     _then(session, tiers.on_enrolment(session, member, now), now, 0)
+    webhooks.on_enrolment(session, member.id, member.enrolment_channel, now)
 
 
 def dispatch(session: Session, facts: Sequence[Fact], now: datetime, *, depth: int = 0) -> None:

@@ -26,6 +26,7 @@ from lojal.db.base import Base
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships.models import Membership, MembershipPlan, RevenueRecord
+from lojal.messaging.models import ChannelPause, InboxItem, Message
 from lojal.pages.models import PortalLink, PortalSession, SignInAttempt, StaffSession, StaffUser
 from lojal.program.models import Program, ProgramVersion
 from lojal.referrals.models import Referral, ReferralCode
@@ -34,6 +35,8 @@ from lojal.rules.models import RuleAward
 from lojal.staff.models import ApiKey
 from lojal.tiers.models import MemberTier, TierChange
 from lojal.web.models import IdempotencyRecord
+from lojal.webhooks.models import WebhookEndpoint
+from lojal.worker.models import Job
 
 capture.install()
 
@@ -46,6 +49,7 @@ __all__ = [
     "ChallengeCompletion",
     "ChallengeFact",
     "ChallengeProgress",
+    "ChannelPause",
     "Consent",
     "CouponAttempt",
     "CouponBatch",
@@ -56,6 +60,8 @@ __all__ = [
     "CouponRedemption",
     "Event",
     "IdempotencyRecord",
+    "InboxItem",
+    "Job",
     "JournalEntry",
     "Member",
     "MemberBadge",
@@ -63,6 +69,7 @@ __all__ = [
     "MemberTier",
     "Membership",
     "MembershipPlan",
+    "Message",
     "PartnerCode",
     "PointBalance",
     "PointLot",
@@ -85,4 +92,5 @@ __all__ = [
     "StaffSession",
     "StaffUser",
     "TierChange",
+    "WebhookEndpoint",
 ]

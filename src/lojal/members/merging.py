@@ -50,6 +50,7 @@ from lojal.members import service as members
 from lojal.members.errors import CannotMerge
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships import merging as memberships
+from lojal.messaging import merging as messaging
 from lojal.pages import merging as pages
 from lojal.referrals import merging as referrals
 from lojal.rewards import merging as rewards
@@ -126,6 +127,7 @@ STEPS: tuple[Step, ...] = (
     Step("coupons", coupons.merge_members, coupons.TABLES),
     Step("rewards", rewards.merge_members, rewards.TABLES),
     Step("portal", pages.merge_members, pages.TABLES),
+    Step("messaging", messaging.merge_members, messaging.TABLES),
 )
 
 

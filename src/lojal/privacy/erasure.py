@@ -34,6 +34,7 @@ from lojal.calendar import add_months
 from lojal.members import erasing as members
 from lojal.members import service as member_service
 from lojal.members.models import Member
+from lojal.messaging import erasing as messaging
 from lojal.privacy.export import the_person
 
 MEMBER_ERASED = "member_erased"
@@ -42,6 +43,7 @@ KEPT = "kept: holds no personal data (ids, points, codes, dates)"
 TABLES: dict[str, str] = {
     **members.TABLES,
     **activities.TABLES,
+    **messaging.TABLES,
     "journal_entries": "kept (bookkeeping): the points ledger stays balanced",
     "postings": "kept (bookkeeping)",
     "point_lots": "kept (bookkeeping)",
@@ -97,6 +99,7 @@ def erase(session: Session, *, member_id: int, now: datetime, reason: str = "req
     removed: dict[str, Any] = {}
     removed |= members.erase_personal(session, ids, now)
     removed |= activities.erase_personal(session, ids)
+    removed |= messaging.erase_personal(session, ids)
     session.flush()
     removed["audit_records"] = audit.redact(session, ids, now)
     audit.record(

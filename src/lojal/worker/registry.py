@@ -1,0 +1,17 @@
+"""Every kind of job the worker knows, in one explicit list (like ``lojal.reactions``)."""
+
+from __future__ import annotations
+
+from lojal.messaging.delivery import MessageHandler
+from lojal.webhooks.delivery import WebhookHandler
+from lojal.worker.kinds import Context, Handler
+from lojal.worker.schedule import Schedule, ScheduleHandler
+
+
+def handlers(ctx: Context, schedule: Schedule | None = None) -> dict[str, Handler]:
+    found: list[Handler] = [
+        ScheduleHandler(ctx, schedule or Schedule()),
+        WebhookHandler(ctx),
+        MessageHandler(ctx),
+    ]
+    return {h.kind: h for h in found}

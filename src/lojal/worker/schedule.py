@@ -1,0 +1,121 @@
+"""The club's periodic work, run by ``lojal worker``.
+
+Each entry runs once per slot of its interval (slots are counted from the Unix epoch in UTC),
+whatever the number of workers: when a worker sees a new slot it enqueues a ``schedule`` job
+keyed ``schedule:<name>:<slot start>``, and the key lets only the first one in. The job then
+goes the way of every job (lease, retries, dead letter), and a slot missed while no worker ran
+is simply the next one (the club's steps catch up by themselves: they work on what is due).
+
+``DEFAULT`` is the list: the scheduled steps of ``lojal.jobs`` (points activation and expiry,
+referrals, paid memberships, tier reviews, coupon reservations, idempotency records) and the
+worker's own housekeeping. Date triggers and segment sweeps add their entries here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from lojal.db.session import transaction
+from lojal.worker import queue
+from lojal.worker.kinds import Context, Done, IoHandler, Outcome, Retry
+from lojal.worker.queue import Claimed
+
+KIND = "schedule"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    every: timedelta
+    run: Callable[[Context, datetime], str | None]
+
+    def slot(self, now: datetime) -> datetime:
+        """The start of the slot ``now`` is in."""
+        n = (now - EPOCH) // self.every
+        return EPOCH + n * self.every
+
+
+def club_jobs(ctx: Context, now: datetime) -> str:
+    from lojal.jobs.service import run_due
+
+    summary = run_due(ctx.factory, clock=ctx.clock, ttl_hours=ctx.settings.idempotency_ttl_hours)
+    return ", ".join(f"{label}: {n}" for label, n in summary.lines() if n)
+
+
+def purge_jobs(ctx: Context, now: datetime) -> str:
+    total = 0
+    while True:
+        with transaction(ctx.factory) as session:
+            n = queue.purge_done(session, older_than=now - timedelta(days=7))
+        total += n
+        if n == 0:
+            return f"{total} finished jobs forgotten"
+
+
+DEFAULT: tuple[Entry, ...] = (
+    Entry("club-jobs", timedelta(minutes=5), club_jobs),
+    Entry("purge-jobs", timedelta(hours=6), purge_jobs),
+)
+
+
+class Schedule:
+    """Enqueues each entry's slot once (per worker it only tries when a new slot begins)."""
+
+    def __init__(self, entries: Sequence[Entry] = DEFAULT) -> None:
+        self.entries = {e.name: e for e in entries}
+        self.seen: dict[str, datetime] = {}
+
+    def add(self, entry: Entry) -> None:
+        self.entries[entry.name] = entry
+
+    def due(self, now: datetime) -> list[queue.NewJob]:
+        jobs = []
+        for entry in self.entries.values():
+            slot = entry.slot(now)
+            if self.seen.get(entry.name) == slot:
+                continue
+            self.seen[entry.name] = slot
+            jobs.append(
+                queue.NewJob(
+                    KIND,
+                    {"name": entry.name, "slot": slot.isoformat()},
+                    key=f"schedule:{entry.name}:{slot.isoformat()}",
+                    run_at=slot,
+                    max_attempts=3,
+                )
+            )
+        return jobs
+
+    def enqueue_due(self, session: Session, now: datetime) -> int:
+        jobs = self.due(now)
+        queue.enqueue_many(session, jobs, now=now)
+        return len(jobs)
+
+
+class ScheduleHandler(IoHandler):
+    """Runs a slot's entry; its steps open their own transactions, batch by batch."""
+
+    kind = KIND
+    max_attempts = 3
+
+    def __init__(self, ctx: Context, schedule: Schedule) -> None:
+        self.ctx = ctx
+        self.schedule = schedule
+
+    def handle(self, jobs: Sequence[Claimed], now: datetime) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for job in jobs:
+            entry = self.schedule.entries.get(job.payload["name"])
+            if entry is None:
+                outcomes.append(Done(f"no entry {job.payload['name']!r} any more"))
+                continue
+            try:
+                outcomes.append(Done(entry.run(self.ctx, self.ctx.clock.now())))
+            except Exception as exc:
+                outcomes.append(Retry(f"{type(exc).__name__}: {exc}"))
+        return outcomes
