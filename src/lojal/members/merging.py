@@ -52,6 +52,7 @@ from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships import merging as memberships
 from lojal.referrals import merging as referrals
 from lojal.rewards import merging as rewards
+from lojal.segments import merging as segments
 from lojal.tiers import merging as tiers
 
 Merger = Callable[..., Mapping[str, Any]]
@@ -122,6 +123,7 @@ STEPS: tuple[Step, ...] = (
     Step("badges", badges.merge_members, badges.TABLES),
     Step("coupons", coupons.merge_members, coupons.TABLES),
     Step("rewards", rewards.merge_members, rewards.TABLES),
+    Step("segments", segments.merge_members, segments.TABLES),
 )
 
 

@@ -1,0 +1,43 @@
+"""The sweep: segments whose members change with time alone ("no purchase in the last 90
+days", "birthday in 7 days", a top percentile) or without an activity (a profile, a consent,
+points moved by ``lojal jobs run``) are re-evaluated for every member, as of the sweep's
+moment. ``lojal segments sweep`` and ``lojal jobs run`` run it; each segment is one batch (the
+caller's transaction), safe to run twice (a second sweep at the same moment changes
+nothing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from lojal.activities.events import EventRecorded
+from lojal.segments import membership
+from lojal.segments.membership import ENTERED
+from lojal.segments.models import Segment
+
+# What only a sweep brings up to date.
+SWEPT = frozenset({"time", "population", "profile", "points"})
+
+
+@dataclass(frozen=True, slots=True)
+class Swept:
+    segment_id: int
+    entered: int
+    left: int
+    caused: list[EventRecorded]
+
+
+def due(session: Session, *, everything: bool = False) -> list[Segment]:
+    """The dynamic segments a sweep re-evaluates (``everything``: all of them)."""
+    return [
+        s for s in membership.dynamic_segments(session) if everything or SWEPT.intersection(s.reads)
+    ]
+
+
+def sweep_segment(session: Session, segment: Segment, *, now: datetime) -> Swept:
+    caused = membership.refresh(session, segment, now=now)
+    segment.evaluated_at = now
+    entered = sum(1 for e in caused if e.type == ENTERED)
+    return Swept(segment.id, entered, len(caused) - entered, caused)
