@@ -408,3 +408,6 @@ _register_coupons(app)
 from lojal.rewards.cli import register as _register_rewards  # noqa: E402
 
 _register_rewards(app)
+from lojal.segments.cli import register as _register_segments  # noqa: E402
+
+_register_segments(app)

@@ -55,16 +55,16 @@ from lojal.memberships.models import Membership
 from lojal.segments import timing
 from lojal.segments.definition import (
     Activity,
-    AllOf,
     Anniversary,
-    AnyOf,
     Birthday,
     DateIn,
     Definition,
     Measure,
     MemberField,
-    Not,
     Ratio,
+    SegmentAll,
+    SegmentAny,
+    SegmentNot,
     Top,
 )
 
@@ -348,11 +348,11 @@ def _anniversary(node: Anniversary, ctx: Context) -> ColumnElement[bool]:
 
 
 def to_sql_definition(node: Definition, ctx: Context) -> ColumnElement[bool]:
-    if isinstance(node, AllOf):
+    if isinstance(node, SegmentAll):
         return and_(true(), *(to_sql_definition(child, ctx) for child in node.all))
-    if isinstance(node, AnyOf):
+    if isinstance(node, SegmentAny):
         return or_(false(), *(to_sql_definition(child, ctx) for child in node.any))
-    if isinstance(node, Not):
+    if isinstance(node, SegmentNot):
         return not_(to_sql_definition(node.not_, ctx))
     if isinstance(node, MemberField):
         return to_sql(node, member_fields())

@@ -67,6 +67,7 @@ from pydantic import (
     model_validator,
 )
 
+from lojal.conditions.model import AllOf as ConditionAll
 from lojal.conditions.model import Compare, Condition, Operator
 from lojal.segments import fields as catalogue
 
@@ -83,7 +84,7 @@ class _Node(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class Window(_Node):
+class DayWindow(_Node):
     """Local days, relative to today or absolute (see the module docstring)."""
 
     last_days: int | None = Field(None, ge=1, le=MAX_DAYS)
@@ -92,7 +93,7 @@ class Window(_Node):
     until: date | None = None
 
     @model_validator(mode="after")
-    def _one_way(self) -> Window:
+    def _one_way(self) -> DayWindow:
         ways = [self.last_days is not None, self.days_ago is not None]
         ways.append(self.from_ is not None or self.until is not None)
         if sum(ways) != 1:
@@ -116,7 +117,7 @@ class Measure(_Node):
 
     activity: Source
     where: Condition | None = None
-    within: Window | None = None
+    within: DayWindow | None = None
     measure: MeasureKind = "count"
     of: str | None = None
 
@@ -165,12 +166,12 @@ class Activity(_Node):
 
     activity: Source
     where: Condition | None = None
-    within: Window | None = None
+    within: DayWindow | None = None
     measure: ActivityMeasure = "count"
     of: str | None = None
     op: Operator | None = None
     value: Any = None
-    in_: Window | None = Field(None, alias="in")
+    in_: DayWindow | None = Field(None, alias="in")
 
     @model_validator(mode="after")
     def _coherent(self) -> Activity:
@@ -232,7 +233,7 @@ class Ratio(_Node):
 
 class DateIn(_Node):
     date: Literal["member.enrolled_at", "member.birth_date"]
-    within: Window
+    within: DayWindow
 
 
 class Days(_Node):
@@ -275,15 +276,15 @@ class MemberField(Compare):
         return value
 
 
-class AllOf(_Node):
+class SegmentAll(_Node):
     all: list[Definition]
 
 
-class AnyOf(_Node):
+class SegmentAny(_Node):
     any: list[Definition]
 
 
-class Not(_Node):
+class SegmentNot(_Node):
     not_: Definition = Field(alias="not")
 
 
@@ -312,9 +313,9 @@ def _kind(data: Any) -> str | None:
 
 
 Definition = Annotated[
-    Annotated[AllOf, Tag("all")]
-    | Annotated[AnyOf, Tag("any")]
-    | Annotated[Not, Tag("not")]
+    Annotated[SegmentAll, Tag("all")]
+    | Annotated[SegmentAny, Tag("any")]
+    | Annotated[SegmentNot, Tag("not")]
     | Annotated[MemberField, Tag("field")]
     | Annotated[DateIn, Tag("date")]
     | Annotated[Birthday, Tag("birthday")]
@@ -331,9 +332,9 @@ Definition = Annotated[
 
 _CLASSES.update(
     {
-        AllOf: "all",
-        AnyOf: "any",
-        Not: "not",
+        SegmentAll: "all",
+        SegmentAny: "any",
+        SegmentNot: "not",
         MemberField: "field",
         DateIn: "date",
         Birthday: "birthday",
@@ -343,9 +344,9 @@ _CLASSES.update(
         Top: "top",
     }
 )
-AllOf.model_rebuild()
-AnyOf.model_rebuild()
-Not.model_rebuild()
+SegmentAll.model_rebuild()
+SegmentAny.model_rebuild()
+SegmentNot.model_rebuild()
 
 
 class _Holder(BaseModel):
@@ -367,11 +368,11 @@ def dump_definition(definition: Definition) -> dict[str, Any]:
 
 
 def children(node: Definition) -> list[Definition]:
-    if isinstance(node, AllOf):
+    if isinstance(node, SegmentAll):
         return list(node.all)
-    if isinstance(node, AnyOf):
+    if isinstance(node, SegmentAny):
         return list(node.any)
-    if isinstance(node, Not):
+    if isinstance(node, SegmentNot):
         return [node.not_]
     return []
 
@@ -399,9 +400,8 @@ def measures_of(node: Definition) -> list[Measure]:
 def _event_types(where: Condition | None) -> set[str] | None:
     """The event types a condition is restricted to (a top-level ``event.type`` eq/in, alone
     or in an ``all``); None when it may match any type."""
-    from lojal.conditions.model import AllOf as CondAll
 
-    parts = [where] if not isinstance(where, CondAll) else list(where.all)
+    parts = [where] if not isinstance(where, ConditionAll) else list(where.all)
     for part in parts:
         if isinstance(part, Compare) and part.field == "event.type":
             if part.op == "eq" and isinstance(part.value, str):

@@ -19,16 +19,16 @@ from lojal.conditions.model import Compare
 from lojal.segments import timing
 from lojal.segments.definition import (
     Activity,
-    AllOf,
     Anniversary,
-    AnyOf,
     Birthday,
     DateIn,
     Definition,
     Measure,
     MemberField,
-    Not,
     Ratio,
+    SegmentAll,
+    SegmentAny,
+    SegmentNot,
     Top,
 )
 
@@ -74,11 +74,11 @@ def evaluate(
 def _holds(
     node: Definition, facts: MemberFacts, now: datetime, zone: tzinfo, population: Population | None
 ) -> bool:
-    if isinstance(node, AllOf):
+    if isinstance(node, SegmentAll):
         return all(_holds(child, facts, now, zone, population) for child in node.all)
-    if isinstance(node, AnyOf):
+    if isinstance(node, SegmentAny):
         return any(_holds(child, facts, now, zone, population) for child in node.any)
-    if isinstance(node, Not):
+    if isinstance(node, SegmentNot):
         return not _holds(node.not_, facts, now, zone, population)
     if isinstance(node, MemberField):
         return matches(node, facts.member)

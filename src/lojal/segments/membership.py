@@ -9,6 +9,7 @@ those members, and writes the entries and exits with one statement each."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -26,13 +27,13 @@ from lojal.segments.models import Segment, SegmentMembership
 ENTERED = "segment_entered"
 LEFT = "segment_left"
 
-_parsed: dict[tuple[int, int], Definition] = {}
+_parsed: dict[str, Definition] = {}
 
 
 def definition_of(segment: Segment) -> Definition:
-    """The segment's definition, parsed once per revision (a stored definition was checked
-    when it was saved)."""
-    key = (segment.id, segment.revision)
+    """The segment's definition, parsed once per process and text (a stored definition was
+    checked when it was saved)."""
+    key = json.dumps(segment.definition, sort_keys=True)
     found = _parsed.get(key)
     if found is None:
         if len(_parsed) > 1000:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
 from lojal.calendar import local_day, local_midnight
-from lojal.segments.definition import Days, Window
+from lojal.segments.definition import Days, DayWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,7 @@ class Bounds:
         return (self.start is None or at >= self.start) and (self.end is None or at < self.end)
 
 
-def local_dates(window: Window, now: datetime, zone: tzinfo) -> tuple[date | None, date | None]:
+def local_dates(window: DayWindow, now: datetime, zone: tzinfo) -> tuple[date | None, date | None]:
     """The first and last local day of the window, both included (None: open)."""
     today = local_day(now, zone)
     if window.last_days is not None:
@@ -37,7 +37,7 @@ def local_dates(window: Window, now: datetime, zone: tzinfo) -> tuple[date | Non
     return window.from_, window.until
 
 
-def bounds(window: Window, now: datetime, zone: tzinfo) -> Bounds:
+def bounds(window: DayWindow, now: datetime, zone: tzinfo) -> Bounds:
     """The window's UTC instants: from the local midnight of its first day to the local
     midnight after its last."""
     first, last = local_dates(window, now, zone)
