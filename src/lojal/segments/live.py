@@ -12,7 +12,8 @@ definition reads what changed (``Segment.reads``, from ``definition.reads``):
 * a new member: every segment.
 
 Each returns the ``segment_entered`` / ``segment_left`` events it recorded, which the
-dispatcher passes on (a segment may read them too)."""
+dispatcher passes on: another segment may read them (a segment is not re-evaluated for its
+own entries and exits — a definition that reads them is brought up to date by the sweep)."""
 
 from __future__ import annotations
 
@@ -86,7 +87,11 @@ def on_events(
     pairs = []
     for segment in segments:
         reads = set(segment.reads)
-        members = {e.member_id for e in events if _words(e) & reads} | merged
+        members = {
+            e.member_id
+            for e in events
+            if _words(e) & reads and e.properties.get("segment_id") != segment.id
+        } | merged
         pairs.append((segment, members))
     return _refresh(session, pairs, now)
 
