@@ -103,9 +103,7 @@ def dispatch(session: Session, facts: Sequence[Fact], now: datetime, *, depth: i
     after_purchases(
         session, [f for f in facts if isinstance(f, PurchaseRecorded)], now, depth=depth
     )
-    after_returns(
-        session, [f for f in facts if isinstance(f, ReturnRecorded)], now, depth=depth
-    )
+    after_returns(session, [f for f in facts if isinstance(f, ReturnRecorded)], now, depth=depth)
     after_events(session, [f for f in facts if isinstance(f, EventRecorded)], now, depth=depth)
 
 
