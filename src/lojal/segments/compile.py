@@ -52,6 +52,7 @@ from lojal.conditions.model import Compare
 from lojal.ledger.queries import balance_column
 from lojal.members.models import Consent, Member
 from lojal.memberships.models import Membership
+from lojal.referrals.models import Referral
 from lojal.segments import timing
 from lojal.segments.definition import (
     Activity,
@@ -87,6 +88,9 @@ _r = Return.__table__.c
 _e = Event.__table__.c
 _c = Consent.__table__.c
 _ms = Membership.__table__.c
+_ref = Referral.__table__.c
+# Referrals that count as taking part: every one but those refused or voided.
+COUNTED_REFERRALS = ("pending", "qualified", "rewarded", "capped")
 
 
 # ---------------------------------------------------------------- member fields
@@ -117,6 +121,10 @@ def member_fields() -> Fields:
         "member.paid_membership": select(_ms.id)
         .where(_ms.member_id == _m.id, _ms.status == "active")
         .exists(),
+        "member.referrals": select(func.count())
+        .where(_ref.advocate_id == _m.id, _ref.status.in_(COUNTED_REFERRALS))
+        .scalar_subquery(),
+        "member.referred": select(_ref.id).where(_ref.referee_id == _m.id).exists(),
     }
     for channel in ("email", "sms", "push"):
         columns[f"member.consent.{channel}"] = _consent(channel)

@@ -414,9 +414,9 @@ def _event_types(where: Condition | None) -> set[str] | None:
 def reads(node: Definition) -> list[str]:
     """What the definition reads, as the words live updates and sweeps go by: ``purchases``,
     ``lines``, ``returns``, ``events`` (any type) or ``event:<type>``, ``tier``, ``points``,
-    ``membership``, ``profile`` (names, attributes, consents, birth date: changed without an
-    activity), ``time`` (relative windows, birthdays, anniversaries), ``population`` (a top
-    percentile: one member's activity moves the others)."""
+    ``membership``, ``referrals``, ``profile`` (names, attributes, consents, birth date:
+    changed without an activity), ``time`` (relative windows, birthdays, anniversaries),
+    ``population`` (a top percentile: one member's activity moves the others)."""
     out: set[str] = set()
     for each in walk(node):
         if isinstance(each, MemberField):

@@ -18,6 +18,8 @@ MEMBER = Catalogue(
         "member.points",
         "member.points_pending",
         "member.paid_membership",
+        "member.referrals",
+        "member.referred",
         "member.consent.email",
         "member.consent.sms",
         "member.consent.push",
@@ -73,6 +75,8 @@ _READS = {
     "member.points": "points",
     "member.points_pending": "points",
     "member.paid_membership": "membership",
+    "member.referrals": "referrals",
+    "member.referred": "referrals",
 }
 
 

@@ -20,7 +20,8 @@ from lojal.members.models import Consent, Member
 from lojal.memberships.models import Membership
 from lojal.program import service as program
 from lojal.program.errors import ProgramNotConfigured
-from lojal.segments.compile import Context, member_ids
+from lojal.referrals.models import Referral
+from lojal.segments.compile import COUNTED_REFERRALS, Context, member_ids
 from lojal.segments.definition import Definition
 from lojal.segments.errors import SegmentNotFound
 from lojal.segments.evaluate import MemberFacts, Row
@@ -216,6 +217,16 @@ def facts_of(session: Session, ids: Sequence[int]) -> dict[int, MemberFacts]:
             )
         )
     )
+    referrals: dict[int, int] = defaultdict(int)
+    for advocate_id in session.scalars(
+        select(Referral.advocate_id).where(
+            Referral.advocate_id.in_(wanted), Referral.status.in_(COUNTED_REFERRALS)
+        )
+    ):
+        referrals[advocate_id] += 1
+    referred = set(
+        session.scalars(select(Referral.referee_id).where(Referral.referee_id.in_(wanted)))
+    )
     out: dict[int, MemberFacts] = {}
     for member_id, m in members.items():
         balance = balances.get(member_id)
@@ -231,6 +242,8 @@ def facts_of(session: Session, ids: Sequence[int]) -> dict[int, MemberFacts]:
             "points": balance.available if balance is not None else 0,
             "points_pending": balance.pending if balance is not None else 0,
             "paid_membership": member_id in paid,
+            "referrals": referrals[member_id],
+            "referred": member_id in referred,
             "consent": consents.get(member_id, {}),
             "attributes": dict(m.attributes or {}),
         }

@@ -1,9 +1,9 @@
 """The sweep: segments whose members change with time alone ("no purchase in the last 90
-days", "birthday in 7 days", a top percentile) or without an activity (a profile, a consent,
-points moved by ``lojal jobs run``) are re-evaluated for every member, as of the sweep's
-moment. ``lojal segments sweep`` and ``lojal jobs run`` run it; each segment is one batch (the
-caller's transaction), safe to run twice (a second sweep at the same moment changes
-nothing)."""
+days", "birthday in 7 days", a top percentile) or without an activity of the member's own (a
+profile, a consent, points moved by ``lojal jobs run``, a friend's referral) are re-evaluated
+for every member, as of the sweep's moment. ``lojal segments sweep`` and ``lojal jobs run``
+run it (``jobs.service.sweep_segments``: one transaction per segment); a second sweep at the
+same moment changes nothing."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from lojal.segments.membership import ENTERED
 from lojal.segments.models import Segment
 
 # What only a sweep brings up to date.
-SWEPT = frozenset({"time", "population", "profile", "points"})
+SWEPT = frozenset({"time", "population", "profile", "points", "referrals"})
 
 
 @dataclass(frozen=True, slots=True)
