@@ -11,8 +11,10 @@ import typer
 import yaml
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.table import Table
 
 from lojal.clock import SystemClock
+from lojal.terminal import print_table
 
 console = Console()
 M = TypeVar("M", bound=BaseModel)
@@ -64,10 +66,12 @@ def register(app: typer.Typer) -> None:
         from lojal.cli import session_for
         from lojal.segments import queries
 
+        table = Table("id", "code", "kind", "members", "name", "reads")
         with session_for(database_url) as session:
             for s in queries.list_segments(session):
                 size = queries.size(session, s.id)
-                console.print(f"{s.id}\t{s.code}\t{s.kind}\t{size} members\t{s.name}")
+                table.add_row(str(s.id), s.code, s.kind, str(size), s.name, ", ".join(s.reads))
+        print_table(console, table)
 
     @segments_app.command("show")
     def show(
@@ -101,7 +105,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"{count} members")
             for m in members:
                 brief = api.member_brief(m)
-                console.print(f"{brief.member_id}\t{brief.email or '-'}\t{brief.tier or '-'}")
+                print(f"{brief.member_id}\t{brief.email or '-'}\t{brief.tier or '-'}")
 
     @segments_app.command("members")
     def members(
@@ -117,7 +121,7 @@ def register(app: typer.Typer) -> None:
         with session_for(database_url) as session:
             found = queries.get(session, segment)
             for row in queries.members_page(session, found.id, after=after, limit=limit):
-                console.print(f"{row.member_id}\t{row.entered_at.isoformat()}")
+                print(f"{row.member_id}\t{row.entered_at.isoformat()}")
 
     @segments_app.command("import-list")
     def import_list(
