@@ -18,6 +18,7 @@ from lojal.activities.schemas import PurchaseCreate
 from lojal.clock import FixedClock
 from lojal.jobs.service import sweep_segments
 from lojal.members import merging
+from lojal.members.service import close
 from lojal.program.schemas import ProgramConfig
 from lojal.segments import queries, service
 from lojal.segments.models import Segment
@@ -248,3 +249,26 @@ def test_a_sweep_at_t_makes_time_based_segments_true_as_of_t(
         "segment_entered:lapsed",
         "segment_left:birthday-week",
     ]
+
+
+def test_a_closed_member_leaves_every_segment_at_the_next_sweep(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+    program: ProgramConfig,
+) -> None:
+    buyers = define(session, clock, "buyers", {"activity": "purchases", "measure": "exists"})
+    static = service.create(
+        session, data=SegmentCreate(code="vip", name="VIP", kind="static"), now=clock.now()
+    )
+    member, other = make_member(session, clock), make_member(session, clock)
+    make_purchase(session, clock, member_id=member.id)
+    make_purchase(session, clock, member_id=other.id)
+    service.import_list(session, segment="vip", text=f"member_id\n{member.id}\n", now=clock.now())
+    close(session, member_id=member.id, now=clock.now())
+    session.commit()
+    assert buyers.reads == ["purchases"]  # not a segment the sweep re-evaluates
+    done = sweep_segments(session_factory, now=clock.now())
+    assert (done.segments, done.left) == (0, 2)
+    assert members_of(session, buyers) == [other.id]
+    assert members_of(session, static) == []

@@ -92,11 +92,13 @@ def sweep_segments(
     factory: sessionmaker[Session], *, now: datetime, everything: bool = False
 ) -> SegmentsSwept:
     """Re-evaluate the segments that change with time as of ``now``, one transaction per
-    segment (``everything``: every dynamic segment); the entries and exits reach the other
-    features as events."""
+    segment (``everything``: every dynamic segment), after the members closed since have
+    left every segment; the entries and exits reach the other features as events."""
     with transaction(factory) as session:
         ids = [s.id for s in segments.due(session, everything=everything)]
-    entered = left = 0
+        gone = segments.drop_inactive(session, now=now)
+        reactions.after_events(session, gone, now)
+    entered, left = 0, len(gone)
     for segment_id in ids:
         with transaction(factory) as session:
             segment = session.get(Segment, segment_id)

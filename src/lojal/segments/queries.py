@@ -22,7 +22,7 @@ from lojal.program import service as program
 from lojal.program.errors import ProgramNotConfigured
 from lojal.referrals.models import Referral
 from lojal.segments.compile import COUNTED_REFERRALS, Context, member_ids
-from lojal.segments.definition import Definition
+from lojal.segments.definition import Anniversary, Definition, walk
 from lojal.segments.errors import SegmentNotFound
 from lojal.segments.evaluate import MemberFacts, Row
 from lojal.segments.models import Segment, SegmentMembership
@@ -37,11 +37,15 @@ def club_zone(session: Session) -> tzinfo:
         return ZoneInfo(DEFAULT_ZONE)
 
 
-def context(session: Session, now: datetime, zone: tzinfo | None = None) -> Context:
-    """What a definition is compiled for in this club at ``now``."""
-    zone = zone or club_zone(session)
-    earliest = session.scalar(select(func.min(Member.enrolled_at)))
-    first_year = local_day(earliest, zone).year if earliest is not None else now.year
+def context(session: Session, now: datetime, definition: Definition) -> Context:
+    """What a definition is compiled for in this club at ``now`` (the earliest enrolment is
+    read only for a definition that speaks of anniversaries)."""
+    zone = club_zone(session)
+    first_year = now.year
+    if any(isinstance(node, Anniversary) for node in walk(definition)):
+        earliest = session.scalar(select(func.min(Member.enrolled_at)))
+        if earliest is not None:
+            first_year = local_day(earliest, zone).year
     return Context(now, zone, first_year, session.get_bind().dialect.name)
 
 
@@ -53,7 +57,7 @@ def holding(
     only: Sequence[int] | None = None,
 ) -> list[int]:
     """The ids of the members the definition holds for at ``now`` (sorted)."""
-    query = member_ids(definition, context(session, now), only=only)
+    query = member_ids(definition, context(session, now, definition), only=only)
     return sorted(session.scalars(query))
 
 
@@ -61,7 +65,7 @@ def preview(
     session: Session, definition: Definition, *, now: datetime, sample: int = 10
 ) -> tuple[int, list[Member]]:
     """How many members the definition holds for now, and the first ``sample`` of them."""
-    query = member_ids(definition, context(session, now)).subquery()
+    query = member_ids(definition, context(session, now, definition)).subquery()
     count = session.scalar(select(func.count()).select_from(query)) or 0
     ids = list(session.scalars(select(query.c.id).order_by(query.c.id).limit(sample)))
     members = list(session.scalars(select(Member).where(Member.id.in_(ids)).order_by(Member.id)))
