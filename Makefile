@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PORT ?= 8000
 
-.PHONY: venv install demo serve test lint typecheck check bench clean
+.PHONY: venv install browser demo serve test lint typecheck check bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -27,7 +27,13 @@ typecheck: install
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy bench tests
 
-test: install
+# Debian's Chromium for the browser tests (tests/browser): installed when missing; a failed
+# install fails the target (and so `make test`), it never skips.
+browser:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+	@test -x /usr/bin/chromium
+
+test: install browser
 	$(VENV)/bin/pytest -q -n 2
 
 check: lint typecheck test
@@ -39,6 +45,7 @@ bench: install
 	$(PY) -m bench.bench_coupons --repeat 3
 	$(PY) -m bench.bench_challenges
 	$(PY) -m bench.bench_enrol
+	$(PY) -m bench.bench_pages
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

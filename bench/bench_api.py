@@ -307,6 +307,7 @@ def main() -> None:
                 ],
                 port,
                 workdir / "lojal.log",
+                env=common.UNLIMITED,
             )
         for name, mode in (("minimal", "sync"), ("min-async", "async")):
             if args.only in (None, name):

@@ -36,6 +36,7 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import random
 import shutil
 import signal
@@ -229,7 +230,13 @@ def bench_validate(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 else [*argv, str(port), "validate", "on"]
             )
             servers[name] = (
-                subprocess.Popen(full, stdout=log, stderr=subprocess.STDOUT, cwd=common.ROOT),
+                subprocess.Popen(
+                    full,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=common.ROOT,
+                    env={**os.environ, **common.UNLIMITED},
+                ),
                 port,
             )
             log.close()

@@ -17,6 +17,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 LOJAL = str(VENV_BIN / "lojal")
+# A load test sends far more than a caller's quota from one key and one address: the limits
+# still run on every request (their cost is measured) but never refuse.
+UNLIMITED = {
+    "LOJAL_RATE_LIMIT_PER_KEY": str(10**12),
+    "LOJAL_RATE_LIMIT_PER_ADDRESS": str(10**12),
+}
 
 # The programme every benchmark club runs: a base rate, a category multiplier, a capped
 # minimum-spend bonus and a first-purchase bonus, so that the rule engine, the caps' usage

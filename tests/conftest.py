@@ -12,6 +12,7 @@ import itertools
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -192,17 +193,20 @@ class Api:
         return self.client.patch(f"/api/v1{path}", json=json, headers=self.headers(scope))
 
 
-@pytest.fixture
-def api(
+@contextmanager
+def serve_api(
     database_url: str,
-    engine: Engine,
     session_factory: sessionmaker[Session],
     session: Session,
     clock: FixedClock,
-    program: ProgramConfig,
+    **settings: Any,
 ) -> Iterator[Api]:
-    settings = Settings(database_url=database_url, environment="test", api_key_pepper=PEPPER)
-    app = create_app(settings, clock=clock)
+    """The app on the test's database and transaction, with one key per scope; ``settings``
+    override the test settings (``rate_limit_per_key=5``)."""
+    config = Settings(
+        database_url=database_url, environment="test", api_key_pepper=PEPPER, **settings
+    )
+    app = create_app(config, clock=clock)
     app.state.engine.dispose()
     app.state.session_factory = session_factory
     # reads go through the test's transaction too (the held reader's own connection would
@@ -218,3 +222,16 @@ def api(
     app.state.writer.factory = session_factory
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, keys)
+
+
+@pytest.fixture
+def api(
+    database_url: str,
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    session: Session,
+    clock: FixedClock,
+    program: ProgramConfig,
+) -> Iterator[Api]:
+    with serve_api(database_url, session_factory, session, clock) as served:
+        yield served

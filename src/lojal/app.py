@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lojal import __version__
 from lojal.activities.api import router as activities_router
+from lojal.audit.api import router as audit_router
 from lojal.badges.api import router as badges_router
 from lojal.challenges.api import router as challenges_router
 from lojal.clock import Clock, SystemClock
@@ -24,6 +25,8 @@ from lojal.db.session import HeldReader, make_session_factory
 from lojal.ledger.api import router as ledger_router
 from lojal.members.api import router as members_router
 from lojal.memberships.api import router as memberships_router
+from lojal.pages import site as pages
+from lojal.privacy.api import router as privacy_router
 from lojal.program.api import router as program_router
 from lojal.referrals.api import router as referrals_router
 from lojal.rewards.api import router as rewards_router
@@ -31,6 +34,7 @@ from lojal.segments.api import router as segments_router
 from lojal.summary.api import router as summary_router
 from lojal.tiers.api import router as tiers_router
 from lojal.web import docs, errors
+from lojal.web.limits import RequestLimits
 from lojal.web.storable import RefuseUnstorableText
 from lojal.web.writer import Writer
 
@@ -98,6 +102,14 @@ def create_app(
     errors.install(app)
     # texts no database can store (NUL, lone surrogates) are refused before any route runs
     app.add_middleware(RefuseUnstorableText)
+    # outermost: a body too large or a caller over its quota is refused before anything reads
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        per_key=settings.rate_limit_per_key,
+        per_address=settings.rate_limit_per_address,
+        window_seconds=settings.rate_limit_window_seconds,
+    )
     # The routes go straight into the app's route list: FastAPI matches an included router's
     # routes through a wrapper per inclusion, which costs ~25% of a small request here.
     # Starlette tries the routes in order, each with its regular expression, so the calls a
@@ -116,10 +128,13 @@ def create_app(
         challenges_router,
         badges_router,
         rewards_router,
+        privacy_router,
+        audit_router,
         segments_router,
     ):
         app.router.routes.extend(router.routes)
     docs.install(app)
+    pages.install(app)  # the staff's pages and the member portal (not in the OpenAPI)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

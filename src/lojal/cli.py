@@ -408,6 +408,9 @@ _register_coupons(app)
 from lojal.rewards.cli import register as _register_rewards  # noqa: E402
 
 _register_rewards(app)
+from lojal.pages.cli import app as _staff_app  # noqa: E402
+
+app.add_typer(_staff_app, name="staff")
 from lojal.segments.cli import register as _register_segments  # noqa: E402
 
 _register_segments(app)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_API_KEY_PEPPER = "development-only-pepper"
+DEV_SESSION_SECRET = "development-only-session-secret"
 
 
 class Settings(BaseSettings):
@@ -28,6 +29,22 @@ class Settings(BaseSettings):
     # PostgreSQL: threads that run write transactions side by side (SQLite has one writer).
     writer_threads: int = 4
     sql_echo: bool = False
+    # Requests (lojal.web.limits): bodies over this are answered 413 ...
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # ... and callers over these quotas per window 429 (per server process; 0: no limit).
+    rate_limit_per_key: int = Field(default=60_000, ge=0)
+    rate_limit_per_address: int = Field(default=60_000, ge=0)
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto lojal serve believes: a comma-separated
+    # list of addresses or networks ("10.0.0.0/8,127.0.0.1"), "*" for any. None by default.
+    trusted_proxies: str = ""
+    # The web pages (lojal.pages): the key that signs their cookies, the address the member
+    # portal's emailed links start with, and the mail server that sends them.
+    session_secret: str = DEV_SESSION_SECRET
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65_535)
+    mail_from: str = "club@localhost"
 
     @field_validator("database_url")
     @classmethod
@@ -54,5 +71,10 @@ class Settings(BaseSettings):
                 "LOJAL_API_KEY_PEPPER must be set to a secret in production: set it to a long "
                 "random string (python3 -c 'import secrets; print(secrets.token_urlsafe(32))') "
                 "and keep it, every API key depends on it"
+            )
+        if self.environment == "production" and self.session_secret == DEV_SESSION_SECRET:
+            raise ValueError(
+                "LOJAL_SESSION_SECRET must be set to a secret in production: it signs the web "
+                "pages' cookies (python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
             )
         return self

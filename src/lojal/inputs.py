@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, NamedTuple
 
+import orjson
 from pydantic import AfterValidator
 
 from lojal.clock import ensure_utc
@@ -118,7 +119,28 @@ def storable_json(value: Any) -> Any:
     return value
 
 
+# A member's, a purchase's or an event's own data (attributes, properties) is stored with the row
+# and served back on every read of it: bounded, so that one request cannot make every later read
+# carry megabytes.
+MAX_ATTRIBUTES_BYTES = 16_384
+
+
+def bounded_attributes(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` if its JSON (orjson: integers within 64 bits) fits ``MAX_ATTRIBUTES_BYTES``."""
+    try:
+        size = len(orjson.dumps(value))
+    except TypeError as exc:
+        raise ValueError(f"attributes must be JSON with integers within 64 bits ({exc})") from exc
+    if size > MAX_ATTRIBUTES_BYTES:
+        raise ValueError(
+            f"at most {MAX_ATTRIBUTES_BYTES} bytes of JSON are kept here ({size} sent): keep large "
+            "documents elsewhere and store a reference to them"
+        )
+    return value
+
+
 # For Pydantic schemas: ``occurred_at: Time | None``, ``name: Text``.
 Time = Annotated[datetime, AfterValidator(storable_time)]
 Day = Annotated[date, AfterValidator(storable_day)]
 Text = Annotated[str, AfterValidator(storable_text)]
+Attributes = Annotated[dict[str, Any], AfterValidator(bounded_attributes)]

@@ -72,3 +72,31 @@ def test_the_endpoints_store_the_keys_they_always_stored(api: Api) -> None:
         f"spend:{m}:key:{LONG}",
         f"reward:{m}:key:{DIGEST}",
     ]
+
+
+def test_a_key_that_would_not_fit_its_column_has_its_idempotency_key_hashed() -> None:
+    longest = "k" * 255  # the longest Idempotency-Key a request may send
+    digest = hashlib.sha256(longest.encode()).hexdigest()[:40]
+    assert request_key(7, reference=None, idempotency_key=longest, kind="spend") == (
+        f"spend:7:key:{digest}"
+    )
+    assert len(request_key(10**18, reference=None, idempotency_key=longest, kind="adjust")) <= 200
+
+
+def test_the_longest_idempotency_key_spends_once_on_every_database(api: Api) -> None:
+    r = api.post("/members", {"email": "longest-key@example.se"}, scope="pos")
+    assert r.status_code == 201, r.text
+    m: int = r.json()["id"]
+    grant = api.post(f"/members/{m}/points/adjust", {"points": 50, "reason": "gift"})
+    assert grant.status_code == 200, grant.text
+    longest = "k" * 255
+    first = api.post(
+        f"/members/{m}/points/spend", {"points": 5}, scope="pos", idempotency_key=longest
+    )
+    assert first.status_code == 200, first.text
+    again = api.post(
+        f"/members/{m}/points/spend", {"points": 5}, scope="pos", idempotency_key=longest
+    )
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    assert api.get(f"/members/{m}/points", scope="pos").json()["available"] == 45

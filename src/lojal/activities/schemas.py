@@ -1,24 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lojal.db.types import MAX_ID
-from lojal.inputs import Time
-
-
-def _storable(value: dict[str, Any]) -> dict[str, Any]:
-    """Attributes are stored as JSON by the purchase path's driver (orjson), which holds
-    integers to 64 bits: refuse a larger one here rather than fail when writing."""
-    try:
-        orjson.dumps(value)
-    except TypeError as exc:
-        raise ValueError(f"attributes must be JSON with integers within 64 bits ({exc})") from exc
-    return value
-
+from lojal.inputs import Attributes, Time
 
 Channel = Literal["store", "web", "app", "api", "import"]
 MAX_MINOR = 10**12
@@ -70,7 +58,7 @@ class PurchaseCreate(MemberRef):
     occurred_at: Time | None = None
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     lines: list[LineIn] = Field(min_length=1, max_length=1000)
-    attributes: Annotated[dict[str, Any], AfterValidator(_storable)] = Field(default_factory=dict)
+    attributes: Attributes = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _bounded_total(self) -> PurchaseCreate:
@@ -107,7 +95,7 @@ class EventCreate(MemberRef):
     type: str = Field(pattern=r"^[a-z][a-z0-9_.]*$", max_length=64)
     channel: Channel | None = None
     occurred_at: Time | None = None
-    properties: dict[str, Any] = Field(default_factory=dict)
+    properties: Attributes = Field(default_factory=dict)
 
 
 class LineRead(BaseModel):

@@ -20,7 +20,7 @@ from lojal.activities.events import EventRecorded
 from lojal.activities.models import Event
 
 # Events lojal records itself: they earn nothing and do not make a member qualify.
-SYSTEM_EVENT_PREFIXES = ("tier_", "membership_", "member_merged", "segment_")
+SYSTEM_EVENT_PREFIXES = ("tier_", "membership_", "member_merged", "member_erased", "segment_")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,11 @@
-"""Every table, imported in one place so that Alembic and ``Base.metadata`` see them all."""
+"""Every table, imported in one place so that Alembic and ``Base.metadata`` see them all.
+
+Every session factory imports this module (``lojal.db.session``), so the audit trail's flush
+hook (``lojal.audit.capture``) is installed here too: no entry point can forget it."""
 
 from lojal.activities.models import Event, Purchase, PurchaseLine, Return, ReturnLine
+from lojal.audit import capture
+from lojal.audit.models import AuditRecord
 from lojal.badges.models import Badge, MemberBadge
 from lojal.challenges.models import (
     Challenge,
@@ -21,7 +26,8 @@ from lojal.db.base import Base
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships.models import Membership, MembershipPlan, RevenueRecord
-from lojal.program.models import Program
+from lojal.pages.models import PortalLink, PortalSession, SignInAttempt, StaffSession, StaffUser
+from lojal.program.models import Program, ProgramVersion
 from lojal.referrals.models import Referral, ReferralCode
 from lojal.rewards.models import PartnerCode, Reward, RewardRedemption
 from lojal.rules.models import RuleAward
@@ -30,8 +36,11 @@ from lojal.staff.models import ApiKey
 from lojal.tiers.models import MemberTier, TierChange
 from lojal.web.models import IdempotencyRecord
 
+capture.install()
+
 __all__ = [
     "ApiKey",
+    "AuditRecord",
     "Badge",
     "Base",
     "Challenge",
@@ -58,8 +67,11 @@ __all__ = [
     "PartnerCode",
     "PointBalance",
     "PointLot",
+    "PortalLink",
+    "PortalSession",
     "Posting",
     "Program",
+    "ProgramVersion",
     "Purchase",
     "PurchaseLine",
     "Referral",
@@ -72,5 +84,8 @@ __all__ = [
     "RuleAward",
     "Segment",
     "SegmentMembership",
+    "SignInAttempt",
+    "StaffSession",
+    "StaffUser",
     "TierChange",
 ]

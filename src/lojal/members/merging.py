@@ -50,6 +50,7 @@ from lojal.members import service as members
 from lojal.members.errors import CannotMerge
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships import merging as memberships
+from lojal.pages import merging as pages
 from lojal.referrals import merging as referrals
 from lojal.rewards import merging as rewards
 from lojal.segments import merging as segments
@@ -123,6 +124,7 @@ STEPS: tuple[Step, ...] = (
     Step("badges", badges.merge_members, badges.TABLES),
     Step("coupons", coupons.merge_members, coupons.TABLES),
     Step("rewards", rewards.merge_members, rewards.TABLES),
+    Step("portal", pages.merge_members, pages.TABLES),
     Step("segments", segments.merge_members, segments.TABLES),
 )
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lojal.db.types import MAX_ID
-from lojal.inputs import Day, Time
+from lojal.inputs import Attributes, Day, Time
 
 Channel = Literal["store", "web", "app", "api", "import"]
 ConsentChannel = Literal["email", "sms", "push"]
@@ -34,7 +34,7 @@ class MemberCreate(BaseModel):
     birth_date: Day | None = None
     locale: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     store_id: str | None = Field(default=None, max_length=64)
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: Attributes = Field(default_factory=dict)
     consents: list[ConsentGrant] = Field(default_factory=list)
     enrolled_at: Time | None = None
     referral_code: str | None = Field(
@@ -60,7 +60,7 @@ class MemberUpdate(BaseModel):
     last_name: str | None = Field(default=None, max_length=100)
     birth_date: Day | None = None
     locale: str | None = Field(default=None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
-    attributes: dict[str, Any] | None = None
+    attributes: Attributes | None = None
 
 
 class ConsentRead(BaseModel):

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Response
+from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lojal.program import service
+from lojal.program.models import ProgramVersion
 from lojal.program.schemas import ProgramConfig, ProgramRead
 from lojal.web.deps import API_PREFIX, Admin, AdminWrite, SessionDep
 from lojal.web.writer import Reply
@@ -26,3 +30,17 @@ async def apply(body: ProgramConfig, write: AdminWrite) -> Response:
         return Reply.of(ProgramRead(version=program.version, config=body), 200)
 
     return await write(work)
+
+
+class ProgramVersionRead(BaseModel):
+    version: int
+    applied_at: datetime
+    applied_by: str
+    config: dict[str, Any]
+
+
+@router.get("/program/versions", response_model=list[ProgramVersionRead])
+def versions(session: SessionDep, _: Admin) -> list[ProgramVersionRead]:
+    """Every programme applied, newest first, with who applied it."""
+    rows = session.scalars(select(ProgramVersion).order_by(ProgramVersion.version.desc()))
+    return [ProgramVersionRead.model_validate(r, from_attributes=True) for r in rows]

@@ -10,12 +10,13 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from lojal.audit.capture import actor_of
 from lojal.conditions.fields import STORED
 from lojal.db.driver import Driver
 from lojal.failures import yaml_problem
 from lojal.inputs import locate_unstorable
 from lojal.program.errors import InvalidProgram, ProgramNotConfigured
-from lojal.program.models import Program
+from lojal.program.models import Program, ProgramVersion
 from lojal.program.schemas import ProgramConfig
 
 
@@ -51,6 +52,7 @@ def apply(session: Session, *, config: ProgramConfig, source: str | None, now: d
     program = session.get(Program, 1, with_for_update=True)
     data = config.model_dump(mode="json")
     text = source if source is not None else json.dumps(data, indent=2)
+    changed = True
     if program is None:
         program = Program(id=1, config=data, source=text, version=1, updated_at=now)
         session.add(program)
@@ -59,6 +61,18 @@ def apply(session: Session, *, config: ProgramConfig, source: str | None, now: d
         program.source = text
         program.version += 1
         program.updated_at = now
+    else:
+        changed = False
+    if changed:  # every version is kept, with who applied it
+        session.add(
+            ProgramVersion(
+                version=program.version,
+                config=data,
+                source=text,
+                applied_at=now,
+                applied_by=actor_of(session),
+            )
+        )
     session.flush()
     _cache.clear()
     return program

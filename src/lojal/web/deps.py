@@ -143,12 +143,15 @@ class Write:
         self.writer = writer
         self.claim = claim
         self.principal = principal
+        self.actor = f"key:{principal.key_id} {principal.name}"
 
     async def __call__(self, work: Callable[[Session, datetime], Reply]) -> Response:
-        return _response(await self.writer.submit(Job(work=work, claim=self.claim)))
+        job = Job(work=work, claim=self.claim, actor=self.actor)
+        return _response(await self.writer.submit(job))
 
     async def batch(self, kind: Batch, payload: Any) -> Response:
-        reply = await self.writer.submit(Job(batch=kind, payload=payload, claim=self.claim))
+        job = Job(batch=kind, payload=payload, claim=self.claim, actor=self.actor)
+        reply = await self.writer.submit(job)
         return _response(reply)
 
 

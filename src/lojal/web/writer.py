@@ -91,9 +91,13 @@ class Job:
     batch: Batch | None = None
     payload: Any = None
     claim: Claim | None = None
+    # who asked (the audit trail's actor): "key:<id> <name>"
+    actor: str | None = None
     future: asyncio.Future[Reply] | None = field(default=None, repr=False)
 
     def run_alone(self, session: Session, now: datetime) -> Reply:
+        session.info["actor"] = self.actor
+        session.info["now"] = now
         if self.work is not None:
             return self.work(session, now)
         assert self.batch is not None
@@ -268,6 +272,9 @@ class Writer:
                 for job in jobs:
                     if job.claim is not None:
                         idempotency.claim(session, job.claim, now)
+                actors = {job.actor for job in jobs}
+                session.info["actor"] = actors.pop() if len(actors) == 1 else "api (several keys)"
+                session.info["now"] = now
                 replies = batch.run(session, now, [job.payload for job in jobs])
                 for job, reply in zip(jobs, replies, strict=True):
                     if job.claim is not None:

@@ -1,7 +1,7 @@
 """segments: definitions, static lists, and who is in them (with history)
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0010_segments
+Revises: 0009_web
 Create Date: 2026-12-03 09:02:50.028051
 """
 
@@ -11,8 +11,8 @@ from sqlalchemy.dialects import postgresql
 
 import lojal.db.types
 
-revision = "0007"
-down_revision = "0006"
+revision = "0010_segments"
+down_revision = "0009_web"
 branch_labels = None
 depends_on = None
 

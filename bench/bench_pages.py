@@ -1,0 +1,91 @@
+"""Render time of each main page on the demo club (``lojal demo``, 2,000 members, a year of
+activity), through the app in process: staff dashboard, member search, member 360, programme
+settings, and the member portal. Prints the median and the worst of ``--repeat`` renders."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--members", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+
+    from fastapi.testclient import TestClient
+
+    from lojal.app import create_app
+    from lojal.clock import SystemClock
+    from lojal.config import Settings
+    from lojal.db.engine import make_engine
+    from lojal.db.migrate import upgrade
+    from lojal.db.session import make_session_factory, transaction
+    from lojal.demo.generator import busiest_member, generate
+    from lojal.members.models import Member
+    from lojal.pages import accounts, portal_access
+
+    folder = Path(tempfile.mkdtemp(prefix="lojal-bench-pages-"))
+    try:
+        url = f"sqlite:///{folder / 'lojal.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        factory = make_session_factory(engine)
+        now = SystemClock().now()
+        generate(factory, members=args.members, seed=1, now=now, pepper="bench")
+        password = "bench password 123"
+        with transaction(factory) as session:
+            accounts.add_user(
+                session, email="owner@example.com", role="owner", password=password, now=now
+            )
+            member_id = busiest_member(session)
+            assert member_id is not None
+            member = session.get(Member, member_id)
+            assert member is not None
+            email = member.identity("email")
+            assert email is not None
+            link = portal_access.request_link(
+                session, email=email, public_url="https://club", now=now
+            )
+            assert link is not None
+        engine.dispose()
+        app = create_app(Settings(database_url=url, environment="development"))
+        with TestClient(app) as staff, TestClient(app) as visitor:
+            form = staff.get("/staff/sign-in").text
+            token = re.search(r'name="csrf" value="([^"]+)"', form)
+            assert token
+            staff.post(
+                "/staff/sign-in",
+                data={"email": "owner@example.com", "password": password, "csrf": token[1]},
+            )
+            visitor.get("/portal/link/" + link.url.rsplit("/", 1)[1])
+            pages = [
+                ("dashboard", staff, "/staff/"),
+                ("members search", staff, f"/staff/members?q={email}"),
+                ("member 360", staff, f"/staff/members/{member_id}"),
+                ("programme", staff, "/staff/program"),
+                ("portal home", visitor, "/portal/"),
+            ]
+            print(f"demo club: {args.members} members; {args.repeat} renders each")
+            print(f"{'page':<16} {'median ms':>10} {'worst ms':>10}")
+            for name, client, path in pages:
+                client.get(path)  # warm
+                times = []
+                for _ in range(args.repeat):
+                    started = time.perf_counter()
+                    answer = client.get(path)
+                    times.append((time.perf_counter() - started) * 1000)
+                    assert answer.status_code == 200, (path, answer.status_code)
+                print(f"{name:<16} {statistics.median(times):>10.1f} {max(times):>10.1f}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

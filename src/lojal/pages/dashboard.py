@@ -1,0 +1,267 @@
+"""The dashboard's figures over a period, read from what lojal stores (nothing here writes).
+
+Definitions:
+
+* **members**: active members at the end of the period; **new members**: enrolled in the
+  period, by enrolment channel;
+* **active members**: members with a purchase in the 90 days up to the end of the period;
+* **repeat-purchase rate**: of the members who bought in the period, the share who bought at
+  least twice;
+* **average order value**: purchases in the period, members' and others' (purchases with no
+  member) apart;
+* **points issued / redeemed / expired** per month of the club's calendar: the programme
+  accounts of the ledger (issued is earned less what returns took back; see
+  ``lojal.ledger.entries``);
+* **points liability**: points members hold now, pending and available, times the programme's
+  ``point_value``; **redemption rate**: points spent over points earned, over the club's life;
+* **tier distribution**: active members per tier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from sqlalchemy import Integer, and_, case, func, select
+from sqlalchemy.orm import Session
+
+from lojal.activities.models import Purchase
+from lojal.calendar import add_months
+from lojal.i18n import format_money, minor_units
+from lojal.ledger.models import JournalEntry, PointBalance, Posting
+from lojal.members.models import CHANNELS, Member
+from lojal.pages.charts import Chart, Series
+from lojal.program.schemas import ProgramConfig
+
+ACTIVE_DAYS = 90
+PROGRAM_ACCOUNTS = ("program_issued", "program_redeemed", "program_expired")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Days ``start`` to ``end`` (both included) of the club's calendar, as UTC moments."""
+
+    start: date
+    end: date
+    starts_at: datetime
+    ends_at: datetime  # the midnight after ``end``
+
+    @classmethod
+    def of(cls, start: date, end: date, timezone: str) -> Period:
+        from zoneinfo import ZoneInfo
+
+        from lojal.calendar import local_midnight
+
+        zone = ZoneInfo(timezone)
+        return cls(
+            start,
+            end,
+            local_midnight(start, zone),
+            local_midnight(end + timedelta(days=1), zone),
+        )
+
+    def months(self) -> list[date]:
+        first = self.start.replace(day=1)
+        out = []
+        while first <= self.end:
+            out.append(first)
+            first = add_months(first, 1)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    label: str
+    value: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    period: Period
+    figures: list[Figure]
+    charts: list[Chart]
+
+
+def _money(minor: int, currency: str) -> str:
+    return format_money(minor, currency)
+
+
+def _points_worth(points: int, config: ProgramConfig) -> int:
+    """Points in the currency's minor units (rounded half to even)."""
+    worth = Decimal(points) * config.point_value * (Decimal(10) ** minor_units(config.currency))
+    return int(worth.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def default_period(today: date) -> tuple[date, date]:
+    """The twelve months up to today: from the first of the month eleven months back."""
+    return add_months(today.replace(day=1), -11), today
+
+
+def build(session: Session, *, config: ProgramConfig, period: Period) -> Dashboard:
+    currency = config.currency
+    members_now = int(
+        session.scalar(
+            select(func.count(Member.id)).where(
+                Member.status == "active", Member.enrolled_at < period.ends_at
+            )
+        )
+        or 0
+    )
+    by_channel = dict(
+        session.execute(
+            select(Member.enrolment_channel, func.count(Member.id))
+            .where(Member.enrolled_at >= period.starts_at, Member.enrolled_at < period.ends_at)
+            .group_by(Member.enrolment_channel)
+        ).all()
+    )
+    new_members = sum(int(v) for v in by_channel.values())
+    active = int(
+        session.scalar(
+            select(func.count(func.distinct(Purchase.member_id))).where(
+                Purchase.member_id.is_not(None),
+                Purchase.occurred_at >= period.ends_at - timedelta(days=ACTIVE_DAYS),
+                Purchase.occurred_at < period.ends_at,
+            )
+        )
+        or 0
+    )
+    in_period = and_(
+        Purchase.occurred_at >= period.starts_at, Purchase.occurred_at < period.ends_at
+    )
+    per_buyer = (
+        select(Purchase.member_id, func.count(Purchase.id).label("n"))
+        .where(in_period, Purchase.member_id.is_not(None))
+        .group_by(Purchase.member_id)
+        .subquery()
+    )
+    buyers, repeaters = session.execute(
+        select(
+            func.count(per_buyer.c.member_id),
+            func.coalesce(func.sum(case((per_buyer.c.n >= 2, 1), else_=0)), 0),
+        )
+    ).one()
+    is_member = case((Purchase.member_id.is_(None), 0), else_=1)
+    aov = {
+        int(kind): (int(n), int(total or 0))
+        for kind, n, total in session.execute(
+            select(is_member, func.count(Purchase.id), func.sum(Purchase.total_minor))
+            .where(in_period, Purchase.currency == currency)
+            .group_by(is_member)
+        ).all()
+    }
+
+    def average(kind: int) -> str:
+        n, total = aov.get(kind, (0, 0))
+        return _money(total // n, currency) if n else "–"
+
+    pending, available, earned, spent = session.execute(
+        select(
+            func.coalesce(func.sum(PointBalance.pending), 0),
+            func.coalesce(func.sum(PointBalance.available), 0),
+            func.coalesce(func.sum(PointBalance.lifetime_earned), 0),
+            func.coalesce(func.sum(PointBalance.lifetime_spent), 0),
+        )
+    ).one()
+    pending, available = int(pending), int(available)
+    months = period.months()
+    flows = _monthly_flows(session, period, months, config.timezone)
+    tiers = [
+        (str(code) if code else "(none)", int(n))
+        for code, n in session.execute(
+            select(Member.tier, func.count(Member.id))
+            .where(Member.status == "active")
+            .group_by(Member.tier)
+            .order_by(Member.tier)
+        ).all()
+    ]
+    tier_names = {t.code: t.name for t in config.tiers.levels} if config.tiers else {}
+    repeat_rate = f"{100 * int(repeaters) / int(buyers):.1f} %" if buyers else "–"
+    redemption = f"{100 * int(spent) / int(earned):.1f} %" if earned else "–"
+    liability_total = _points_worth(pending + available, config)
+    figures = [
+        Figure("Members", f"{members_now:,}"),
+        Figure("New members", f"{new_members:,}", "enrolled in the period"),
+        Figure("Active members", f"{active:,}", f"bought in the last {ACTIVE_DAYS} days"),
+        Figure("Repeat-purchase rate", repeat_rate, f"of {int(buyers):,} members who bought"),
+        Figure("Average order, members", average(1)),
+        Figure("Average order, others", average(0)),
+        Figure(
+            "Points liability",
+            _money(liability_total, currency),
+            f"{pending + available:,} {config.point_name} × {config.point_value} {currency}",
+        ),
+        Figure("Redemption rate", redemption, "points spent of points earned, all time"),
+    ]
+    labels = [m.strftime("%Y-%m") for m in months]
+    charts = [
+        Chart(
+            "new-members",
+            "New members by enrolment channel",
+            [c for c in CHANNELS if by_channel.get(c)] or list(CHANNELS[:3]),
+            [
+                Series(
+                    "New members",
+                    [int(by_channel.get(c, 0)) for c in CHANNELS if by_channel.get(c)] or [0, 0, 0],
+                )
+            ],
+        ),
+        Chart(
+            "points",
+            f"{config.point_name.capitalize()} issued, redeemed and expired per month",
+            labels,
+            [
+                Series("Issued", [flows[m]["program_issued"] for m in range(len(months))]),
+                Series("Redeemed", [flows[m]["program_redeemed"] for m in range(len(months))]),
+                Series("Expired", [flows[m]["program_expired"] for m in range(len(months))]),
+            ],
+        ),
+        Chart(
+            "liability",
+            "Points liability: pending and available",
+            ["Pending", "Available"],
+            [Series("Value", [_points_worth(pending, config), _points_worth(available, config)])],
+            shown=[
+                [
+                    f"{pending:,} = {_money(_points_worth(pending, config), currency)}",
+                    f"{available:,} = {_money(_points_worth(available, config), currency)}",
+                ]
+            ],
+        ),
+        Chart(
+            "tiers",
+            "Active members per tier",
+            [tier_names.get(code, code) for code, _ in tiers] or ["(none)"],
+            [Series("Members", [n for _, n in tiers] or [0])],
+        ),
+    ]
+    return Dashboard(period, figures, charts)
+
+
+def _monthly_flows(
+    session: Session, period: Period, months: list[date], timezone: str
+) -> list[dict[str, int]]:
+    """Per month, the movement of each programme account (issued as a positive number)."""
+    flows = [dict.fromkeys(PROGRAM_ACCOUNTS, 0) for _ in months]
+    if not months:
+        return flows
+    bounds = [Period.of(m, m, timezone).starts_at for m in months[1:]]
+    month = case(
+        *((JournalEntry.effective_at < b, i) for i, b in enumerate(bounds)),
+        else_=len(months) - 1,
+    ).cast(Integer)
+    rows = session.execute(
+        select(month, Posting.account, func.sum(Posting.amount))
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(
+            JournalEntry.effective_at >= period.starts_at,
+            JournalEntry.effective_at < period.ends_at,
+            Posting.account.in_(PROGRAM_ACCOUNTS),
+        )
+        .group_by(month, Posting.account)
+    ).all()
+    for index, account, amount in rows:
+        sign = -1 if account == "program_issued" else 1
+        flows[int(index)][str(account)] += sign * int(amount)
+    return flows

@@ -1,0 +1,201 @@
+"""The member portal under ``/portal``, in the member's language (sv, nb, fi, en): sign-in by
+an emailed link, the member card with its QR code, points, tier, history, consent per channel
+and the rules in plain words."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import segno
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+
+from lojal.i18n import LANGUAGES, Texts, language_of
+from lojal.ledger import queries as ledger_queries
+from lojal.members import queries as member_queries
+from lojal.members import service as members
+from lojal.members.models import CONSENT_CHANNELS
+from lojal.members.schemas import ConsentChannel, ConsentGrant
+from lojal.pages import portal_access
+from lojal.pages.errors import LinkInvalid
+from lojal.pages.portal_texts import portal_texts, rules_in_words
+from lojal.pages.security import (
+    MEMBER_COOKIE,
+    SignedInMember,
+    check_csrf,
+    check_form_token,
+    forget_cookie,
+    form_token,
+    keep_form_token,
+    now_of,
+    read_cookie,
+    set_cookie,
+    settings_of,
+)
+from lojal.pages.templating import render
+from lojal.program import service as program_service
+from lojal.summary import service as summary_service
+from lojal.web.deps import SessionDep
+
+router = APIRouter(prefix="/portal", include_in_schema=False)
+HISTORY_SHOWN = 20
+
+
+def _language(request: Request, chosen: str | None, timezone: str | None = None) -> str:
+    if chosen in LANGUAGES:
+        return str(chosen)
+    header = request.headers.get("accept-language", "")
+    return language_of(header.split(",")[0].split(";")[0].strip() or None, club_timezone=timezone)
+
+
+def _sign_in_page(request: Request, t: Texts, status: int, message: str, sent: bool) -> Response:
+    token = form_token(request)
+    response = render(
+        request,
+        "portal/sign_in.html",
+        status=status,
+        t=t,
+        csrf=token,
+        message=message,
+        sent=sent,
+        languages=LANGUAGES,
+    )
+    keep_form_token(request, response, token)
+    return response
+
+
+@router.get("/sign-in")
+def sign_in_form(
+    request: Request, lang: Annotated[str | None, Query(max_length=5)] = None
+) -> Response:
+    return _sign_in_page(request, portal_texts(_language(request, lang)), 200, "", False)
+
+
+@router.post("/sign-in")
+def request_link(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=320)],
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    lang: Annotated[str | None, Form(max_length=5)] = None,
+) -> Response:
+    check_form_token(request, csrf)
+    settings = settings_of(request)
+    config = program_service.current(session)
+    link = portal_access.request_link(
+        session, email=email, public_url=settings.public_url, now=now_of(request)
+    )
+    t = portal_texts(_language(request, lang, config.timezone))
+    if link is not None:
+        mt = portal_texts(language_of(link.locale, club_timezone=config.timezone))
+        minutes = int(portal_access.LINK_LIFETIME.total_seconds() // 60)
+        portal_access.send_link(
+            settings,
+            link,
+            subject=mt("Sign in to {club}", club=config.name),
+            body=mt(
+                "Open this link to sign in to {club}. It works once, within {minutes} "
+                "minutes:\n\n{url}\n\nIf you did not ask for it, ignore this email.",
+                club=config.name,
+                minutes=minutes,
+                url=link.url,
+            ),
+        )
+    return _sign_in_page(request, t, 200, "", True)
+
+
+@router.get("/link/{token}")
+def open_link(request: Request, session: SessionDep, token: str) -> Response:
+    try:
+        _, secret = portal_access.open_link(session, token=token, now=now_of(request))
+    except LinkInvalid:
+        t = portal_texts(_language(request, None))
+        return _sign_in_page(
+            request,
+            t,
+            400,
+            t("This sign-in link has been used or has expired. Ask for a new one."),
+            False,
+        )
+    response = RedirectResponse("/portal/", status_code=303)
+    set_cookie(
+        request,
+        response,
+        MEMBER_COOKIE,
+        secret,
+        max_age=int(portal_access.SESSION_LIFETIME.total_seconds()),
+    )
+    return response
+
+
+def qr_svg(card: str) -> Markup:
+    """The card number as a QR code, an SVG drawn here (segno), scannable at the till."""
+    code = segno.make_qr(card, error="m")
+    svg = code.svg_inline(scale=4, dark="#000", light="#fff", omitsize=True)
+    return Markup(svg)
+
+
+@router.get("/")
+def home(request: Request, session: SessionDep, visit: SignedInMember) -> Response:
+    now = now_of(request)
+    config = program_service.current(session)
+    member = members.get(session, visit.member_id)
+    summary = summary_service.summary(session, member_id=member.id, now=now)
+    t = portal_texts(summary.language)
+    card = member.identity("card")
+    entries, _ = ledger_queries.entries_page(session, member.id, before=None, limit=HISTORY_SHOWN)
+    consents = member_queries.current_consents(session, member.id)
+    return render(
+        request,
+        "portal/home.html",
+        t=t,
+        member=member,
+        summary=summary,
+        card=card,
+        qr=qr_svg(card) if card else None,
+        entries=entries,
+        channels=CONSENT_CHANNELS,
+        consents={
+            c: bool(consents[c].granted) if c in consents else False for c in CONSENT_CHANNELS
+        },
+        csrf=visit.csrf_token,
+        rules=rules_in_words(t, config),
+        config=config,
+        timezone=config.timezone,
+    )
+
+
+@router.post("/consents")
+def set_consent(
+    request: Request,
+    session: SessionDep,
+    visit: SignedInMember,
+    channel: Annotated[ConsentChannel, Form()],
+    granted: Annotated[bool, Form()],
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    check_csrf(csrf, visit.csrf_token)
+    members.set_consent(
+        session,
+        member_id=visit.member_id,
+        grant=ConsentGrant(channel=channel, granted=granted, source="portal"),
+        now=now_of(request),
+    )
+    return RedirectResponse("/portal/#consents", status_code=303)
+
+
+@router.post("/sign-out")
+def sign_out(
+    request: Request,
+    session: SessionDep,
+    visit: SignedInMember,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    check_csrf(csrf, visit.csrf_token)
+    token = read_cookie(request, MEMBER_COOKIE)
+    if token:
+        portal_access.sign_out(session, token=token)
+    response = RedirectResponse("/portal/sign-in", status_code=303)
+    forget_cookie(request, response, MEMBER_COOKIE)
+    return response
