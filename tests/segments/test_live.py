@@ -19,6 +19,7 @@ from lojal.clock import FixedClock
 from lojal.jobs.service import sweep_segments
 from lojal.members import merging
 from lojal.members.service import close
+from lojal.privacy import erasure
 from lojal.program.schemas import ProgramConfig
 from lojal.segments import queries, service
 from lojal.segments.models import Segment
@@ -271,4 +272,19 @@ def test_a_closed_member_leaves_every_segment_at_the_next_sweep(
     done = sweep_segments(session_factory, now=clock.now())
     assert (done.segments, done.left) == (0, 2)
     assert members_of(session, buyers) == [other.id]
+    assert members_of(session, static) == []
+
+
+def test_an_erased_member_leaves_every_segment_and_list_at_once(
+    session: Session, clock: FixedClock, program: ProgramConfig
+) -> None:
+    buyers = define(session, clock, "buyers", {"activity": "purchases", "measure": "exists"})
+    static = service.create(
+        session, data=SegmentCreate(code="vip", name="VIP", kind="static"), now=clock.now()
+    )
+    member = make_member(session, clock)
+    make_purchase(session, clock, member_id=member.id)
+    service.import_list(session, segment="vip", text=f"member_id\n{member.id}\n", now=clock.now())
+    erasure.erase(session, member_id=member.id, now=clock.now())
+    assert members_of(session, buyers) == []
     assert members_of(session, static) == []

@@ -7,8 +7,8 @@ definition reads what changed (``Segment.reads``, from ``definition.reads``):
 * purchases: the segments reading ``purchases``, ``lines``, ``points`` or ``population``;
 * returns: reading ``returns``, ``points`` or ``population``;
 * events: reading events of their type (or any event) or ``points``; ``tier_*`` events also
-  ``tier``, ``membership_*`` events also ``membership``; ``member_merged``: every segment,
-  for both members;
+  ``tier``, ``membership_*`` events also ``membership``; ``member_merged`` and
+  ``member_erased``: every segment (and static list), for both members;
 * a new member: every segment.
 
 Each returns the ``segment_entered`` / ``segment_left`` events it recorded, which the
@@ -30,6 +30,8 @@ from lojal.activities.events import (
 )
 from lojal.segments import membership
 from lojal.segments.models import Segment
+
+MEMBER_ERASED = "member_erased"  # lojal.privacy.erasure's event: the member is closed
 
 
 def _refresh(
@@ -75,11 +77,9 @@ def on_events(
     session: Session, events: Sequence[EventRecorded], now: datetime
 ) -> list[EventRecorded]:
     segments = membership.dynamic_segments(session)
-    if not segments:
-        return []
     merged: set[int] = set()
     for event in events:
-        if event.type == MEMBER_MERGED:
+        if event.type in (MEMBER_MERGED, MEMBER_ERASED):
             merged.add(event.member_id)
             source = event.properties.get("from_member_id")
             if isinstance(source, int):
@@ -93,7 +93,10 @@ def on_events(
             if _words(e) & reads and e.properties.get("segment_id") != segment.id
         } | merged
         pairs.append((segment, members))
-    return _refresh(session, pairs, now)
+    caused = _refresh(session, pairs, now)
+    if merged:  # a member merged away or erased leaves the static lists too
+        caused.extend(membership.drop_inactive(session, now=now, only=sorted(merged)))
+    return caused
 
 
 def on_enrolment(session: Session, member_id: int, now: datetime) -> list[EventRecorded]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from lojal.activities.events import EventRecorded
 from lojal.activities.system import SystemEvent, record_events
+from lojal.members.models import Member
 from lojal.segments import queries
 from lojal.segments.compile import ids_in
 from lojal.segments.definition import Definition, parse_definition
@@ -114,3 +115,27 @@ def set_members(
             for row_id, member_id in sorted(rows, key=lambda r: r[1])
         )
     return record_events(session, events, now)
+
+
+def drop_inactive(
+    session: Session, *, now: datetime, only: Sequence[int] | None = None
+) -> list[EventRecorded]:
+    """Members no longer active (closed, erased, merged away) leave every segment and list
+    they are still in (among ``only``, or all): one query finds them, one statement per
+    segment writes it."""
+    query = (
+        select(SegmentMembership.segment_id, SegmentMembership.member_id)
+        .join(Member, Member.id == SegmentMembership.member_id)
+        .where(SegmentMembership.left_at.is_(None), Member.status != "active")
+    )
+    if only is not None:
+        query = query.where(SegmentMembership.member_id.in_(list(only)))
+    gone: dict[int, set[int]] = {}
+    for segment_id, member_id in session.execute(query):
+        gone.setdefault(segment_id, set()).add(member_id)
+    caused: list[EventRecorded] = []
+    for segment_id, members in sorted(gone.items()):
+        segment = session.get(Segment, segment_id)
+        assert segment is not None
+        caused.extend(set_members(session, segment, set(), now=now, only=sorted(members)))
+    return caused

@@ -10,14 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lojal.activities.events import EventRecorded
-from lojal.members.models import Member
 from lojal.segments import membership
 from lojal.segments.membership import ENTERED
-from lojal.segments.models import Segment, SegmentMembership
+from lojal.segments.models import Segment
 
 # What only a sweep brings up to date.
 SWEPT = frozenset({"time", "population", "profile", "points", "referrals"})
@@ -46,21 +44,5 @@ def sweep_segment(session: Session, segment: Segment, *, now: datetime) -> Swept
 
 
 def drop_inactive(session: Session, *, now: datetime) -> list[EventRecorded]:
-    """Members closed since (a closed member is in no segment) leave every segment and list
-    they are still in: one query finds them, one statement per segment writes it."""
-    rows = session.execute(
-        select(SegmentMembership.segment_id, SegmentMembership.member_id)
-        .join(Member, Member.id == SegmentMembership.member_id)
-        .where(SegmentMembership.left_at.is_(None), Member.status != "active")
-    )
-    gone: dict[int, set[int]] = {}
-    for segment_id, member_id in rows:
-        gone.setdefault(segment_id, set()).add(member_id)
-    caused: list[EventRecorded] = []
-    for segment_id, members in sorted(gone.items()):
-        segment = session.get(Segment, segment_id)
-        assert segment is not None
-        caused.extend(
-            membership.set_members(session, segment, set(), now=now, only=sorted(members))
-        )
-    return caused
+    """Members closed since leave every segment and list they are still in."""
+    return membership.drop_inactive(session, now=now)
