@@ -17,6 +17,7 @@ from lojal.activities.events import EventRecorded, MemberMerged
 from lojal.challenges import progress as challenge_progress
 from lojal.clock import FixedClock
 from lojal.members import merging
+from lojal.segments import live as segments_live
 from lojal.tiers import upgrades as tier_upgrades
 from lojal.webhooks import events as webhook_events
 from tests.challenges.helpers import completions, define
@@ -78,6 +79,7 @@ def test_nothing_the_dispatcher_imports_leads_back_to_it() -> None:
         "lojal.tiers.upgrades",
         "lojal.challenges.progress",
         "lojal.coupons.redemptions",
+        "lojal.segments.live",
     ):
         assert reactor in below
 
@@ -110,6 +112,7 @@ def test_a_caused_fact_is_passed_on_before_the_next_feature_reacts(
     monkeypatch.setattr(challenge_progress, "on_events", challenges_react)
     # the webhooks' reaction reads the database; this session has none
     monkeypatch.setattr(webhook_events, "on_events", lambda *_: None)
+    monkeypatch.setattr(segments_live, "on_events", lambda *_: [])  # no database here
     reactions.after_events(Session(), [_event(1)], datetime(2026, 3, 2))
     assert seen == [
         "tiers:survey_answered",

@@ -32,6 +32,7 @@ from lojal.privacy.api import router as privacy_router
 from lojal.program.api import router as program_router
 from lojal.referrals.api import router as referrals_router
 from lojal.rewards.api import router as rewards_router
+from lojal.segments.api import router as segments_router
 from lojal.summary.api import router as summary_router
 from lojal.tiers.api import router as tiers_router
 from lojal.web import docs, errors
@@ -135,6 +136,7 @@ def create_app(
         webhooks_router,
         messaging_router,
         unsubscribe_router,
+        segments_router,
     ):
         app.router.routes.extend(router.routes)
     docs.install(app)

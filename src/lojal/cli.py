@@ -28,6 +28,7 @@ from lojal.pages import cli as pages_cli
 from lojal.program import cli as program_cli
 from lojal.referrals import cli as referrals_cli
 from lojal.rewards import cli as rewards_cli
+from lojal.segments import cli as segments_cli
 from lojal.staff import cli as staff_cli
 from lojal.summary import cli as summary_cli
 from lojal.tiers import cli as tiers_cli
@@ -146,3 +147,4 @@ rewards_cli.register(app)
 pages_cli.register(app)
 worker_cli.register(app)
 webhooks_cli.register(app)
+segments_cli.register(app)

@@ -13,6 +13,9 @@ explicitly — no registry: what reacts to a purchase is read here, in the order
 * ``after_events``: events recorded for members, custom or lojal's own (``tier_changed``,
   ``membership_started``, ``member_merged``, ...) — tiers, challenges;
 * ``after_enrolment``: a new member (with what they enrolled with) — referrals, tiers;
+* last after each: segments (``segments.live``: the members touched, in the segments that
+  read what changed; the ``segment_entered`` / ``segment_left`` events they cause are
+  passed on like any other);
 * ``dispatch``: any mix of facts, to the functions above.
 
 This module imports the features; no feature that reacts imports it. A reaction that causes a
@@ -44,6 +47,7 @@ from lojal.members.models import Member
 from lojal.members.schemas import MemberCreate
 from lojal.referrals import rewards as referral_rewards
 from lojal.referrals import service as referrals
+from lojal.segments import live as segments
 from lojal.tiers import upgrades as tiers
 from lojal.webhooks import events as webhooks
 
@@ -64,15 +68,19 @@ def after_purchases(
     referral_rewards.on_purchases(session, purchases, now)
     challenges.on_purchases(session, purchases, now)
     webhooks.on_purchases(session, purchases, now)
+    _then(session, segments.on_purchases(session, purchases, now), now, depth)
 
 
-def after_returns(session: Session, returns: Sequence[ReturnRecorded], now: datetime) -> None:
+def after_returns(
+    session: Session, returns: Sequence[ReturnRecorded], now: datetime, *, depth: int = 0
+) -> None:
     if not returns:
         return
     referral_rewards.on_returns(session, returns, now)
     challenge_returns.on_returns(session, returns, now)
     coupons.restore_returned(session, returns, now)
     webhooks.on_returns(session, returns, now)
+    _then(session, segments.on_returns(session, returns, now), now, depth)
 
 
 def after_events(
@@ -83,12 +91,14 @@ def after_events(
     _then(session, tiers.on_events(session, events, now), now, depth)
     challenges.on_events(session, events, now)
     webhooks.on_events(session, events, now)
+    _then(session, segments.on_events(session, events, now), now, depth)
 
 
 def after_enrolment(session: Session, member: Member, data: MemberCreate, now: datetime) -> None:
     referrals.on_enrolment(session, member=member, referral_code=data.referral_code, now=now)
     _then(session, tiers.on_enrolment(session, member, now), now, 0)
     webhooks.on_enrolment(session, member.id, member.enrolment_channel, now)
+    _then(session, segments.on_enrolment(session, member.id, now), now, 0)
 
 
 def dispatch(session: Session, facts: Sequence[Fact], now: datetime, *, depth: int = 0) -> None:
@@ -98,7 +108,7 @@ def dispatch(session: Session, facts: Sequence[Fact], now: datetime, *, depth: i
     after_purchases(
         session, [f for f in facts if isinstance(f, PurchaseRecorded)], now, depth=depth
     )
-    after_returns(session, [f for f in facts if isinstance(f, ReturnRecorded)], now)
+    after_returns(session, [f for f in facts if isinstance(f, ReturnRecorded)], now, depth=depth)
     after_events(session, [f for f in facts if isinstance(f, EventRecorded)], now, depth=depth)
 
 

@@ -1,4 +1,5 @@
-"""Events lojal records itself (``tier_changed``, ``membership_started``, ``member_merged``, ...).
+"""Events lojal records itself (``tier_changed``, ``membership_started``, ``member_merged``,
+``segment_entered``, ...).
 
 ``activities`` owns the ``events`` table: the features that decide such facts (tiers, paid
 memberships, the merge) hand them here to be stored, then dispatch what this returns
@@ -19,7 +20,7 @@ from lojal.activities.events import EventRecorded
 from lojal.activities.models import Event
 
 # Events lojal records itself: they earn nothing and do not make a member qualify.
-SYSTEM_EVENT_PREFIXES = ("tier_", "membership_", "member_merged", "member_erased")
+SYSTEM_EVENT_PREFIXES = ("tier_", "membership_", "member_merged", "member_erased", "segment_")
 
 
 @dataclass(frozen=True, slots=True)

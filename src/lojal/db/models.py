@@ -32,6 +32,7 @@ from lojal.program.models import Program, ProgramVersion
 from lojal.referrals.models import Referral, ReferralCode
 from lojal.rewards.models import PartnerCode, Reward, RewardRedemption
 from lojal.rules.models import RuleAward
+from lojal.segments.models import Segment, SegmentMembership
 from lojal.staff.models import ApiKey
 from lojal.tiers.models import MemberTier, TierChange
 from lojal.web.models import IdempotencyRecord
@@ -88,6 +89,8 @@ __all__ = [
     "Reward",
     "RewardRedemption",
     "RuleAward",
+    "Segment",
+    "SegmentMembership",
     "SignInAttempt",
     "StaffSession",
     "StaffUser",

@@ -16,6 +16,8 @@ from lojal.db.session import transaction
 from lojal.ledger import service as ledger
 from lojal.memberships.service import lapse_due
 from lojal.referrals import tasks as referrals
+from lojal.segments import tasks as segments
+from lojal.segments.models import Segment
 from lojal.tiers import reviews as tier_reviews
 from lojal.web import idempotency
 
@@ -31,6 +33,7 @@ class Summary:
     memberships_ended: int = 0
     tiers_reviewed: int = 0
     reservations_expired: int = 0
+    segments_swept: int = 0
 
     def lines(self) -> list[tuple[str, int]]:
         """What the run did, one line per step, for the command line."""
@@ -41,6 +44,7 @@ class Summary:
             ("memberships ended", self.memberships_ended),
             ("tiers reviewed", self.tiers_reviewed),
             ("coupon reservations expired", self.reservations_expired),
+            ("segments swept", self.segments_swept),
             ("idempotency records forgotten", self.idempotency_purged),
         ]
 
@@ -66,11 +70,44 @@ def run_due(factory: sessionmaker[Session], *, clock: Clock, ttl_hours: int = 24
     _until_done(factory, _assign_entry_tiers, now)
     summary.tiers_reviewed = _until_done(factory, _review_tiers, now)
     summary.reservations_expired = _until_done(factory, coupon_redemptions.free_expired, now)
+    summary.segments_swept = sweep_segments(factory, now=now).segments
     with transaction(factory) as session:
         summary.idempotency_purged = idempotency.purge(
             session, older_than=now - timedelta(hours=ttl_hours)
         )
     return summary
+
+
+@dataclass(frozen=True)
+class SegmentsSwept:
+    segments: int
+    entered: int
+    left: int
+
+    def model_dump(self) -> dict[str, int]:
+        return {"segments": self.segments, "entered": self.entered, "left": self.left}
+
+
+def sweep_segments(
+    factory: sessionmaker[Session], *, now: datetime, everything: bool = False
+) -> SegmentsSwept:
+    """Re-evaluate the segments that change with time as of ``now``, one transaction per
+    segment (``everything``: every dynamic segment), after the members closed since have
+    left every segment; the entries and exits reach the other features as events."""
+    with transaction(factory) as session:
+        ids = [s.id for s in segments.due(session, everything=everything)]
+        gone = segments.drop_inactive(session, now=now)
+        reactions.after_events(session, gone, now)
+    entered, left = 0, len(gone)
+    for segment_id in ids:
+        with transaction(factory) as session:
+            segment = session.get(Segment, segment_id)
+            if segment is None:  # deleted meanwhile
+                continue
+            done = segments.sweep_segment(session, segment, now=now)
+            reactions.after_events(session, done.caused, now)
+        entered, left = entered + done.entered, left + done.left
+    return SegmentsSwept(len(ids), entered, left)
 
 
 def _assign_entry_tiers(session: Session, *, now: datetime, limit: int) -> int:

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from lojal.ledger import entries
@@ -174,3 +174,12 @@ def verify(session: Session) -> list[str]:
                 f"{lot_sums.get(lot.id, 0)}"
             )
     return problems
+
+
+def balance_column(member_id: ColumnElement[int], part: str = "available") -> ColumnElement[int]:
+    """A member's stored points (``available`` or ``pending``) as a column of a query over
+    members (0 without an account): segments read the balance this way. It is the stored
+    balance, as of the last entry (``lojal jobs run`` moves matured and expired lots)."""
+    column = PointBalance.available if part == "available" else PointBalance.pending
+    stored = select(column).where(PointBalance.member_id == member_id).scalar_subquery()
+    return func.coalesce(stored, 0)

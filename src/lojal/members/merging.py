@@ -55,6 +55,7 @@ from lojal.pages import merging as pages
 from lojal.referrals import merging as referrals
 from lojal.rewards import merging as rewards
 from lojal.rules import merging as rules
+from lojal.segments import merging as segments
 from lojal.tiers import merging as tiers
 
 Merger = Callable[..., Mapping[str, Any]]
@@ -128,6 +129,7 @@ STEPS: tuple[Step, ...] = (
     Step("rewards", rewards.merge_members, rewards.TABLES),
     Step("portal", pages.merge_members, pages.TABLES),
     Step("messaging", messaging.merge_members, messaging.TABLES),
+    Step("segments", segments.merge_members, segments.TABLES),
 )
 
 

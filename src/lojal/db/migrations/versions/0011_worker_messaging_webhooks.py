@@ -2,7 +2,7 @@
 the in-app inbox, channel slow-downs, webhook endpoints
 
 Revision ID: 0008_worker
-Revises: 0009_web
+Revises: 0010_segments
 Create Date: 2026-12-03 10:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import lojal.db.types
 
 revision = "0008_worker"
-down_revision = "0009_web"
+down_revision = "0010_segments"
 branch_labels = None
 depends_on = None
 
