@@ -35,7 +35,7 @@ from lojal.rewards.api import router as rewards_router
 from lojal.segments.api import router as segments_router
 from lojal.summary.api import router as summary_router
 from lojal.tiers.api import router as tiers_router
-from lojal.web import docs, errors
+from lojal.web import contract, docs, errors
 from lojal.web.limits import RequestLimits
 from lojal.web.storable import RefuseUnstorableText
 from lojal.web.writer import Writer
@@ -141,6 +141,7 @@ def create_app(
         app.router.routes.extend(router.routes)
     docs.install(app)
     pages.install(app)  # the staff's pages and the member portal (not in the OpenAPI)
+    contract.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -156,7 +156,9 @@ class Write:
 
 
 def _response(reply: Reply) -> Response:
-    headers = {"Idempotent-Replayed": "true"} if reply.replayed else None
+    headers = {"Idempotent-Replayed": "true"} if reply.replayed else {}
+    if reply.status == 503:  # the database stayed busy: the client may retry shortly
+        headers["Retry-After"] = "1"
     return Response(reply.body, reply.status, headers, media_type="application/json")
 
 

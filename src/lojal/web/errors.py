@@ -8,8 +8,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from lojal.db.failures import describe, log_failure
 from lojal.errors import (
@@ -34,11 +37,41 @@ STATUS = (
 )
 
 
+# A domain error of none of the kinds above.
+OTHER_STATUS = 400
+
+
 def status_of(error: LojalError) -> int:
     for cls, status in STATUS:
         if isinstance(error, cls):
             return status
-    return 400
+    return OTHER_STATUS
+
+
+class ErrorItem(BaseModel):
+    """One field of a request that is not valid, and what is wrong with it."""
+
+    model_config = ConfigDict(title="ErrorItem")
+
+    field: str = Field(description="Where: `email`, `lines[0].sku`, `Idempotency-Key`, `body`")
+    message: str
+
+
+# The OpenAPI component ``Error`` (lojal.web.contract): the shape of what ``body`` builds, of the
+# writer's answers and of the middlewares' refusals (lojal.web.limits, lojal.web.storable).
+class ErrorBody(BaseModel):
+    """Every error, whatever its status: a stable code, what is wrong, and the fields."""
+
+    model_config = ConfigDict(title="Error")
+
+    error: str = Field(description="A stable code: the error's name, e.g. `MemberNotFound`")
+    detail: str = Field(description="What is wrong, in words a person can act on")
+    field: str | SkipJsonSchema[None] = Field(
+        default=None, description="The field that breaks a rule, when one does"
+    )
+    errors: list[ErrorItem] | SkipJsonSchema[None] = Field(
+        default=None, description="Each field that is not valid (`ValidationError`)"
+    )
 
 
 def body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -60,6 +93,18 @@ def error_payload(exc: LojalError) -> tuple[int, dict[str, Any]]:
     if field:
         extra["field"] = field
     return status_of(exc), body(exc.code, exc.detail, **extra)
+
+
+def _allowed(request: Request) -> list[str]:
+    """The methods the request's path takes: Starlette's 405 names those of the one route it
+    tried, and each method of a path is a route of its own here."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        route_methods = getattr(route, "methods", None)
+        if match is not Match.NONE and route_methods:
+            methods |= set(route_methods)
+    return sorted(methods)
 
 
 def install(app: FastAPI) -> None:
@@ -100,11 +145,14 @@ def install(app: FastAPI) -> None:
         return JSONResponse(body("InternalError", "an unexpected error occurred"), 500)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "NotFound", 405: "MethodNotAllowed", 401: "Unauthorized"}.get(
             exc.status_code, "HTTPError"
         )
-        return JSONResponse(body(code, str(exc.detail)), exc.status_code)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed(request))
+        return JSONResponse(body(code, str(exc.detail)), exc.status_code, headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
