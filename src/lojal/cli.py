@@ -14,7 +14,7 @@ from lojal import commands
 from lojal.app import create_app
 from lojal.badges import cli as badges_cli
 from lojal.challenges import cli as challenges_cli
-from lojal.commands import DbOption, console, env_note, open_database, settings
+from lojal.commands import DbOption, console, env_note, open_database, proxies, settings
 from lojal.coupons import cli as coupons_cli
 from lojal.db.engine import make_engine
 from lojal.db.migrate import upgrade
@@ -107,6 +107,7 @@ def serve(
             workers=workers,
             log_level="info",
             access_log=access_log,
+            **proxies(cfg),
         )
         return
     uvicorn.run(
@@ -115,6 +116,7 @@ def serve(
         port=port,
         log_level="info",
         access_log=access_log,
+        **proxies(cfg),
     )
 
 

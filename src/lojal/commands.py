@@ -115,6 +115,14 @@ def session_factory(
         engine.dispose()
 
 
+def proxies(cfg: Settings) -> dict[str, Any]:
+    """uvicorn's options for forwarded headers: believed only from ``LOJAL_TRUSTED_PROXIES``
+    (uvicorn's own default believes 127.0.0.1, which let a client on the same host name any
+    address and slip past the limits kept per address)."""
+    trusted = cfg.trusted_proxies.strip()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or ""}
+
+
 def actor() -> str:
     """Who runs the command, for the audit trail: ``cli:<login name>``."""
     try:

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextC
 
 from lojal.app import create_app
 from lojal.clock import SystemClock
-from lojal.commands import DbOption, console, env_note, option_day, settings
+from lojal.commands import DbOption, console, env_note, option_day, proxies, settings
 from lojal.db.engine import make_engine
 from lojal.db.migrate import upgrade
 from lojal.db.session import make_session_factory
@@ -104,4 +104,10 @@ def register(app: typer.Typer) -> None:
             # command starts without it.
             import uvicorn
 
-            uvicorn.run(create_app(cfg, freeze_gc=True), host=host, port=port, log_level="info")
+            uvicorn.run(
+                create_app(cfg, freeze_gc=True),
+                host=host,
+                port=port,
+                log_level="info",
+                **proxies(cfg),
+            )

@@ -22,12 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from lojal.activities.models import Purchase
-from lojal.calendar import add_months
+from lojal.calendar import add_months, local_midnight
 from lojal.i18n import format_money, minor_units
 from lojal.ledger.models import JournalEntry, PointBalance, Posting
 from lojal.members.models import CHANNELS, Member
@@ -49,10 +50,6 @@ class Period:
 
     @classmethod
     def of(cls, start: date, end: date, timezone: str) -> Period:
-        from zoneinfo import ZoneInfo
-
-        from lojal.calendar import local_midnight
-
         zone = ZoneInfo(timezone)
         return cls(
             start,

@@ -27,6 +27,7 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from lojal.clock import ensure_utc
 from lojal.errors import Conflict, NotFound
 from lojal.worker.models import Job
 
@@ -291,8 +292,6 @@ def _aware(value: Any) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     assert isinstance(value, datetime)
-    from lojal.clock import ensure_utc
-
     return ensure_utc(value)
 
 

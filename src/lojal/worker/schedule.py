@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from lojal.db.session import transaction
+from lojal.jobs.service import run_due
 from lojal.worker import queue
 from lojal.worker.kinds import Context, Done, IoHandler, Outcome, Retry
 from lojal.worker.queue import Claimed
@@ -41,8 +42,6 @@ class Entry:
 
 
 def club_jobs(ctx: Context, now: datetime) -> str:
-    from lojal.jobs.service import run_due
-
     summary = run_due(ctx.factory, clock=ctx.clock, ttl_hours=ctx.settings.idempotency_ttl_hours)
     return ", ".join(f"{label}: {n}" for label, n in summary.lines() if n)
 
