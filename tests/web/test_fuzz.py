@@ -46,11 +46,17 @@ def _club_app() -> object:
     return create_app(Settings(database_url=url, environment="test", api_key_pepper=PEPPER))
 
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", _club_app())
+whole = schemathesis.openapi.from_asgi("/openapi.json", _club_app())
 # The coverage phase enumerates every shape a schema allows, at collection: a segment's
 # definition (a recursive tree of conditions) makes that run for many minutes and gigabytes.
 # The fuzzing phase below generates from every schema, recursive ones included.
-schema.config.phases.coverage.enabled = False
+whole.config.phases.coverage.enabled = False
+# The operations that take a segment's definition are left to their own property test
+# (tests/segments/test_live.py: random definitions, both readers, both databases): generating
+# from that recursive schema overflows hypothesis-jsonschema's recursion.
+schema = whole.exclude(
+    method=["POST", "PATCH"], path_regex=r"^/api/v1/segments(/preview|/\{segment_id\})?$"
+)
 
 
 @schema.parametrize()

@@ -27,6 +27,14 @@ from tests.webhooks.receiver import Receiver, receiving
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
+@pytest.fixture(autouse=True)
+def _now_is_the_test_start() -> None:
+    """A signature is verified against the wall clock (5 minutes of tolerance): the messages'
+    time is the test's start, not the module's import, which a long run leaves far behind."""
+    global NOW
+    NOW = datetime.now(UTC).replace(microsecond=0)
+
+
 @pytest.fixture
 def factory(fresh_engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(fresh_engine)

@@ -110,12 +110,13 @@ def open_link(request: Request, session: SessionDep, token: str) -> Response:
     try:
         _, secret = portal_access.open_link(session, token=token, now=now_of(request))
     except LinkInvalid:
-        t = portal_texts(_language(request, None))
+        # the portal's own catalogue (portal.po) holds this sentence, not the members' lojal.po
+        portal = portal_texts(_language(request, None))
         return _sign_in_page(
             request,
-            t,
+            portal,
             400,
-            t("This sign-in link has been used or has expired. Ask for a new one."),
+            portal("This sign-in link has been used or has expired. Ask for a new one."),
             False,
         )
     response = RedirectResponse("/portal/", status_code=303)

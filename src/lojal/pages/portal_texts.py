@@ -27,12 +27,13 @@ def portal_texts(language: str) -> Texts:
     return t
 
 
-def rules_in_words(t: Texts, config: ProgramConfig) -> list[str]:
-    """How to earn, when points can be used, when they expire, how to redeem: sentences."""
+def rules_in_words(portal: Texts, config: ProgramConfig) -> list[str]:
+    """How to earn, when points can be used, when they expire, how to redeem: sentences (from
+    the portal's own catalogue, portal.po: ``portal``, not ``t``, marks them)."""
     earn = [rule.name for rule in config.rules if rule.name]
     lines = (
         [
-            t(
+            portal(
                 "You earn {points} like this: {rules}.",
                 points=config.point_name,
                 rules="; ".join(earn),
@@ -42,12 +43,14 @@ def rules_in_words(t: Texts, config: ProgramConfig) -> list[str]:
         else []
     )
     if config.pending_days:
-        lines.append(t("New points can be used after {days} days.", days=config.pending_days))
+        lines.append(portal("New points can be used after {days} days.", days=config.pending_days))
     if config.expiry.months:
         lines.append(
-            t("Points expire {months} months after you earn them.", months=config.expiry.months)
+            portal(
+                "Points expire {months} months after you earn them.", months=config.expiry.months
+            )
         )
     else:
-        lines.append(t("Points do not expire."))
-    lines.append(t("Spend your points on rewards in the app, on the web or in the store."))
+        lines.append(portal("Points do not expire."))
+    lines.append(portal("Spend your points on rewards in the app, on the web or in the store."))
     return lines
