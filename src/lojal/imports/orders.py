@@ -57,39 +57,6 @@ IDENTITY_KIND = {
     "card_number": "card",
     "external_id": "external_id",
 }
-FIELDS = (
-    "order_id",
-    "member_id",
-    "email",
-    "phone",
-    "card_number",
-    "external_id",
-    "occurred_at",
-    "channel",
-    "store_id",
-    "sku",
-    "name",
-    "category",
-    "quantity",
-    "unit_price_minor",
-    "unit_price",
-    "total_minor",
-    "currency",
-)
-# The file must have a column for at least one field of each group.
-REQUIRED = (
-    ("order_id",),
-    ("sku",),
-    ("unit_price_minor", "unit_price"),
-    ("member_id", "email", "phone", "card_number", "external_id"),
-)
-CHANNELS = ("store", "web", "app", "api", "import")
-IDENTITY_KIND = {
-    "email": "email",
-    "phone": "phone",
-    "card_number": "card",
-    "external_id": "external_id",
-}
 
 
 @dataclass
