@@ -1,3 +1,4 @@
-from lojal.cli import main
+from lojal.entry import main
 
-main()
+if __name__ == "__main__":  # not when a worker process imports it (see lojal.entry)
+    main()

@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from lojal import commands
-from lojal.app import create_app
 from lojal.badges import cli as badges_cli
 from lojal.challenges import cli as challenges_cli
 from lojal.commands import DbOption, console, env_note, open_database, proxies, settings
@@ -83,9 +82,11 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the API (OpenAPI at /openapi.json, docs at /docs)."""
-    # uvicorn is the server's alone: imported when serving, so that every other command
-    # starts without it.
+    # uvicorn and the app (its routers, pages and templates: ~1 s of CPU) are the server's
+    # alone: imported when serving, so that every other command starts without them.
     import uvicorn
+
+    from lojal.app import create_app
 
     cfg = settings(ctx, database_url)  # an option given here stands over its setting
     host = cfg.host if host is None else host

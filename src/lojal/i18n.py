@@ -16,6 +16,7 @@ texts in the member's language use theirs (``499,00 kr``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -54,12 +55,81 @@ def minor_units(currency: str) -> int:
     return int(get_currency_precision(currency))
 
 
-@lru_cache(maxsize=8192)
 def format_money(minor: int, currency: str, language: str = ENGLISH, *, symbol: bool = True) -> str:
     """An amount of ``minor`` units of ``currency`` as a person reads it in ``language`` (one
     of ``LANGUAGES``): ``format_money(49900, "SEK")`` is ``SEK 499.00``, in Swedish
     ``499,00 kr``; ``format_money(500, "JPY")`` is ``JP¥500``. Without the ``symbol`` (a
-    table column whose heading names the currency): ``499.00``."""
+    table column whose heading names the currency): ``499.00``.
+
+    Babel lays out each (currency, language) once (``_layout``); the amounts are then written
+    into that layout, which costs ~1 µs instead of Babel's ~20 (every award's explanation
+    names an amount, so the import formats one per purchase)."""
+    layout = _layout(currency, language, symbol)
+    if layout is None:
+        return _babel_money(minor, currency, language, symbol=symbol)
+    return layout.write(minor)
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Where Babel puts the digits of an amount: text before and after them (sign, symbol,
+    minus), the group and decimal separators and the number of decimals."""
+
+    decimals: int
+    group: str
+    point: str
+    before: tuple[str, str]  # (positive, negative)
+    after: tuple[str, str]
+
+    def write(self, minor: int) -> str:
+        negative = minor < 0
+        whole, part = divmod(abs(minor), 10**self.decimals)
+        digits = f"{whole:,}".replace(",", self.group)
+        if self.decimals:
+            digits += self.point + f"{part:0{self.decimals}d}"
+        return self.before[negative] + digits + self.after[negative]
+
+
+_PROBE = 1234567  # whole units: groups of three on either side of a separator
+
+
+@lru_cache(maxsize=256)
+def _layout(currency: str, language: str, symbol: bool) -> _Layout | None:
+    """The layout Babel gives this currency in this language, read off two probes (a positive
+    and a negative amount), or None when the probes do not come back exactly as the layout
+    would write them (then every amount goes through Babel)."""
+    decimals = minor_units(currency)
+    probe = _PROBE * 10**decimals + (10**decimals - 1) // 9 * 8  # 1,234,567.88 for SEK
+    before: list[str] = []
+    after: list[str] = []
+    separators: tuple[str, str] | None = None
+    for amount in (probe, -probe):
+        text = _babel_money(amount, currency, language, symbol=symbol)
+        digits = [i for i, c in enumerate(text) if c.isdigit()]
+        if not digits:
+            return None
+        first, last = digits[0], digits[-1]
+        body = text[first : last + 1]
+        # the first separator is the group's (between "1" and "234"), the decimal point is the
+        # character before the last ``decimals`` digits
+        group = body[1]
+        point = body[-decimals - 1] if decimals else ""
+        if separators is not None and separators != (group, point):
+            return None
+        separators = (group, point)
+        before.append(text[:first])
+        after.append(text[last + 1 :])
+    assert separators is not None
+    layout = _Layout(
+        decimals, separators[0], separators[1], (before[0], before[1]), (after[0], after[1])
+    )
+    for amount in (probe, -probe, 0, 5, -5, 10**decimals, 999 * 10**decimals + 1):
+        if layout.write(amount) != _babel_money(amount, currency, language, symbol=symbol):
+            return None
+    return layout
+
+
+def _babel_money(minor: int, currency: str, language: str, *, symbol: bool) -> str:
     locale = _format_locale(language)
     amount = Decimal(minor).scaleb(-minor_units(currency))
     if not symbol:  # the locale's number pattern; Babel sets the currency's decimals

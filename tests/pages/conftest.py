@@ -64,7 +64,8 @@ def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     strength, and the default cost (64 MiB, 3 passes) makes each hash take ~0.1 s here."""
     hasher = PasswordHasher(time_cost=1, memory_cost=64)
     monkeypatch.setattr(accounts, "_hasher", hasher)
-    monkeypatch.setattr(accounts, "_DUMMY", hasher.hash("not a password"))
+    dummy = hasher.hash("not a password")
+    monkeypatch.setattr(accounts, "_dummy", lambda: dummy)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
 
-from lojal.app import create_app
 from lojal.clock import SystemClock
 from lojal.commands import DbOption, console, env_note, option_day, proxies, settings
 from lojal.db.engine import make_engine
@@ -100,9 +99,12 @@ def register(app: typer.Typer) -> None:
                 flush=True,
             )
         if serve:
-            # uvicorn is the server's alone: imported when serving, so that every other
-            # command starts without it.
+            # uvicorn and the app (its routers, pages and templates: ~1 s of CPU) are the
+            # server's alone: imported when serving, so that every other command starts
+            # without them.
             import uvicorn
+
+            from lojal.app import create_app
 
             uvicorn.run(
                 create_app(cfg, freeze_gc=True),

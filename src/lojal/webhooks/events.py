@@ -3,12 +3,13 @@ records the facts (``lojal.reactions`` calls the ``on_*`` functions).
 
 Every message has a natural key (``points.earned:purchase:812``): the job key per endpoint
 and the ``webhook-id``, so a fact recorded twice (a replayed request, an import run again) is
-one message. With no active endpoint this costs one small query per batch.
+one message. With no active endpoint this costs one small query per batch: the messages are
+generators, built only when some endpoint will receive them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -43,11 +44,12 @@ def _time(value: datetime) -> str:
     return value.isoformat()
 
 
-def publish(session: Session, messages: Sequence[Message], now: datetime) -> int:
+def publish(session: Session, messages: Iterable[Message], now: datetime) -> int:
     """Enqueue each message for every active endpoint subscribed to its type; how many jobs
     that made. Other features call it for their own events (``reward.redeemed``,
-    ``segment.entered``): ``publish(session, [(type, natural_key, data)], now)``."""
-    if not messages:
+    ``segment.entered``): ``publish(session, [(type, natural_key, data)], now)``. The messages
+    are read only when an endpoint is active."""
+    if isinstance(messages, Sequence) and not messages:
         return 0
     endpoints = session.execute(
         select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(WebhookEndpoint.active)
@@ -79,7 +81,12 @@ def publish(session: Session, messages: Sequence[Message], now: datetime) -> int
 
 
 def on_purchases(session: Session, purchases: Sequence[PurchaseRecorded], now: datetime) -> None:
-    messages: list[Message] = []
+    if not purchases:
+        return
+    publish(session, _purchase_messages(purchases), now)
+
+
+def _purchase_messages(purchases: Sequence[PurchaseRecorded]) -> Iterator[Message]:
     for p in purchases:
         data = {
             "member_id": p.member_id,
@@ -91,16 +98,17 @@ def on_purchases(session: Session, purchases: Sequence[PurchaseRecorded], now: d
             "total_minor": p.total_minor,
             "points": p.points,
         }
-        messages.append(("purchase.recorded", f"purchase.recorded:{p.purchase_id}", data))
+        yield ("purchase.recorded", f"purchase.recorded:{p.purchase_id}", data)
         if p.points > 0:
-            messages.append(("points.earned", f"points.earned:purchase:{p.purchase_id}", data))
-    publish(session, messages, now)
+            yield ("points.earned", f"points.earned:purchase:{p.purchase_id}", data)
 
 
 def on_returns(session: Session, returns: Sequence[ReturnRecorded], now: datetime) -> None:
+    if not returns:
+        return
     publish(
         session,
-        [
+        (
             (
                 "return.recorded",
                 f"return.recorded:{r.return_id}",
@@ -116,7 +124,7 @@ def on_returns(session: Session, returns: Sequence[ReturnRecorded], now: datetim
                 },
             )
             for r in returns
-        ],
+        ),
         now,
     )
 
@@ -134,9 +142,11 @@ def type_of(event_type: str) -> str:
 
 
 def on_events(session: Session, events: Sequence[EventRecorded], now: datetime) -> None:
+    if not events:
+        return
     publish(
         session,
-        [
+        (
             (
                 type_of(e.type),
                 f"event:{e.event_id}",
@@ -149,7 +159,7 @@ def on_events(session: Session, events: Sequence[EventRecorded], now: datetime) 
                 },
             )
             for e in events
-        ],
+        ),
         now,
     )
 
