@@ -7,9 +7,12 @@ import ast
 from pathlib import Path
 
 import pytest
+from babel.numbers import list_currencies
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lojal.coupons.discounts import Basket, Offer, compute
-from lojal.i18n import format_money, minor_units, texts
+from lojal.i18n import LANGUAGES, _babel_money, format_money, minor_units, texts
 from lojal.program.schemas import ProgramConfig
 
 SRC = Path(__file__).parents[2] / "src" / "lojal"
@@ -91,3 +94,20 @@ def _raw_amounts(path: Path) -> list[str]:
 def test_no_text_shows_an_amount_in_minor_units() -> None:
     found = [hit for path in sorted(SRC.rglob("*.py")) for hit in _raw_amounts(path)]
     assert found == []
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    minor=st.one_of(st.integers(-(10**15), 10**15), st.integers(-2_000, 2_000)),
+    currency=st.sampled_from(sorted(list_currencies())),
+    language=st.sampled_from(LANGUAGES),
+    symbol=st.booleans(),
+)
+def test_the_quick_layout_writes_what_babel_writes(
+    minor: int, currency: str, language: str, symbol: bool
+) -> None:
+    """Amounts are written into a layout Babel made once per currency and language; for every
+    currency Babel knows, in every language, the text is Babel's own."""
+    assert format_money(minor, currency, language, symbol=symbol) == _babel_money(
+        minor, currency, language, symbol=symbol
+    )
