@@ -11,7 +11,7 @@ import typer
 
 from lojal.clock import SystemClock
 from lojal.commands import DbOption, console, load, session_for
-from lojal.rewards import api, service
+from lojal.rewards import queries, service
 from lojal.rewards.schemas import RedeemRequest, RewardCreate
 
 CODES_PER_TRANSACTION = 10_000
@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         data = load(file, RewardCreate)
         with session_for(ctx, database_url) as session:
             reward = service.create_reward(session, data=data, now=SystemClock().now())
-            console.print_json(api.reward_read(session, reward).model_dump_json())
+            console.print_json(queries.reward_read(session, reward).model_dump_json())
 
     @rewards_app.command("list")
     def list_(ctx: typer.Context, database_url: DbOption = None) -> None:
@@ -86,12 +86,12 @@ def register(app: typer.Typer) -> None:
                 session,
                 reward_id=service.find_reward(session, reward).id,
                 member_id=member,
-                key=api.redemption_key(member, body.reference, None),
+                key=service.redemption_key(member, body.reference, None),
                 now=SystemClock().now(),
                 channel=body.channel,
                 points=body.points,
             )
-            console.print_json(api.redemption_read(session, redemption).model_dump_json())
+            console.print_json(queries.redemption_read(session, redemption).model_dump_json())
 
     @rewards_app.command("affordable")
     def affordable(ctx: typer.Context, member: int, database_url: DbOption = None) -> None:

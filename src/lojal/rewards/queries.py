@@ -5,9 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lojal.coupons.codes import display
 from lojal.coupons.models import CouponCode
 from lojal.rewards.errors import RewardNotFound
 from lojal.rewards.models import PartnerCode, Reward, RewardRedemption
+from lojal.rewards.schemas import IssuedCoupon, RedemptionRead, RewardRead
 
 
 def get_reward(session: Session, reward_id: int) -> Reward:
@@ -90,3 +92,49 @@ def partner_codes_per_reward(session: Session) -> dict[int, int]:
             .group_by(PartnerCode.reward_id)
         ).all()
     }
+
+
+def reward_read(session: Session, reward: Reward) -> RewardRead:
+    return RewardRead(
+        id=reward.id,
+        code=reward.code,
+        name=reward.name,
+        description=reward.description,
+        kind=reward.kind,
+        points_price=reward.points_price,
+        valid_from=reward.valid_from,
+        valid_until=reward.valid_until,
+        stock=reward.stock,
+        tiers=reward.tiers,
+        limit_per_member=reward.limit_per_member,
+        campaign_id=reward.campaign_id,
+        coupon_valid_days=reward.coupon_valid_days,
+        min_points=reward.min_points,
+        max_points=reward.max_points,
+        partner_codes_left=partner_codes_left(session, reward.id)
+        if reward.kind == "partner"
+        else None,
+        active=reward.active,
+    )
+
+
+def redemption_read(session: Session, redemption: RewardRedemption) -> RedemptionRead:
+    reward, code, partner = redemption_parts(session, redemption)
+    return RedemptionRead(
+        id=redemption.id,
+        reward_id=reward.id,
+        reward_code=reward.code,
+        member_id=redemption.member_id,
+        points=redemption.points,
+        coupon=IssuedCoupon(
+            code=code.code,
+            display=display(code.code),
+            amount_minor=code.amount_minor,
+            expires_at=code.expires_at,
+        )
+        if code is not None
+        else None,
+        partner_code=partner.code if partner is not None else None,
+        amount_minor=redemption.amount_minor,
+        created_at=redemption.created_at,
+    )

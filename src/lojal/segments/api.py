@@ -13,14 +13,11 @@ from sqlalchemy.orm import Session
 
 from lojal.db.session import transaction
 from lojal.inputs import MAX_ID
-from lojal.members.models import Member
 from lojal.segments import queries, service
 from lojal.segments.definition import reads
-from lojal.segments.models import Segment
 from lojal.segments.schemas import (
     ListImport,
     ListImported,
-    MemberBrief,
     MemberSegmentRead,
     PreviewRead,
     PreviewRequest,
@@ -52,39 +49,14 @@ class SegmentDeleted(BaseModel):
     deleted: bool = True
 
 
-def segment_read(session: Session, segment: Segment) -> SegmentRead:
-    return SegmentRead(
-        id=segment.id,
-        code=segment.code,
-        name=segment.name,
-        description=segment.description,
-        kind=segment.kind,
-        definition=segment.definition,
-        reads=list(segment.reads),
-        size=queries.size(session, segment.id),
-        revision=segment.revision,
-        evaluated_at=segment.evaluated_at,
-        created_at=segment.created_at,
-        updated_at=segment.updated_at,
-    )
-
-
-def member_brief(member: Member) -> MemberBrief:
-    return MemberBrief(
-        member_id=member.id,
-        first_name=member.first_name,
-        last_name=member.last_name,
-        email=member.identity("email"),
-        tier=member.tier,
-    )
-
-
 @router.post("/segments", response_model=SegmentRead, status_code=201)
 async def create_segment(body: SegmentCreate, write: AdminWrite) -> Response:
     """Save a segment. A dynamic one is filled at once; its members enter now."""
 
     def work(session: Session, now: datetime) -> Reply:
-        return Reply.of(segment_read(session, service.create(session, data=body, now=now)), 201)
+        return Reply.of(
+            queries.segment_read(session, service.create(session, data=body, now=now)), 201
+        )
 
     return await write(work)
 
@@ -95,7 +67,7 @@ def preview(body: PreviewRequest, session: ReadSession, now: NowDep, _: Admin) -
     count, sample = queries.preview(session, body.definition, now=now, sample=body.sample)
     return PreviewRead(
         count=count,
-        sample=[member_brief(m) for m in sample],
+        sample=[queries.member_brief(m) for m in sample],
         reads=reads(body.definition),
         at=now,
     )
@@ -103,12 +75,12 @@ def preview(body: PreviewRequest, session: ReadSession, now: NowDep, _: Admin) -
 
 @router.get("/segments", response_model=list[SegmentRead])
 def list_segments(session: SessionDep, _: Admin) -> list[SegmentRead]:
-    return [segment_read(session, s) for s in queries.list_segments(session)]
+    return [queries.segment_read(session, s) for s in queries.list_segments(session)]
 
 
 @router.get("/segments/{segment_id}", response_model=SegmentRead)
 def get_segment(segment_id: SegmentIdPath, session: SessionDep, _: Admin) -> SegmentRead:
-    return segment_read(session, queries.get(session, segment_id))
+    return queries.segment_read(session, queries.get(session, segment_id))
 
 
 @router.patch("/segments/{segment_id}", response_model=SegmentRead)
@@ -119,7 +91,7 @@ async def update_segment(
 
     def work(session: Session, now: datetime) -> Reply:
         segment = service.update(session, segment=segment_id, data=body, now=now)
-        return Reply.of(segment_read(session, segment), 200)
+        return Reply.of(queries.segment_read(session, segment), 200)
 
     return await write(work)
 

@@ -16,7 +16,7 @@ from rich.table import Table
 from lojal.clock import SystemClock
 from lojal.commands import DbOption, session_factory, session_for
 from lojal.jobs.service import sweep_segments
-from lojal.segments import api, queries, service
+from lojal.segments import queries, service
 from lojal.segments.schemas import PreviewRequest, SegmentCreate
 from lojal.terminal import print_table
 
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         data = _load(file, SegmentCreate)
         with session_for(command, database_url) as session:
             segment = service.create(session, data=data, now=SystemClock().now())
-            console.print_json(api.segment_read(session, segment).model_dump_json())
+            console.print_json(queries.segment_read(session, segment).model_dump_json())
 
     @segments_app.command("list")
     def list_(command: typer.Context, database_url: DbOption = None) -> None:
@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
         """A segment with its definition and size."""
         with session_for(command, database_url) as session:
             found = queries.get(session, segment)
-            console.print_json(api.segment_read(session, found).model_dump_json())
+            console.print_json(queries.segment_read(session, found).model_dump_json())
 
     @segments_app.command("preview")
     def preview(
@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
             )
             console.print(f"{count} members")
             for m in members:
-                brief = api.member_brief(m)
+                brief = queries.member_brief(m)
                 print(f"{brief.member_id}\t{brief.email or '-'}\t{brief.tier or '-'}")
 
     @segments_app.command("members")

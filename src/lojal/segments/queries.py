@@ -26,6 +26,7 @@ from lojal.segments.definition import Anniversary, Definition, walk
 from lojal.segments.errors import SegmentNotFound
 from lojal.segments.evaluate import MemberFacts, Row
 from lojal.segments.models import Segment, SegmentMembership
+from lojal.segments.schemas import MemberBrief, SegmentRead
 
 DEFAULT_ZONE = "Europe/Stockholm"
 
@@ -260,3 +261,30 @@ def facts_of(session: Session, ids: Sequence[int]) -> dict[int, MemberFacts]:
             activity={kind: list(rows) for kind, rows in activity[member_id].items()},
         )
     return out
+
+
+def segment_read(session: Session, segment: Segment) -> SegmentRead:
+    return SegmentRead(
+        id=segment.id,
+        code=segment.code,
+        name=segment.name,
+        description=segment.description,
+        kind=segment.kind,
+        definition=segment.definition,
+        reads=list(segment.reads),
+        size=size(session, segment.id),
+        revision=segment.revision,
+        evaluated_at=segment.evaluated_at,
+        created_at=segment.created_at,
+        updated_at=segment.updated_at,
+    )
+
+
+def member_brief(member: Member) -> MemberBrief:
+    return MemberBrief(
+        member_id=member.id,
+        first_name=member.first_name,
+        last_name=member.last_name,
+        email=member.identity("email"),
+        tier=member.tier,
+    )
