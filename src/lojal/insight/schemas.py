@@ -9,7 +9,7 @@ units, as every amount lojal stores.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,7 +30,7 @@ RfmGroup = Literal[
     "hibernating",
     "lost",
 ]
-assert set(GROUPS) == set(RfmGroup.__args__)  # type: ignore[attr-defined]
+assert set(GROUPS) == set(get_args(RfmGroup))  # the names of lojal.insight.rfm
 
 
 class RefitRequest(BaseModel):

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from lojal.calendar import local_day
@@ -36,6 +36,10 @@ DEFAULT_MODEL: Model = "bgnbd"
 DEFAULT_MONTHS = 12
 DEFAULT_MONTHLY_DISCOUNT = 0.01
 INSERT_BATCH = 5000
+# Two refits at once (the day's job and a command) take turns on PostgreSQL: the second's
+# DELETE would not see the rows the first inserts, and its INSERT would then collide with
+# them. SQLite has one writer already.
+_REFIT_LOCK = 0x6C6F_6A61_6C31  # "lojal1"
 
 
 def latest_fit(session: Session) -> InsightFit | None:
@@ -51,6 +55,8 @@ def _today(session: Session, now: datetime) -> tuple[date, ZoneInfo, str]:
 def refit(session: Session, *, now: datetime, request: RefitRequest | None = None) -> InsightFit:
     """Compute and store every member's figures; the fit's row."""
     asked = request or RefitRequest()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REFIT_LOCK})
     today, zone, currency = _today(session, now)
     as_of = asked.as_of or today - timedelta(days=1)
     if as_of > today:
