@@ -19,6 +19,7 @@ from lojal.db.engine import make_engine
 from lojal.db.migrate import upgrade
 from lojal.demo import cli as demo_cli
 from lojal.imports import cli as imports_cli
+from lojal.insight import cli as insight_cli
 from lojal.jobs import cli as jobs_cli
 from lojal.ledger import cli as ledger_cli
 from lojal.members import cli as members_cli
@@ -139,6 +140,7 @@ summary_cli.register(members_cli.members_app)
 staff_cli.register(app)
 jobs_cli.register(app)
 imports_cli.register(app)
+insight_cli.register(app)
 ledger_cli.register(app)
 referrals_cli.register(app)
 tiers_cli.register(app)

@@ -15,6 +15,7 @@ from lojal.cli import app
 from lojal.db.engine import make_engine
 from lojal.db.session import make_session_factory, transaction
 from lojal.demo.generator import seasonality
+from lojal.insight import queries as insight_queries
 from lojal.ledger import queries as ledger_queries
 from lojal.members.models import Member
 
@@ -47,6 +48,9 @@ def test_demo_loads_a_club_whose_ledger_verifies(tmp_path: Path) -> None:
     try:
         with transaction(make_session_factory(engine), read_only=True) as session:
             assert ledger_queries.verify(session) == []
+            # the day's refit ran: the members who bought have figures
+            fit = insight_queries.current_fit(session)
+            assert insight_queries.rfm(session).members == fit.members > 30
             count = {
                 m.__name__: session.scalar(select(func.count()).select_from(m)) or 0
                 for m in (Member, Purchase, Return, Event)

@@ -1,6 +1,7 @@
 """Random definitions over random activity: the preview (SQL), the saved segment's stored
 membership after live updates, and the in-memory evaluator agree on every member (a top
-percentile, which moves with everyone's activity, is checked on the two readers)."""
+percentile, which moves with everyone's activity, is checked on the two readers). Members
+have random stored insight figures, or none, as a refit leaves them (the computed measures)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from lojal.clock import FixedClock
+from lojal.insight.models import InsightFit, MemberScore
+from lojal.insight.rfm import GROUPS
 from lojal.program.schemas import ProgramConfig
 from lojal.segments import membership, queries, service
+from lojal.segments import tasks as segment_tasks
 from lojal.segments.schemas import SegmentCreate
 from tests.factories import line, make_event, make_member, make_purchase, make_return
 from tests.segments.helpers import in_memory
@@ -155,6 +159,42 @@ member_tests = st.one_of(
     st.builds(lambda w: {"date": "member.enrolled_at", "within": w}, windows),
     st.builds(lambda w: {"date": "member.birth_date", "within": w}, windows),
 )
+# the computed measures (lojal.insight's stored figures)
+insight_tests = st.one_of(
+    st.builds(
+        lambda op, v: {"field": "member.clv_minor", "op": op, "value": v * 1_000},
+        numbers_op,
+        st.integers(0, 5),
+    ),
+    st.builds(
+        lambda path, op, v: {"field": path, "op": op, "value": v},
+        st.sampled_from(["member.p_alive", "member.churn_risk"]),
+        numbers_op,
+        st.sampled_from([0, 0.1, 0.5, 1 / 3, 2 / 3, 0.9, 1]),
+    ),
+    st.builds(
+        lambda op, v: {"field": "member.expected_purchases", "op": op, "value": v},
+        numbers_op,
+        st.sampled_from([0, 0.5, 1.25, 3]),
+    ),
+    st.builds(
+        lambda path, values: {"field": path, "op": "in", "value": values},
+        st.sampled_from(["member.rfm.r", "member.rfm.f", "member.rfm.m"]),
+        st.lists(st.integers(1, 5), min_size=1, max_size=3, unique=True),
+    ),
+    st.builds(
+        lambda op, v: {"field": "member.rfm.r", "op": op, "value": v},
+        numbers_op,
+        st.integers(1, 5),
+    ),
+    st.builds(
+        lambda op, group: {"field": "member.rfm.group", "op": op, "value": group},
+        st.sampled_from(["eq", "ne"]),
+        st.sampled_from(GROUPS),
+    ),
+    st.builds(lambda v: {"field": "member.clv_minor", "op": "exists", "value": v}, st.booleans()),
+)
+member_tests = st.one_of(member_tests, insight_tests)
 ratios = st.builds(
     lambda top, bottom, op, v: {
         "ratio": {"numerator": top, "denominator": bottom},
@@ -216,6 +256,77 @@ profiles = st.lists(
     min_size=4,
     max_size=4,
 )
+# each member's stored figures, or none (not scored): clv, p_alive, expected, r, f, m, group
+figures = st.lists(
+    st.one_of(
+        st.none(),
+        st.tuples(
+            st.integers(0, 5).map(lambda n: n * 1_000),
+            st.sampled_from([0.1, 0.5, 1 / 3, 2 / 3, 0.9, 1.0]),
+            st.sampled_from([0.0, 0.5, 1.25, 3.0]),
+            st.integers(1, 5),
+            st.integers(1, 5),
+            st.integers(1, 5),
+            st.sampled_from(GROUPS),
+        ),
+    ),
+    min_size=4,
+    max_size=4,
+)
+
+
+def _store_figures(
+    session: Session, clock: FixedClock, members: list[Any], chosen: list[Any]
+) -> None:
+    """Figures as a refit stores them, and the segments that read them brought up to date
+    as the refit does (``insight.tasks.refit``)."""
+    fit = InsightFit(
+        fitted_at=clock.now(),
+        as_of=clock.now().date(),
+        model="bgnbd",
+        months=12,
+        monthly_discount=0.01,
+        retention_years=1.0,
+        unit_days=7.0,
+        currency="SEK",
+        members=0,
+        fitted_members=0,
+        repeat_members=0,
+        params={},
+        log_likelihood={},
+        converged=True,
+        spend_fallbacks=0,
+    )
+    session.add(fit)
+    session.flush()
+    for member, each in zip(members, chosen, strict=True):
+        if each is None:
+            continue
+        clv, alive, expected, r, f, m, group = each
+        session.add(
+            MemberScore(
+                member_id=member.id,
+                fit_id=fit.id,
+                fitted_at=clock.now(),
+                rfm_r=r,
+                rfm_f=f,
+                rfm_m=m,
+                rfm_fm=(f + m + 1) // 2,
+                rfm_group=group,
+                transactions=1,
+                revenue_minor=clv,
+                first_purchase_on=clock.now().date(),
+                last_purchase_on=clock.now().date(),
+                p_alive=alive,
+                churn_risk=1 - alive,
+                expected_purchases=expected,
+                expected_spend_minor=100,
+                clv_minor=clv,
+                simple_clv_minor=clv,
+            )
+        )
+    session.flush()
+    segment_tasks.refresh_reading(session, "insight", now=clock.now())
 
 
 def test_sql_stored_and_in_memory_agree(
@@ -226,9 +337,17 @@ def test_sql_stored_and_in_memory_agree(
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
-    @given(chosen=st.lists(definitions, min_size=1, max_size=3), people=profiles, done=actions)
+    @given(
+        chosen=st.lists(definitions, min_size=1, max_size=3),
+        people=profiles,
+        done=actions,
+        scored=figures,
+    )
     def check(
-        chosen: list[dict[str, Any]], people: list[tuple[Any, ...]], done: list[tuple[Any, ...]]
+        chosen: list[dict[str, Any]],
+        people: list[tuple[Any, ...]],
+        done: list[tuple[Any, ...]],
+        scored: list[Any],
     ) -> None:
         savepoint = session.begin_nested()
         try:
@@ -284,6 +403,7 @@ def test_sql_stored_and_in_memory_agree(
                         properties={"n": amount},
                     )
             session.flush()
+            _store_figures(session, clock, members, scored)
             for segment, d in zip(segments, chosen, strict=True):
                 stored = set(queries.current_ids(session, segment.id))
                 sql = set(
@@ -294,6 +414,56 @@ def test_sql_stored_and_in_memory_agree(
                 if "population" not in segment.reads:
                     # a percentile moves with the others' activity: exact at the sweep
                     assert stored == sql, (d, stored, sql)
+        finally:
+            savepoint.rollback()
+
+    check()
+
+
+def test_the_computed_measures_agree_on_every_member(
+    session: Session, clock: FixedClock, program: ProgramConfig
+) -> None:
+    """The insight fields alone, often: any mix of stored figures and members without."""
+    members = [make_member(session, clock) for _ in range(4)]
+    insight_definitions = st.recursive(
+        insight_tests,
+        lambda inner: st.one_of(
+            st.builds(lambda xs: {"all": xs}, st.lists(inner, max_size=3)),
+            st.builds(lambda xs: {"any": xs}, st.lists(inner, max_size=3)),
+            st.builds(lambda x: {"not": x}, inner),
+        ),
+        max_leaves=4,
+    )
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(chosen=st.lists(insight_definitions, min_size=1, max_size=3), scored=figures)
+    def check(chosen: list[dict[str, Any]], scored: list[Any]) -> None:
+        savepoint = session.begin_nested()
+        try:
+            run = next(_ids)
+            segments = [
+                service.create(
+                    session,
+                    data=SegmentCreate.model_validate(
+                        {"code": f"i{run}-{i}", "name": "random", "definition": d}
+                    ),
+                    now=clock.now(),
+                )
+                for i, d in enumerate(chosen)
+            ]
+            _store_figures(session, clock, members, scored)
+            for segment, d in zip(segments, chosen, strict=True):
+                stored = set(queries.current_ids(session, segment.id))
+                sql = set(
+                    queries.holding(session, membership.definition_of(segment), now=clock.now())
+                )
+                memory = in_memory(session, d, now=clock.now())
+                assert sql == memory, (d, sql, memory)
+                assert stored == sql, (d, stored, sql)
         finally:
             savepoint.rollback()
 

@@ -23,6 +23,7 @@ from lojal.coupons.models import (
     CouponRedemption,
 )
 from lojal.db.base import Base
+from lojal.insight.models import InsightFit, MemberScore
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships.models import Membership, MembershipPlan, RevenueRecord
@@ -62,11 +63,13 @@ __all__ = [
     "Event",
     "IdempotencyRecord",
     "InboxItem",
+    "InsightFit",
     "Job",
     "JournalEntry",
     "Member",
     "MemberBadge",
     "MemberIdentity",
+    "MemberScore",
     "MemberTier",
     "Membership",
     "MembershipPlan",

@@ -35,6 +35,8 @@ from lojal.challenges import service as challenges
 from lojal.clock import FixedClock
 from lojal.db.session import transaction
 from lojal.imports.members import MemberRow, import_members
+from lojal.insight import tasks as insight
+from lojal.insight.errors import NotEnoughHistory
 from lojal.jobs.service import run_due
 from lojal.members.models import Member, MemberIdentity
 from lojal.members.schemas import ConsentGrant, MemberCreate
@@ -422,6 +424,12 @@ def generate(
     report("jobs", 0, 1)
     run_due(factory, clock=FixedClock(now))
     report("jobs", 1, 1)
+    # ... and the day's refit of the insight figures (RFM, CLV, churn risk)
+    try:
+        with transaction(factory) as session:
+            insight.refit(session, now=now)
+    except NotEnoughHistory:  # a club too small for the models: no figures
+        pass
     with transaction(factory, read_only=True) as session:
         summary.example_member = busiest_member(session)
     return summary

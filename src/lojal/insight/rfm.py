@@ -133,33 +133,51 @@ def rfm(
     cell = (r - 1) * 5 + (fm - 1)
     counts = np.bincount(cell, minlength=25)
     sums = np.bincount(cell, weights=money, minlength=25)
+    cells = {
+        (rr, ff): (int(counts[(rr - 1) * 5 + ff - 1]), float(sums[(rr - 1) * 5 + ff - 1]))
+        for rr in range(1, 6)
+        for ff in range(1, 6)
+    }
+    grid, groups = tabulate(cells, group_map=group_map)
+    return RFM(r=r, f=f, m=m, fm=fm, group=group, grid=grid, groups=groups)
+
+
+def tabulate(
+    cells: Mapping[tuple[int, int], tuple[int, float]],
+    *,
+    group_map: Mapping[tuple[int, int], str] = GROUP_MAP,
+) -> tuple[list[GridCell], list[GroupTotal]]:
+    """The grid (R = 5..1, FM = 1..5, all 25 cells) and the group totals from the members
+    and revenue of each ``(R, FM)`` cell (a cell left out is empty): what ``rfm`` gives, from
+    scores already stored."""
     grid = [
         GridCell(
             r=rr,
             fm=ff,
             group=group_map[(rr, ff)],
-            members=int(counts[(rr - 1) * 5 + ff - 1]),
-            revenue=float(sums[(rr - 1) * 5 + ff - 1]),
+            members=cells.get((rr, ff), (0, 0.0))[0],
+            revenue=float(cells.get((rr, ff), (0, 0.0))[1]),
         )
         for rr in range(5, 0, -1)
         for ff in range(1, 6)
     ]
-    total_members, total_revenue = len(last), float(money.sum())
+    total_members = sum(c.members for c in grid)
+    total_revenue = sum(c.revenue for c in grid)
     names = list(dict.fromkeys([*GROUPS, *group_map.values()]))
     groups = []
     for name in names:
         members = sum(c.members for c in grid if c.group == name)
-        revenue_ = sum(c.revenue for c in grid if c.group == name)
+        revenue = sum(c.revenue for c in grid if c.group == name)
         groups.append(
             GroupTotal(
                 group=name,
                 members=members,
-                revenue=revenue_,
+                revenue=revenue,
                 share_of_members=members / total_members if total_members else 0.0,
-                share_of_revenue=revenue_ / total_revenue if total_revenue else 0.0,
+                share_of_revenue=revenue / total_revenue if total_revenue else 0.0,
             )
         )
-    return RFM(r=r, f=f, m=m, fm=fm, group=group, grid=grid, groups=groups)
+    return grid, groups
 
 
 @dataclass(frozen=True)

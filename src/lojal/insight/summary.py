@@ -94,10 +94,16 @@ class Holdout:
 
 
 def summarise(
-    transactions: Transactions, *, calibration_end: date, unit_days: float = WEEK
+    transactions: Transactions,
+    *,
+    calibration_end: date,
+    unit_days: float = WEEK,
+    include_new: bool = False,
 ) -> Summary:
     """The summary of every member with a transaction on or before ``calibration_end`` and
-    at least one day of history (``T > 0``)."""
+    at least one day of history (``T > 0``; with ``include_new``, the members whose first
+    transaction is on ``calibration_end`` itself too, with ``T = 0``: they can be scored,
+    not fitted on)."""
     end = calibration_end.toordinal()
     keep = transactions.day <= end
     m, d, v = transactions.member_id[keep], transactions.day[keep], transactions.value[keep]
@@ -122,7 +128,7 @@ def summarise(
     with np.errstate(invalid="ignore", divide="ignore"):
         monetary = np.where(x > 0, (total - first_value) / np.maximum(x, 1), 0.0)
     T_days = (end - first_day).astype(np.float64)
-    ok = T_days > 0
+    ok = T_days >= 0 if include_new else T_days > 0
     return Summary(
         member_id=members[ok],
         x=x[ok],

@@ -68,6 +68,8 @@ TABLES: dict[str, str] = {
     "member_portal_links": "kept: hashes of used or expired links; the member is closed",
     "member_portal_sessions": "kept: a closed member's sessions open nothing",
     "segment_memberships": "kept: when a pseudonymous id was in which segment; it leaves them all",
+    "member_scores": "kept: figures of a pseudonymous id (RFM, CLV); a closed member is in no "
+    "segment",
 }
 
 

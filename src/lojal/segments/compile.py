@@ -49,6 +49,7 @@ from sqlalchemy.types import String
 from lojal.activities.models import Event, Purchase, PurchaseLine, Return
 from lojal.conditions.compile import Fields, to_sql
 from lojal.conditions.model import Compare
+from lojal.insight.models import MemberScore
 from lojal.ledger.queries import balance_column
 from lojal.members.models import Consent, Member
 from lojal.memberships.models import Membership
@@ -89,6 +90,7 @@ _e = Event.__table__.c
 _c = Consent.__table__.c
 _ms = Membership.__table__.c
 _ref = Referral.__table__.c
+_sc = MemberScore.__table__.c
 # Referrals that count as taking part: every one but those refused or voided.
 COUNTED_REFERRALS = ("pending", "qualified", "rewarded", "capped")
 
@@ -104,6 +106,19 @@ def _consent(channel: str) -> ColumnElement[Any]:
         .limit(1)
         .scalar_subquery()
     )
+
+
+# The computed measures (segments.fields.INSIGHT): the stored figures of the last refit.
+_SCORES: dict[str, ColumnElement[Any]] = {
+    "member.clv_minor": _sc.clv_minor,
+    "member.p_alive": _sc.p_alive,
+    "member.churn_risk": _sc.churn_risk,
+    "member.expected_purchases": _sc.expected_purchases,
+    "member.rfm.r": _sc.rfm_r,
+    "member.rfm.f": _sc.rfm_f,
+    "member.rfm.m": _sc.rfm_m,
+    "member.rfm.group": _sc.rfm_group,
+}
 
 
 def member_fields() -> Fields:
@@ -128,6 +143,8 @@ def member_fields() -> Fields:
     }
     for channel in ("email", "sms", "push"):
         columns[f"member.consent.{channel}"] = _consent(channel)
+    for path, column in _SCORES.items():
+        columns[path] = select(column).where(_sc.member_id == _m.id).scalar_subquery()
     return Fields(columns=columns, json_columns={"member.attributes": _m.attributes})
 
 

@@ -20,7 +20,11 @@ A definition is JSON. It combines, with ``all`` / ``any`` / ``not``, tests of si
 * ``field`` — a comparison of the condition language (``lojal.conditions``) on the member:
   ``member.tier``, ``member.points``, ``member.consent.email``, ``member.attributes.<key>``, …
   (``segments.fields.MEMBER``), with the language's operators and its rule that an absent
-  value never satisfies a comparison.
+  value never satisfies a comparison. The computed measures are member fields too, read from
+  the figures the last refit stored (``lojal.insight``): ``member.clv_minor``,
+  ``member.p_alive``, ``member.churn_risk``, ``member.expected_purchases``,
+  ``member.rfm.r`` / ``.f`` / ``.m`` (1-5) and ``member.rfm.group`` (``champions``, …); a
+  member the refit did not score has none of them.
 * ``date`` — a date of the member in a window: ``{"date": "member.enrolled_at", "within":
   {"last_days": 30}}``.
 * ``activity`` — a *measure* over the member's activity of one kind (``purchases``,
@@ -415,7 +419,8 @@ def reads(node: Definition) -> list[str]:
     """What the definition reads, as the words live updates and sweeps go by: ``purchases``,
     ``lines``, ``returns``, ``events`` (any type) or ``event:<type>``, ``tier``, ``points``,
     ``membership``, ``referrals``, ``profile`` (names, attributes, consents, birth date:
-    changed without an activity), ``time`` (relative windows, birthdays, anniversaries),
+    changed without an activity), ``insight`` (the stored figures: changed by a refit),
+    ``time`` (relative windows, birthdays, anniversaries),
     ``population`` (a top percentile: one member's activity moves the others)."""
     out: set[str] = set()
     for each in walk(node):

@@ -5,6 +5,19 @@ from __future__ import annotations
 
 from lojal.conditions.fields import Catalogue
 
+# Computed measures: the figures the last refit stored (``lojal.insight``, ``member_scores``),
+# absent for a member it did not score (no purchase up to its day, or enrolled since).
+INSIGHT = (
+    "member.clv_minor",
+    "member.p_alive",
+    "member.churn_risk",
+    "member.expected_purchases",
+    "member.rfm.r",
+    "member.rfm.f",
+    "member.rfm.m",
+    "member.rfm.group",
+)
+
 MEMBER = Catalogue(
     (
         "member.first_name",
@@ -23,6 +36,7 @@ MEMBER = Catalogue(
         "member.consent.email",
         "member.consent.sms",
         "member.consent.push",
+        *INSIGHT,
     ),
     prefixes=("member.attributes.",),
 )
@@ -81,5 +95,8 @@ _READS = {
 
 
 def member_read(path: str) -> str:
-    """The word ``definition.reads`` uses for a member field."""
+    """The word ``definition.reads`` uses for a member field (``insight``: the stored figures,
+    which change at a refit)."""
+    if path in INSIGHT:
+        return "insight"
     return _READS.get(path, "profile")

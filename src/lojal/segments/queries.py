@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from lojal.activities.models import Event, Purchase, PurchaseLine, Return
 from lojal.calendar import local_day
+from lojal.insight.models import MemberScore
 from lojal.ledger.models import PointBalance
 from lojal.members.models import Consent, Member
 from lojal.memberships.models import Membership
@@ -232,6 +233,10 @@ def facts_of(session: Session, ids: Sequence[int]) -> dict[int, MemberFacts]:
     referred = set(
         session.scalars(select(Referral.referee_id).where(Referral.referee_id.in_(wanted)))
     )
+    scores = {
+        s.member_id: s
+        for s in session.scalars(select(MemberScore).where(MemberScore.member_id.in_(wanted)))
+    }
     out: dict[int, MemberFacts] = {}
     for member_id, m in members.items():
         balance = balances.get(member_id)
@@ -252,6 +257,19 @@ def facts_of(session: Session, ids: Sequence[int]) -> dict[int, MemberFacts]:
             "consent": consents.get(member_id, {}),
             "attributes": dict(m.attributes or {}),
         }
+        if (score := scores.get(member_id)) is not None:  # absent for a member not scored
+            fields |= {
+                "clv_minor": score.clv_minor,
+                "p_alive": score.p_alive,
+                "churn_risk": score.churn_risk,
+                "expected_purchases": score.expected_purchases,
+                "rfm": {
+                    "r": score.rfm_r,
+                    "f": score.rfm_f,
+                    "m": score.rfm_m,
+                    "group": score.rfm_group,
+                },
+            }
         out[member_id] = MemberFacts(
             member_id=member_id,
             active=m.status == "active",

@@ -3,7 +3,10 @@ days", "birthday in 7 days", a top percentile) or without an activity of the mem
 profile, a consent, points moved by ``lojal jobs run``, a friend's referral) are re-evaluated
 for every member, as of the sweep's moment. ``lojal segments sweep`` and ``lojal jobs run``
 run it (``jobs.service.sweep_segments``: one transaction per segment); a second sweep at the
-same moment changes nothing."""
+same moment changes nothing.
+
+The segments that read the stored insight figures (``insight``) are re-evaluated by the refit
+that replaces them, in its transaction (``insight.tasks``, with ``refresh_reading``)."""
 
 from __future__ import annotations
 
@@ -41,6 +44,16 @@ def sweep_segment(session: Session, segment: Segment, *, now: datetime) -> Swept
     segment.evaluated_at = now
     entered = sum(1 for e in caused if e.type == ENTERED)
     return Swept(segment.id, entered, len(caused) - entered, caused)
+
+
+def refresh_reading(session: Session, word: str, *, now: datetime) -> list[Swept]:
+    """Re-evaluate, for every member, the dynamic segments whose definition reads ``word``
+    (``insight``: the figures a refit has just replaced), in the caller's transaction."""
+    done = []
+    for segment in membership.dynamic_segments(session):
+        if word in segment.reads:
+            done.append(sweep_segment(session, segment, now=now))
+    return done
 
 
 def drop_inactive(session: Session, *, now: datetime) -> list[EventRecorded]:

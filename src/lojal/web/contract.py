@@ -72,6 +72,16 @@ EXTRA: dict[tuple[str, str], frozenset[int]] = {
     ("POST", f"{_API}/returns"): frozenset({404}),  # the order was not recorded
     ("GET", f"{_API}/tiers"): frozenset({409}),  # TiersNotConfigured
     ("GET", f"{_API}/members/{{member_id}}/tier"): frozenset({409}),
+    # the stored insight figures: NotFitted before the first refit; the backtest: a club
+    # without the programme or the history to fit on (NotEnoughHistory)
+    ("GET", f"{_API}/insight/fit"): frozenset({409}),
+    ("GET", f"{_API}/insight/members"): frozenset({409}),
+    ("GET", f"{_API}/members/{{member_id}}/insight"): frozenset({409}),
+    ("GET", f"{_API}/insight/rfm"): frozenset({409}),
+    ("GET", f"{_API}/insight/clv"): frozenset({409}),
+    ("GET", f"{_API}/insight/churn"): frozenset({409}),
+    ("GET", f"{_API}/insight/top"): frozenset({409}),
+    ("GET", f"{_API}/insight/backtest"): frozenset({409}),
 }
 
 # No text in a request may hold a NUL character (lojal.web.storable).

@@ -7,8 +7,9 @@ goes the way of every job (lease, retries, dead letter), and a slot missed while
 is simply the next one (the club's steps catch up by themselves: they work on what is due).
 
 ``DEFAULT`` is the list: the scheduled steps of ``lojal.jobs`` (points activation and expiry,
-referrals, paid memberships, tier reviews, coupon reservations, idempotency records) and the
-worker's own housekeeping. Date triggers and segment sweeps add their entries here.
+referrals, paid memberships, tier reviews, coupon reservations, idempotency records), the
+daily refit of the insight figures (``insight_refit``) and the worker's own housekeeping.
+Date triggers and segment sweeps add their entries here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from lojal.db.session import transaction
+from lojal.insight import tasks as insight
 from lojal.jobs.service import run_due
 from lojal.worker import queue
 from lojal.worker.kinds import Context, Done, IoHandler, Outcome, Retry
@@ -56,9 +58,18 @@ def purge_jobs(ctx: Context, now: datetime) -> str:
             return f"{total} finished jobs forgotten"
 
 
+def refit_insight(ctx: Context, now: datetime) -> str:
+    """Queue the day's refit of the stored insight figures (``insight_refit``): once a day,
+    shortly after midnight UTC, when the club's yesterday is over."""
+    with transaction(ctx.factory) as session:
+        job = insight.enqueue(session, now=now, key=insight.scheduled_key(now.date()))
+    return "refit queued" if job is not None else "refit already queued"
+
+
 DEFAULT: tuple[Entry, ...] = (
     Entry("club-jobs", timedelta(minutes=5), club_jobs),
     Entry("purge-jobs", timedelta(hours=6), purge_jobs),
+    Entry("insight-refit", timedelta(days=1), refit_insight),
 )
 
 
