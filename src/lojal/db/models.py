@@ -23,6 +23,7 @@ from lojal.coupons.models import (
     CouponRedemption,
 )
 from lojal.db.base import Base
+from lojal.journeys.models import ChannelPolicy, Journey, JourneyMessage, JourneyRun
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships.models import Membership, MembershipPlan, RevenueRecord
@@ -51,6 +52,7 @@ __all__ = [
     "ChallengeFact",
     "ChallengeProgress",
     "ChannelPause",
+    "ChannelPolicy",
     "Consent",
     "CouponAttempt",
     "CouponBatch",
@@ -64,6 +66,9 @@ __all__ = [
     "InboxItem",
     "Job",
     "JournalEntry",
+    "Journey",
+    "JourneyMessage",
+    "JourneyRun",
     "Member",
     "MemberBadge",
     "MemberIdentity",

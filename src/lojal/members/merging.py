@@ -44,6 +44,7 @@ from lojal.activities.system import SystemEvent, record_events
 from lojal.badges import merging as badges
 from lojal.challenges import merging as challenges
 from lojal.coupons import merging as coupons
+from lojal.journeys import merging as journeys
 from lojal.ledger import merging as ledger
 from lojal.members import queries
 from lojal.members import service as members
@@ -130,6 +131,7 @@ STEPS: tuple[Step, ...] = (
     Step("portal", pages.merge_members, pages.TABLES),
     Step("messaging", messaging.merge_members, messaging.TABLES),
     Step("segments", segments.merge_members, segments.TABLES),
+    Step("journeys", journeys.merge_members, journeys.TABLES),
 )
 
 

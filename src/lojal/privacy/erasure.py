@@ -68,6 +68,8 @@ TABLES: dict[str, str] = {
     "member_portal_links": "kept: hashes of used or expired links; the member is closed",
     "member_portal_sessions": "kept: a closed member's sessions open nothing",
     "segment_memberships": "kept: when a pseudonymous id was in which segment; it leaves them all",
+    "journey_runs": "kept: which steps a pseudonymous id took, when (the journeys' figures)",
+    "journey_messages": KEPT,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lojal.journeys.tasks import JourneyHandler
 from lojal.messaging.delivery import MessageHandler
 from lojal.webhooks.delivery import WebhookHandler
 from lojal.worker.kinds import Context, Handler
@@ -13,5 +14,6 @@ def handlers(ctx: Context, schedule: Schedule | None = None) -> dict[str, Handle
         ScheduleHandler(ctx, schedule or Schedule()),
         WebhookHandler(ctx),
         MessageHandler(ctx),
+        JourneyHandler(),
     ]
     return {h.kind: h for h in found}
