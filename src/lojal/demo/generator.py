@@ -34,6 +34,7 @@ from lojal.badges.schemas import BadgeCreate
 from lojal.challenges import service as challenges
 from lojal.clock import FixedClock
 from lojal.db.session import transaction
+from lojal.demo.journeys import apply_ready_made
 from lojal.imports.members import MemberRow, import_members
 from lojal.jobs.service import run_due
 from lojal.members.models import Member, MemberIdentity
@@ -421,6 +422,9 @@ def generate(
     # spendable, old points expire, referral rewards mature, tiers are reviewed.
     report("jobs", 0, 1)
     run_due(factory, clock=FixedClock(now))
+    # The ready-made journeys, switched on: for what happens from now on.
+    with transaction(factory) as session:
+        apply_ready_made(session, now=now)
     report("jobs", 1, 1)
     with transaction(factory, read_only=True) as session:
         summary.example_member = busiest_member(session)

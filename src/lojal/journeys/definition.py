@@ -19,7 +19,8 @@ A journey is data (YAML or JSON), checked when it is saved::
 
 **Triggers.** Events, in the transaction that records them (``journeys.triggers``, called
 by ``lojal.reactions``): ``enrolled``, ``purchase``, ``first_purchase``, ``return``,
-``tier_changed`` (``to``: only into these tiers; ``direction``: up or down),
+``tier_changed`` (``to``: only into these tiers; ``direction``: up or down; the first tier,
+given at enrolment, is no change),
 ``reward_redeemed``, ``challenge_completed``, ``segment_entered`` / ``segment_left``
 (``segment``: its code), ``event`` (``event_type``: any custom event). Dates, by the daily
 sweep in the club's time zone (``journeys.sweep``): ``birthday`` (29 February on 28

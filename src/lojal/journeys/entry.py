@@ -193,7 +193,9 @@ def runs_from_select(
             chosen,
         )
         .on_conflict_do_nothing(index_elements=["journey_id", "member_id", "occasion"])
+        .returning(_r.id)
     )
-    result = session.execute(statement)
+    # counted from RETURNING: psycopg gives no row count for an INSERT … SELECT here
+    entered = len(session.execute(statement).all())
     enqueue_entered(session, journey.id, now)
-    return int(getattr(result, "rowcount", 0) or 0)
+    return entered

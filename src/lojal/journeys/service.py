@@ -25,6 +25,8 @@ from lojal.journeys.policy import parse_hhmm
 from lojal.journeys.schemas import PolicyWrite
 from lojal.segments.models import Segment
 
+FILE_KEYS = ("journeys", "policies")
+
 
 def parse_file(text: str) -> tuple[list[JourneyDefinition], list[PolicyWrite]]:
     """A file of journeys (YAML or JSON: a list of journeys, or ``{journeys: [...],
@@ -33,19 +35,27 @@ def parse_file(text: str) -> tuple[list[JourneyDefinition], list[PolicyWrite]]:
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InvalidJourney(f"the file is not YAML or JSON: {yaml_problem(exc)}") from exc
+    return parse_data(data if isinstance(data, dict) else {"journeys": data})
+
+
+def parse_data(data: dict[str, Any]) -> tuple[list[JourneyDefinition], list[PolicyWrite]]:
+    unknown = sorted(set(data) - set(FILE_KEYS))
+    if unknown:
+        raise InvalidJourney(
+            f"{unknown[0]}: not a part of a journeys file (journeys, policies)", field=unknown[0]
+        )
     policies: list[PolicyWrite] = []
-    if isinstance(data, dict):
-        raw_policies = data.get("policies") or {}
-        if not isinstance(raw_policies, dict):
-            raise InvalidJourney("policies: a mapping of channel to its policy", field="policies")
-        for channel, given in raw_policies.items():
-            body = {"channel": channel, **(given or {})}
-            policies.append(_validated(PolicyWrite, body, f"policies.{channel}"))
-        data = data.get("journeys") or []
-    if not isinstance(data, list):
-        raise InvalidJourney("the file holds a list of journeys, or {journeys: [...]}")
+    raw_policies = data.get("policies") or {}
+    if not isinstance(raw_policies, dict):
+        raise InvalidJourney("policies: a mapping of channel to its policy", field="policies")
+    for channel, given in raw_policies.items():
+        body = {"channel": channel, **(given or {})}
+        policies.append(_validated(PolicyWrite, body, f"policies.{channel}"))
+    items = data.get("journeys") or []
+    if not isinstance(items, list):
+        raise InvalidJourney("journeys: a list of journeys", field="journeys")
     journeys = [
-        _validated(JourneyDefinition, item, f"journeys[{n}]") for n, item in enumerate(data)
+        _validated(JourneyDefinition, item, f"journeys[{n}]") for n, item in enumerate(items)
     ]
     return journeys, policies
 

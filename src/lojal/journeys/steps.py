@@ -30,6 +30,7 @@ from jinja2 import TemplateError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lojal.calendar import day_window, local_day
 from lojal.coupons import service as coupons
 from lojal.coupons.models import CouponCampaign
 from lojal.journeys import control
@@ -143,13 +144,17 @@ def _render(
     if session.get(PointBalance, member.id) is not None:
         points = ledger_queries.balance_now(session, member.id, now=now).available
     expiring = None
-    if definition.trigger.kind == "points_expiring":
+    trigger = definition.trigger
+    if trigger.kind == "points_expiring" and trigger.days is not None:
+        # the points that expire on the day the trigger warned of
+        start, end = day_window(local_day(now, zone) + timedelta(days=trigger.days), zone)
         expiring = int(
             session.scalar(
                 select(func.coalesce(func.sum(PointLot.remaining), 0)).where(
                     PointLot.member_id == member.id,
                     PointLot.state != "closed",
-                    PointLot.expires_at > now,
+                    PointLot.expires_at >= start,
+                    PointLot.expires_at < end,
                 )
             )
             or 0

@@ -53,6 +53,8 @@ def fires(trigger: Trigger, event: EventRecorded) -> bool:
     if trigger.kind in ("segment_entered", "segment_left"):
         return props.get("segment_code") == trigger.segment
     if trigger.kind == "tier_changed":
+        if props.get("from") is None:  # the first tier, given at enrolment: not a change
+            return False
         if trigger.to is not None and props.get("to") not in trigger.to:
             return False
         if trigger.direction is not None and props.get("direction") != trigger.direction:
