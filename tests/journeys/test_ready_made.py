@@ -88,11 +88,28 @@ def test_welcome_code_on_sign_up_once_and_only_with_consent(club: Club) -> None:
     club.run()
     assert len(club.runs("valkommen", anna)) == 1
     assert len(club.mails("anna@example.se")) == 1
+    # engagement comes back as events naming the message (as text or a number, or junk)
+    (sent,) = club.messages(anna)
+    with club.session() as session:
+        for n, (type_, named) in enumerate(
+            [("email_opened", str(sent.id)), ("email_opened", "x'1"), ("email_clicked", sent.id)]
+        ):
+            record_event(
+                session,
+                data=EventCreate(
+                    event_id=f"e-{n}",
+                    type=type_,
+                    member_id=anna,
+                    properties={"message_id": named},
+                ),
+                now=club.clock.now(),
+            )
     with club.session() as session:
         journey = session.scalar(select(Journey).where(Journey.code == "valkommen"))
         assert journey is not None
         figures = queries.figures(session, journey, now=club.clock.now())
     assert (figures.entered, figures.sent, figures.suppressed, figures.delivered) == (2, 1, 1, 1)
+    assert (figures.opened, figures.clicked) == (1, 1)
 
 
 def test_birthday_on_the_day_after_the_night_across_the_change_to_summer_time(

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, cast, distinct, func, select
+from sqlalchemy import ColumnElement, String, and_, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
 from lojal.activities.models import Event, Purchase
@@ -75,11 +75,23 @@ def _message_ids(journey_id: int) -> Any:
     return select(JourneyMessage.message_id).where(JourneyMessage.journey_id == journey_id)
 
 
+def _message_keys(journey_id: int) -> Any:
+    """The journey's message ids as text: an event's ``message_id`` is the integrator's data
+    (a number, a string, anything), compared as text so that nothing in it can fail."""
+    return select(cast(JourneyMessage.message_id, String)).where(
+        JourneyMessage.journey_id == journey_id
+    )
+
+
+def _named_message() -> ColumnElement[Any]:
+    return cast(Event.properties["message_id"].as_string(), String)
+
+
 def _engaged(journey_id: int, event_type: str) -> ColumnElement[Any]:
-    message_id = cast(Event.properties["message_id"].as_string(), Integer)
+    message_id = _named_message()
     return (
         select(func.count(distinct(message_id)))
-        .where(Event.type == event_type, message_id.in_(_message_ids(journey_id)))
+        .where(Event.type == event_type, message_id.in_(_message_keys(journey_id)))
         .scalar_subquery()
     )
 
@@ -133,17 +145,15 @@ def figures(session: Session, journey: Journey, *, now: datetime) -> JourneyFigu
         ).all()
     )
     bounced = session.scalar(select(_engaged(journey.id, "email_bounced"))) or 0
-    opened_events = select(
-        cast(Event.properties["message_id"].as_string(), Integer).label("message_id")
-    ).where(Event.type == "email_opened")
-    inbox_read = select(InboxItem.message_id.label("message_id")).where(
+    opened_events = select(_named_message().label("message_id")).where(Event.type == "email_opened")
+    inbox_read = select(cast(InboxItem.message_id, String).label("message_id")).where(
         InboxItem.read_at.is_not(None)
     )
     opened_ids = opened_events.union(inbox_read).subquery()
     opened = (
         session.scalar(
             select(func.count(distinct(opened_ids.c.message_id))).where(
-                opened_ids.c.message_id.in_(_message_ids(journey.id))
+                opened_ids.c.message_id.in_(_message_keys(journey.id))
             )
         )
         or 0
