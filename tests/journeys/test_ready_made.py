@@ -17,8 +17,10 @@ from lojal.activities import service as activities
 from lojal.activities.member_events import record_event
 from lojal.activities.schemas import EventCreate, PurchaseCreate
 from lojal.calendar import local_day
-from lojal.journeys import control, queries, triggers
+from lojal.journeys import queries, triggers
+from lojal.journeys.control import assign_bucket
 from lojal.journeys.models import Journey
+from lojal.journeys.steps import holdout_salt
 from lojal.ledger.models import JournalEntry, PointLot
 from lojal.memberships import service as memberships
 from lojal.memberships.schemas import PaymentCreate, PlanCreate
@@ -38,6 +40,11 @@ def club(fresh_engine: Any) -> Iterator[Club]:
             yield made
         finally:
             made.close()
+
+
+def _held_out(member_id: int, journey: str, percent: int) -> bool:
+    """Whether the member falls in the journey's holdout (its stable bucket)."""
+    return assign_bucket(str(member_id), holdout_salt(journey)) < percent / 100
 
 
 def _purchase(club: Club, member_id: int, total_minor: int, at: datetime, order: str) -> None:
@@ -193,7 +200,7 @@ def test_we_miss_you_after_90_days_keeps_its_control_group_out(club: Club) -> No
     while not held or len(treated) < 2:
         n += 1
         member = club.member(f"saknad{n}@example.se", "email", "sms", phone=f"+4670123{n:04d}")
-        if control.held_out(str(member), "journey:vi-saknar-dig", 10):
+        if _held_out(member, "vi-saknar-dig", 10):
             held.append(member)
         else:
             treated.append(member)
@@ -306,7 +313,7 @@ def test_inner_circle_offer_when_a_member_enters_the_top_ten_percent(club: Club)
     while not big:  # a member outside the journey's holdout
         n += 1
         candidate = club.member(f"stor{n}@example.se", "email", "push")
-        if not control.held_out(str(candidate), "journey:inre-kretsen", 10):
+        if not _held_out(candidate, "inre-kretsen", 10):
             big = candidate
     _purchase(club, big, 900000, START, "big")
     club.run()

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from lojal.calendar import day_window, local_day
 from lojal.coupons import service as coupons
 from lojal.coupons.models import CouponCampaign
-from lojal.journeys import control
+from lojal.journeys.control import assign_bucket
 from lojal.journeys.definition import (
     TEMPLATES,
     AttributeStep,
@@ -66,6 +66,11 @@ from lojal.worker import queue
 
 # A run takes at most this many steps in one wake (a journey is at most 50 steps long).
 MAX_STEPS_PER_WAKE = 100
+
+
+def holdout_salt(code: str) -> str:
+    """The salt of a journey's holdout: its members are shuffled apart from other journeys'."""
+    return f"journey:{code}"
 
 
 def rules_of(session: Session, channel: str) -> Rules:
@@ -192,10 +197,10 @@ def advance(session: Session, run: JourneyRun, *, now: datetime) -> str:
         _finish(run, "exited", now)
         return "exited"
     if run.state == "entered":
-        salt = f"journey:{journey.code}"
-        if control.held_out(str(member.id), salt, journey.holdout_percent):
+        bucket = assign_bucket(str(member.id), holdout_salt(journey.code))
+        if bucket < journey.holdout_percent / 100:
             run.held_out = True
-            _note(run, now, None, "held_out", bucket=control.assign_bucket(str(member.id), salt))
+            _note(run, now, None, "held_out", bucket=bucket)
             _finish(run, "held_out", now)
             return "held out"
         position: Position | None = (0,)
