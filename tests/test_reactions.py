@@ -16,6 +16,7 @@ from lojal import reactions
 from lojal.activities.events import EventRecorded, MemberMerged
 from lojal.challenges import progress as challenge_progress
 from lojal.clock import FixedClock
+from lojal.journeys import triggers as journey_triggers
 from lojal.members import merging
 from lojal.segments import live as segments_live
 from lojal.tiers import upgrades as tier_upgrades
@@ -113,6 +114,7 @@ def test_a_caused_fact_is_passed_on_before_the_next_feature_reacts(
     # the webhooks' reaction reads the database; this session has none
     monkeypatch.setattr(webhook_events, "on_events", lambda *_: None)
     monkeypatch.setattr(segments_live, "on_events", lambda *_: [])  # no database here
+    monkeypatch.setattr(journey_triggers, "on_events", lambda *_: None)  # nor here
     reactions.after_events(Session(), [_event(1)], datetime(2026, 3, 2))
     assert seen == [
         "tiers:survey_answered",

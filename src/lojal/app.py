@@ -23,6 +23,7 @@ from lojal.coupons.api import router as coupons_router
 from lojal.db.engine import Checkpointer, make_engine
 from lojal.db.session import HeldReader, make_session_factory
 from lojal.insight.api import router as insight_router
+from lojal.journeys.api import router as journeys_router
 from lojal.ledger.api import router as ledger_router
 from lojal.members.api import router as members_router
 from lojal.memberships.api import router as memberships_router
@@ -139,6 +140,7 @@ def create_app(
         unsubscribe_router,
         segments_router,
         insight_router,
+        journeys_router,
     ):
         app.router.routes.extend(router.routes)
     docs.install(app)

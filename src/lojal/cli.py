@@ -21,6 +21,7 @@ from lojal.demo import cli as demo_cli
 from lojal.imports import cli as imports_cli
 from lojal.insight import cli as insight_cli
 from lojal.jobs import cli as jobs_cli
+from lojal.journeys import cli as journeys_cli
 from lojal.ledger import cli as ledger_cli
 from lojal.members import cli as members_cli
 from lojal.memberships import cli as memberships_cli
@@ -153,3 +154,4 @@ pages_cli.register(app)
 worker_cli.register(app)
 webhooks_cli.register(app)
 segments_cli.register(app)
+journeys_cli.register(app)

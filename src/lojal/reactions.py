@@ -13,6 +13,7 @@ explicitly — no registry: what reacts to a purchase is read here, in the order
 * ``after_events``: events recorded for members, custom or lojal's own (``tier_changed``,
   ``membership_started``, ``member_merged``, ...) — tiers, challenges;
 * ``after_enrolment``: a new member (with what they enrolled with) — referrals, tiers;
+* then journeys (``journeys.triggers``: the runs the fact starts, and their first jobs);
 * last after each: segments (``segments.live``: the members touched, in the segments that
   read what changed; the ``segment_entered`` / ``segment_left`` events they cause are
   passed on like any other);
@@ -43,6 +44,7 @@ from lojal.activities.events import EventRecorded, Fact, PurchaseRecorded, Retur
 from lojal.challenges import progress as challenges
 from lojal.challenges import returns as challenge_returns
 from lojal.coupons import redemptions as coupons
+from lojal.journeys import triggers as journeys
 from lojal.members.models import Member
 from lojal.members.schemas import MemberCreate
 from lojal.referrals import rewards as referral_rewards
@@ -66,8 +68,9 @@ def after_purchases(
         return
     _then(session, tiers.on_purchases(session, purchases, now), now, depth)
     referral_rewards.on_purchases(session, purchases, now)
-    challenges.on_purchases(session, purchases, now)
+    _then(session, challenges.on_purchases(session, purchases, now), now, depth)
     webhooks.on_purchases(session, purchases, now)
+    journeys.on_purchases(session, purchases, now)
     _then(session, segments.on_purchases(session, purchases, now), now, depth)
 
 
@@ -80,6 +83,7 @@ def after_returns(
     challenge_returns.on_returns(session, returns, now)
     coupons.restore_returned(session, returns, now)
     webhooks.on_returns(session, returns, now)
+    journeys.on_returns(session, returns, now)
     _then(session, segments.on_returns(session, returns, now), now, depth)
 
 
@@ -89,8 +93,9 @@ def after_events(
     if not events:
         return
     _then(session, tiers.on_events(session, events, now), now, depth)
-    challenges.on_events(session, events, now)
+    _then(session, challenges.on_events(session, events, now), now, depth)
     webhooks.on_events(session, events, now)
+    journeys.on_events(session, events, now)
     _then(session, segments.on_events(session, events, now), now, depth)
 
 
@@ -98,6 +103,7 @@ def after_enrolment(session: Session, member: Member, data: MemberCreate, now: d
     referrals.on_enrolment(session, member=member, referral_code=data.referral_code, now=now)
     _then(session, tiers.on_enrolment(session, member, now), now, 0)
     webhooks.on_enrolment(session, member.id, member.enrolment_channel, now)
+    journeys.on_enrolment(session, member.id, now)
     _then(session, segments.on_enrolment(session, member.id, now), now, 0)
 
 

@@ -4,7 +4,6 @@ HTTP provider with throttling; consent at send time; batches; the inbox."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -14,7 +13,6 @@ from typing import Any
 import dkim
 import orjson
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +30,7 @@ from lojal.messaging.settings import MessagingSettings
 from lojal.worker.kinds import Context
 from lojal.worker.runner import Worker
 from tests.conftest import PEPPER
+from tests.smtp import Sink, smtp_server
 from tests.webhooks.receiver import Receiver, receiving
 
 HERE = Path(__file__).parent
@@ -40,31 +39,10 @@ PUBLIC = (HERE / "dkim_test_key.pub.b64").read_text().strip()
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((envelope.mail_from, envelope.rcpt_tos, envelope.original_content))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Sink, int]]:
-    sink = Sink()
-    port = _free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield sink, port
-    finally:
-        controller.stop()
+    with smtp_server() as served:
+        yield served
 
 
 @pytest.fixture

@@ -20,7 +20,15 @@ from lojal.activities.events import EventRecorded
 from lojal.activities.models import Event
 
 # Events lojal records itself: they earn nothing and do not make a member qualify.
-SYSTEM_EVENT_PREFIXES = ("tier_", "membership_", "member_merged", "member_erased", "segment_")
+SYSTEM_EVENT_PREFIXES = (
+    "tier_",
+    "membership_",
+    "member_merged",
+    "member_erased",
+    "segment_",
+    "reward_redeemed",
+    "challenge_completed",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lojal.activities.events import EventRecorded
+from lojal.activities.system import SystemEvent, record_events
 from lojal.badges import queries as badge_queries
 from lojal.badges import service as badges
 from lojal.badges.models import Badge
@@ -23,6 +25,7 @@ from lojal.db.driver import Driver
 from lojal.ledger.bulk import Grant, earn_many
 from lojal.program import service as program_service
 
+CHALLENGE_COMPLETED = "challenge_completed"
 COMPLETION_COLUMNS = (
     "member_id",
     "challenge_id",
@@ -41,12 +44,13 @@ def reward(
     session: Session,
     completions: Sequence[tuple[Compiled, int, engine.Completion]],
     now: datetime,
-) -> None:
+) -> list[EventRecorded]:
     """Give each completion's reward, once: the completion row is unique per member,
     challenge and attempt, and the points' ledger key is the completion's
     (``challenge:<id>:<member>:<attempt>``). The points of all the batch's completions are
     earned together (``ledger.bulk.earn_many``: an import of history completes challenges by
-    the thousand); badges and coupons one by one."""
+    the thousand); badges and coupons one by one. Each completion is recorded as a
+    ``challenge_completed`` event, returned for the caller to dispatch (journeys react)."""
     config = program_service.current(session)
     grants: list[Grant] = []
     for challenge, member_id, completion in completions:
@@ -121,6 +125,24 @@ def reward(
         "challenge_completions",
         COMPLETION_COLUMNS,
         [tuple(times.to_db(v) if isinstance(v, datetime) else v for v in row) for row in rows],
+    )
+    return record_events(
+        session,
+        [
+            SystemEvent(
+                f"{CHALLENGE_COMPLETED}:{challenge.spec.id}:{member_id}:{completion.attempt}",
+                member_id,
+                CHALLENGE_COMPLETED,
+                completion.completed_at,
+                {
+                    "challenge_id": challenge.spec.id,
+                    "challenge_code": challenge.spec.code,
+                    "attempt": completion.attempt,
+                },
+            )
+            for challenge, member_id, completion in completions
+        ],
+        now,
     )
 
 

@@ -65,10 +65,14 @@ PROGRESS_COLUMNS = (
 )
 
 
-def on_purchases(session: Session, purchases: Sequence[PurchaseRecorded], now: datetime) -> None:
+def on_purchases(
+    session: Session, purchases: Sequence[PurchaseRecorded], now: datetime
+) -> list[EventRecorded]:
+    """Count the purchases in the challenges they match; the ``challenge_completed`` events
+    of the completions they made (for the dispatcher)."""
     challenges = running(session, "purchase")
     if not challenges:
-        return
+        return []
     db = Driver.of(session)
     members = member_views(db, (p.member_id for p in purchases))
     zone = challenges[0].spec.zone
@@ -90,17 +94,19 @@ def on_purchases(session: Session, purchases: Sequence[PurchaseRecorded], now: d
                 )
                 counted.append((challenge, item))
     # The purchase path already holds the members' locks (see the module docstring).
-    _count(session, db, counted, now, lock=False)
+    return _count(session, db, counted, now, lock=False)
 
 
-def on_events(session: Session, events: Sequence[EventRecorded], now: datetime) -> None:
+def on_events(
+    session: Session, events: Sequence[EventRecorded], now: datetime
+) -> list[EventRecorded]:
     challenges = running(session, "event")
     if not challenges:
-        return
+        return []
     types = {c.definition.event_type for c in challenges}
     relevant = [event for event in events if event.type in types]
     if not relevant:
-        return
+        return []
     db = Driver.of(session)
     members = member_views(db, (e.member_id for e in relevant))
     zone = challenges[0].spec.zone
@@ -121,7 +127,7 @@ def on_events(session: Session, events: Sequence[EventRecorded], now: datetime) 
             if got is not None:
                 item = Counted("event", event.event_id, member.id, event.occurred_at, *got)
                 counted.append((challenge, item))
-    _count(session, db, counted, now, lock=True)
+    return _count(session, db, counted, now, lock=True)
 
 
 def _count(
@@ -131,9 +137,9 @@ def _count(
     now: datetime,
     *,
     lock: bool,
-) -> None:
+) -> list[EventRecorded]:
     if not counted:
-        return
+        return []
     member_ids = sorted({item.member_id for _, item in counted})
     by_id = {c.spec.id: c for c, _ in counted}
     challenge_ids = sorted(by_id)
@@ -234,7 +240,7 @@ def _count(
         if completion is not None:
             completions.append((challenge, item.member_id, completion))
     if not touched:
-        return
+        return []
 
     db.insert("challenge_facts", FACT_COLUMNS, fact_rows)
     new_rows: list[tuple[Any, ...]] = []
@@ -254,7 +260,8 @@ def _count(
     )
     forget_cached(session)
     if completions:
-        reward(session, completions, now)
+        return reward(session, completions, now)
+    return []
 
 
 def _progress_values(times: Times, p: Progress, now: datetime) -> tuple[Any, ...]:

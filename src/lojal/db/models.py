@@ -24,6 +24,7 @@ from lojal.coupons.models import (
 )
 from lojal.db.base import Base
 from lojal.insight.models import InsightFit, MemberScore
+from lojal.journeys.models import ChannelPolicy, Journey, JourneyMessage, JourneyRun
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships.models import Membership, MembershipPlan, RevenueRecord
@@ -52,6 +53,7 @@ __all__ = [
     "ChallengeFact",
     "ChallengeProgress",
     "ChannelPause",
+    "ChannelPolicy",
     "Consent",
     "CouponAttempt",
     "CouponBatch",
@@ -66,6 +68,9 @@ __all__ = [
     "InsightFit",
     "Job",
     "JournalEntry",
+    "Journey",
+    "JourneyMessage",
+    "JourneyRun",
     "Member",
     "MemberBadge",
     "MemberIdentity",

@@ -34,6 +34,7 @@ from lojal.badges.schemas import BadgeCreate
 from lojal.challenges import service as challenges
 from lojal.clock import FixedClock
 from lojal.db.session import transaction
+from lojal.demo.journeys import apply_ready_made
 from lojal.imports.members import MemberRow, import_members
 from lojal.insight import tasks as insight
 from lojal.insight.errors import NotEnoughHistory
@@ -423,6 +424,9 @@ def generate(
     # spendable, old points expire, referral rewards mature, tiers are reviewed.
     report("jobs", 0, 1)
     run_due(factory, clock=FixedClock(now))
+    # The ready-made journeys, switched on: for what happens from now on.
+    with transaction(factory) as session:
+        apply_ready_made(session, now=now)
     report("jobs", 1, 1)
     # ... and the day's refit of the insight figures (RFM, CLV, churn risk)
     try:

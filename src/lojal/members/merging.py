@@ -45,6 +45,7 @@ from lojal.badges import merging as badges
 from lojal.challenges import merging as challenges
 from lojal.coupons import merging as coupons
 from lojal.insight import merging as insight
+from lojal.journeys import merging as journeys
 from lojal.ledger import merging as ledger
 from lojal.members import queries
 from lojal.members import service as members
@@ -132,6 +133,7 @@ STEPS: tuple[Step, ...] = (
     Step("messaging", messaging.merge_members, messaging.TABLES),
     Step("segments", segments.merge_members, segments.TABLES),
     Step("insight", insight.merge_members, insight.TABLES),
+    Step("journeys", journeys.merge_members, journeys.TABLES),
 )
 
 

@@ -70,6 +70,8 @@ TABLES: dict[str, str] = {
     "segment_memberships": "kept: when a pseudonymous id was in which segment; it leaves them all",
     "member_scores": "kept: figures of a pseudonymous id (RFM, CLV); a closed member is in no "
     "segment",
+    "journey_runs": "kept: which steps a pseudonymous id took, when (the journeys' figures)",
+    "journey_messages": KEPT,
 }
 
 

@@ -35,6 +35,8 @@ from fractions import Fraction
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from lojal import reactions
+from lojal.activities.system import SystemEvent, record_events
 from lojal.coupons import service as coupons
 from lojal.coupons.schemas import CampaignCreate, OfferIn
 from lojal.i18n import format_money
@@ -138,6 +140,9 @@ def update_reward(session: Session, *, reward_id: int, data: RewardUpdate, now: 
     reward.updated_at = now
     session.flush()
     return reward
+
+
+REWARD_REDEEMED = "reward_redeemed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +341,15 @@ def redeem(
         partner.member_id = member.id
         partner.assigned_at = now
         session.flush()
+    # the other features react to it like to any event (journeys: "reward redeemed")
+    redeemed = SystemEvent(
+        f"{REWARD_REDEEMED}:{redemption.id}",
+        member.id,
+        REWARD_REDEEMED,
+        now,
+        {"reward_id": reward.id, "reward_code": reward.code, "points": price},
+    )
+    reactions.after_events(session, record_events(session, [redeemed], now), now)
     return redemption, True
 
 

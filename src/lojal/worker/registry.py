@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lojal.insight.tasks import RefitHandler
+from lojal.journeys.tasks import JourneyHandler
 from lojal.messaging.delivery import MessageHandler
 from lojal.webhooks.delivery import WebhookHandler
 from lojal.worker.kinds import Context, Handler
@@ -15,5 +16,6 @@ def handlers(ctx: Context, schedule: Schedule | None = None) -> dict[str, Handle
         WebhookHandler(ctx),
         MessageHandler(ctx),
         RefitHandler(),
+        JourneyHandler(),
     ]
     return {h.kind: h for h in found}

@@ -8,8 +8,9 @@ is simply the next one (the club's steps catch up by themselves: they work on wh
 
 ``DEFAULT`` is the list: the scheduled steps of ``lojal.jobs`` (points activation and expiry,
 referrals, paid memberships, tier reviews, coupon reservations, idempotency records), the
-daily refit of the insight figures (``insight_refit``) and the worker's own housekeeping.
-Date triggers and segment sweeps add their entries here.
+daily refit of the insight figures (``insight_refit``), the worker's own housekeeping, and
+the journeys' date triggers (``journeys.tasks.sweep_dates``: each journey once per local
+day of the club).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from lojal.db.session import transaction
 from lojal.insight import tasks as insight
 from lojal.jobs.service import run_due
+from lojal.journeys.tasks import sweep_dates
 from lojal.worker import queue
 from lojal.worker.kinds import Context, Done, IoHandler, Outcome, Retry
 from lojal.worker.queue import Claimed
@@ -66,8 +68,15 @@ def refit_insight(ctx: Context, now: datetime) -> str:
     return "refit queued" if job is not None else "refit already queued"
 
 
+def journey_dates(ctx: Context, now: datetime) -> str:
+    done = sweep_dates(ctx.factory, now=now)
+    return f"{done.journeys} journeys swept, {done.entered} members entered"
+
+
 DEFAULT: tuple[Entry, ...] = (
     Entry("club-jobs", timedelta(minutes=5), club_jobs),
+    # each journey is swept once per local day; a slot only finds the ones not swept yet
+    Entry("journey-dates", timedelta(minutes=15), journey_dates),
     Entry("purge-jobs", timedelta(hours=6), purge_jobs),
     Entry("insight-refit", timedelta(days=1), refit_insight),
 )

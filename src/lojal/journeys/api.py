@@ -1,0 +1,187 @@
+"""``/api/v1/journeys``: define journeys, switch them on and off, read their runs and figures;
+``/api/v1/journey-policies``: the channels' caps and quiet hours."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy.orm import Session
+
+from lojal.inputs import MAX_ID
+from lojal.journeys import queries, service
+from lojal.journeys.definition import JourneyDefinition
+from lojal.journeys.errors import InvalidJourney
+from lojal.journeys.models import ChannelPolicy, Journey, JourneyRun
+from lojal.journeys.schemas import (
+    JourneyFigures,
+    JourneyRead,
+    JourneyRunRead,
+    PolicyBody,
+    PolicyRead,
+    PolicyWrite,
+)
+from lojal.members import service as members
+from lojal.web.deps import API_PREFIX, Admin, AdminWrite, MemberIdPath, NowDep, SessionDep
+from lojal.web.writer import Reply
+
+router = APIRouter(prefix=API_PREFIX, tags=["journeys"])
+JourneyIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The journey's id")]
+ChannelPath = Annotated[Literal["email", "sms", "push", "inbox"], Path(description="The channel")]
+
+
+def journey_read(journey: Journey) -> JourneyRead:
+    return JourneyRead(
+        id=journey.id,
+        code=journey.code,
+        name=journey.name,
+        trigger=journey.trigger_kind,
+        enabled=journey.enabled,
+        holdout_percent=journey.holdout_percent,
+        revision=journey.revision,
+        definition=journey.definition,
+        swept_on=journey.swept_on.isoformat() if journey.swept_on else None,
+        created_at=journey.created_at,
+        updated_at=journey.updated_at,
+    )
+
+
+def run_read(run: JourneyRun, code: str) -> JourneyRunRead:
+    return JourneyRunRead(
+        id=run.id,
+        journey_id=run.journey_id,
+        journey=code,
+        member_id=run.member_id,
+        occasion=run.occasion,
+        cause=run.cause,
+        state=run.state,
+        held_out=run.held_out,
+        position=list(run.position),
+        next_at=run.next_at,
+        history=list(run.history),
+        entered_at=run.entered_at,
+        converts_until=run.converts_until,
+        finished_at=run.finished_at,
+    )
+
+
+def policy_read(policy: ChannelPolicy) -> PolicyRead:
+    return PolicyRead(
+        channel=policy.channel,
+        cap_messages=policy.cap_messages,
+        cap_days=policy.cap_days,
+        quiet_from=policy.quiet_from,
+        quiet_until=policy.quiet_until,
+        updated_at=policy.updated_at,
+    )
+
+
+@router.post("/journeys", response_model=JourneyRead, status_code=201)
+async def create_journey(body: JourneyDefinition, write: AdminWrite) -> Response:
+    """Save a journey, switched off: switch it on with ``POST /journeys/{id}/enable``."""
+
+    def work(session: Session, now: datetime) -> Reply:
+        return Reply.of(journey_read(service.add(session, definition=body, now=now)), 201)
+
+    return await write(work)
+
+
+@router.get("/journeys", response_model=list[JourneyRead])
+def list_journeys(session: SessionDep, _: Admin) -> list[JourneyRead]:
+    return [journey_read(j) for j in queries.list_journeys(session)]
+
+
+@router.get("/journeys/{journey_id}", response_model=JourneyRead)
+def get_journey(journey_id: JourneyIdPath, session: SessionDep, _: Admin) -> JourneyRead:
+    return journey_read(queries.get(session, journey_id))
+
+
+@router.put("/journeys/{journey_id}", response_model=JourneyRead)
+async def replace_journey(
+    journey_id: JourneyIdPath, body: JourneyDefinition, write: AdminWrite
+) -> Response:
+    """Change a journey's definition (its code stays); runs under way go on with the new
+    steps."""
+
+    def work(session: Session, now: datetime) -> Reply:
+        found = queries.get(session, journey_id)
+        if found.code != body.code:
+            raise InvalidJourney(
+                f"code: the journey's code is {found.code!r}; it does not change", field="code"
+            )
+        return Reply.of(journey_read(service.replace(session, definition=body, now=now)), 200)
+
+    return await write(work)
+
+
+@router.post("/journeys/{journey_id}/enable", response_model=JourneyRead)
+async def enable_journey(journey_id: JourneyIdPath, write: AdminWrite) -> Response:
+    """Switch the journey on: from now, its trigger enters members."""
+
+    def work(session: Session, now: datetime) -> Reply:
+        found = service.set_enabled(session, journey=journey_id, enabled=True, now=now)
+        return Reply.of(journey_read(found), 200)
+
+    return await write(work)
+
+
+@router.post("/journeys/{journey_id}/disable", response_model=JourneyRead)
+async def disable_journey(journey_id: JourneyIdPath, write: AdminWrite) -> Response:
+    """Switch the journey off: nobody new enters; runs under way finish their steps."""
+
+    def work(session: Session, now: datetime) -> Reply:
+        found = service.set_enabled(session, journey=journey_id, enabled=False, now=now)
+        return Reply.of(journey_read(found), 200)
+
+    return await write(work)
+
+
+@router.get("/journeys/{journey_id}/figures", response_model=JourneyFigures)
+def journey_figures(
+    journey_id: JourneyIdPath, session: SessionDep, now: NowDep, _: Admin
+) -> JourneyFigures:
+    """Entered, sent, delivered, opened, clicked, converted and revenue (minor units of the
+    club's currency), for the treated members and the held-out ones."""
+    return queries.figures(session, queries.get(session, journey_id), now=now)
+
+
+@router.get("/journeys/{journey_id}/runs", response_model=list[JourneyRunRead])
+def journey_runs(
+    journey_id: JourneyIdPath,
+    session: SessionDep,
+    _: Admin,
+    after: Annotated[int, Query(ge=0, le=MAX_ID, description="The last run id seen")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[JourneyRunRead]:
+    """The journey's runs, by id, a page at a time, each with its state and history."""
+    journey = queries.get(session, journey_id)
+    return [
+        run_read(r, journey.code)
+        for r in queries.runs_page(session, journey.id, after=after, limit=limit)
+    ]
+
+
+@router.get("/members/{member_id}/journey-runs", response_model=list[JourneyRunRead])
+def member_runs(member_id: MemberIdPath, session: SessionDep, _: Admin) -> list[JourneyRunRead]:
+    """The journeys a member has taken and is taking, newest first."""
+    member = members.get(session, member_id)
+    codes = {j.id: j.code for j in queries.list_journeys(session)}
+    return [run_read(r, codes[r.journey_id]) for r in queries.runs_of_member(session, member.id)]
+
+
+@router.get("/journey-policies", response_model=list[PolicyRead])
+def list_policies(session: SessionDep, _: Admin) -> list[PolicyRead]:
+    return [policy_read(p) for p in queries.policies(session)]
+
+
+@router.put("/journey-policies/{channel}", response_model=PolicyRead)
+async def set_policy(channel: ChannelPath, body: PolicyBody, write: AdminWrite) -> Response:
+    """Set the channel's frequency cap (marketing messages per member per days) and quiet
+    hours (club time); fields left out are none."""
+    data = PolicyWrite.model_validate({"channel": channel, **body.model_dump()})
+
+    def work(session: Session, now: datetime) -> Reply:
+        return Reply.of(policy_read(service.set_policy(session, data=data, now=now)), 200)
+
+    return await write(work)

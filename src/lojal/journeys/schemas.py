@@ -1,0 +1,114 @@
+"""What the journeys' API and commands take and give."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class PolicyBody(BaseModel):
+    """A channel's frequency cap (at most ``cap_messages`` marketing messages per member in
+    ``cap_days`` days) and quiet hours (``HH:MM`` to ``HH:MM``, club time; may pass
+    midnight). Fields left out are none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cap_messages: int | None = Field(None, ge=1, le=1000)
+    cap_days: int | None = Field(None, ge=1, le=365)
+    quiet_from: str | None = Field(None, pattern=HHMM)
+    quiet_until: str | None = Field(None, pattern=HHMM)
+
+    @model_validator(mode="after")
+    def _pairs(self) -> PolicyBody:
+        if (self.cap_messages is None) != (self.cap_days is None):
+            raise ValueError("a cap needs both cap_messages and cap_days")
+        if (self.quiet_from is None) != (self.quiet_until is None):
+            raise ValueError("quiet hours need both quiet_from and quiet_until")
+        return self
+
+
+class PolicyWrite(PolicyBody):
+    channel: Literal["email", "sms", "push", "inbox"]
+
+
+class PolicyRead(BaseModel):
+    channel: str
+    cap_messages: int | None
+    cap_days: int | None
+    quiet_from: str | None
+    quiet_until: str | None
+    updated_at: datetime
+
+
+class JourneyRead(BaseModel):
+    id: int
+    code: str
+    name: str
+    trigger: str
+    enabled: bool
+    holdout_percent: int
+    revision: int
+    definition: dict[str, Any]
+    swept_on: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class GroupFigures(BaseModel):
+    """Of the runs in one group (treated, or held out): how many, how many bought within
+    the conversion window, and what they spent then."""
+
+    runs: int
+    converted: int
+    purchases: int
+    revenue_minor: int
+
+
+class JourneyFigures(BaseModel):
+    """A journey's figures: the runs, what its messages came to, and conversions — of the
+    members it treated and of those held out (for lift)."""
+
+    journey_id: int
+    code: str
+    entered: int
+    active: int
+    held_out: int
+    sent: int
+    delivered: int
+    suppressed: int
+    failed: int
+    queued: int
+    opened: int
+    clicked: int
+    converted: int
+    revenue_minor: int
+    currency: str
+    treated: GroupFigures
+    control: GroupFigures
+    at: datetime
+
+
+class JourneyRunRead(BaseModel):
+    id: int
+    journey_id: int
+    journey: str
+    member_id: int
+    occasion: str
+    cause: str
+    state: str
+    held_out: bool
+    position: list[int]
+    next_at: datetime | None
+    history: list[dict[str, Any]]
+    entered_at: datetime
+    converts_until: datetime
+    finished_at: datetime | None
+
+
+class JourneySwept(BaseModel):
+    journeys: int
+    entered: int
