@@ -6,10 +6,10 @@ with a minimal FastAPI app that inserts one row per request (bench/minimal_app.p
 
 Everything runs on 127.0.0.1 in a fresh temporary directory. The load generator is ``wrk``
 (Debian package ``wrk``), one thread, a separate process; its Lua script (written per run) sends
-unique order ids, two lines each, a random member by email (as a till bound to store-1 sends
-them), and an ``Idempotency-Key`` header on
-every second request. wrk is closed-loop: each connection waits for its answer before it sends
-the next request, so the latencies are per-request service times at that concurrency.
+unique order ids, two lines each, a random member by email, with a till key of store-1 (as that
+till sends them), and an ``Idempotency-Key`` header on every second request. wrk is
+closed-loop: each connection waits for its answer before it sends the next request, so the
+latencies are per-request service times at that concurrency.
 
 For each concurrency level both servers get a warm-up (``--warmup`` seconds, not counted), then
 ``--repeat`` rounds that alternate lojal / minimal, ``--duration`` seconds each. The report
