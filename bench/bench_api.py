@@ -6,9 +6,10 @@ with a minimal FastAPI app that inserts one row per request (bench/minimal_app.p
 
 Everything runs on 127.0.0.1 in a fresh temporary directory. The load generator is ``wrk``
 (Debian package ``wrk``), one thread, a separate process; its Lua script (written per run) sends
-unique order ids, two lines each, a random member by email, and an ``Idempotency-Key`` header on
-every second request. wrk is closed-loop: each connection waits for its answer before it sends
-the next request, so the latencies are per-request service times at that concurrency.
+unique order ids, two lines each, a random member by email, with a till key of store-1 (as that
+till sends them), and an ``Idempotency-Key`` header on every second request. wrk is
+closed-loop: each connection waits for its answer before it sends the next request, so the
+latencies are per-request service times at that concurrency.
 
 For each concurrency level both servers get a warm-up (``--warmup`` seconds, not counted), then
 ``--repeat`` rounds that alternate lojal / minimal, ``--duration`` seconds each. The report
@@ -63,11 +64,11 @@ function request()
   local s1 = math.random(1, 5000)
   local s2 = math.random(1, 5000)
   local body = string.format(
-    '{"order_id":"%s","email":"member%d@bench.example","channel":"store","store_id":"store-%d",' ..
+    '{"order_id":"%s","email":"member%d@bench.example","channel":"store","store_id":"store-1",' ..
     '"lines":[{"sku":"SKU-%05d","name":"Article %d","category":"%s","quantity":%d,' ..
     '"unit_price_minor":%d},{"sku":"SKU-%05d","name":"Article %d","category":"%s",' ..
     '"quantity":1,"unit_price_minor":%d}]}',
-    oid, m, math.random(1, 40), s1, s1, categories[s1 % 7 + 1], math.random(1, 3),
+    oid, m, s1, s1, categories[s1 % 7 + 1], math.random(1, 3),
     math.random(500, 30000), s2, s2, categories[s2 % 7 + 1], math.random(500, 30000))
   local headers = {}
   headers["Content-Type"] = "application/json"
@@ -288,7 +289,7 @@ def main() -> None:
     print(f"access log: {args.access_log}")
     print(f"workdir: {workdir}")
     common.make_club(lojal_url, workdir, args.members)
-    key = common.create_key(lojal_url, "pos")
+    key = common.create_key(lojal_url, "till", "store-1")
     run_id = secrets.token_hex(3)
     servers: dict[str, Server] = {}
     try:

@@ -212,7 +212,7 @@ def bench_validate(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         url=url,
     )
     pool = [line.split(",")[1] for line in out.read_text().splitlines()[1:]]  # the display form
-    key = common.create_key(url, "pos")
+    key = common.create_key(url, "till")
     kept = common.ROOT / "bench" / "results"
     kept.mkdir(exist_ok=True)
     servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}

@@ -109,8 +109,10 @@ def enrol_members(url: str, count: int, batch: int = 2000) -> None:
         engine.dispose()
 
 
-def create_key(url: str, scope: str = "pos") -> str:
-    out = cli("keys", "create", "bench", "--scope", scope, url=url)
+def create_key(url: str, kind: str = "till", store: str | None = "store-1") -> str:
+    """A key of ``kind`` (a till of ``store``)."""
+    where = ("--store", store) if kind == "till" and store else ()
+    out = cli("keys", "add", "bench", "--kind", kind, *where, url=url)
     return out.strip().splitlines()[-1].strip()
 
 

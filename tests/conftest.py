@@ -158,21 +158,44 @@ def program(session: Session, clock: FixedClock) -> ProgramConfig:
     return apply_program(session, clock.now())
 
 
+# The keys of ``Api``: name, kind, and a till's store. "pos" is a till of store TILL_STORE;
+# "web" and "integration" are two web shops' keys.
+TILL_STORE = "store-1"
+KEYS = (
+    ("admin", "admin", None),
+    ("integration", "integration", None),
+    ("web", "integration", None),
+    ("pos", "till", TILL_STORE),
+    ("app", "app", None),
+)
+
+
 class Api:
-    """A test client with one key per scope."""
+    """A test client with one key per kind (``KEYS``)."""
 
     def __init__(self, client: TestClient, keys: dict[str, str]) -> None:
         self.client = client
         self.keys = keys
 
-    def headers(self, scope: str = "admin", idempotency_key: str | None = None) -> dict[str, str]:
+    def headers(
+        self, scope: str = "admin", idempotency_key: str | None = None, handle: str | None = None
+    ) -> dict[str, str]:
         h = {"Authorization": f"Bearer {self.keys[scope]}"}
         if idempotency_key is not None:
             h["Idempotency-Key"] = idempotency_key
+        if handle is not None:
+            h["Lojal-Member-Handle"] = handle
         return h
 
-    def get(self, path: str, scope: str = "admin", **kw: Any) -> Any:
-        return self.client.get(f"/api/v1{path}", headers=self.headers(scope), **kw)
+    def handle(self, **identity: str) -> str:
+        """The till's ("pos") member handle for the member with this card, email or phone."""
+        r = self.get("/till/members", scope="pos", params=identity)
+        assert r.status_code == 200, r.text
+        handle: str = r.json()["handle"]
+        return handle
+
+    def get(self, path: str, scope: str = "admin", handle: str | None = None, **kw: Any) -> Any:
+        return self.client.get(f"/api/v1{path}", headers=self.headers(scope, None, handle), **kw)
 
     def post(
         self,
@@ -180,10 +203,11 @@ class Api:
         json: Any = None,
         scope: str = "admin",
         idempotency_key: str | None = None,
+        handle: str | None = None,
         **kw: Any,
     ) -> Any:
         return self.client.post(
-            f"/api/v1{path}", json=json, headers=self.headers(scope, idempotency_key), **kw
+            f"/api/v1{path}", json=json, headers=self.headers(scope, idempotency_key, handle), **kw
         )
 
     def put(self, path: str, json: Any = None, scope: str = "admin") -> Any:
@@ -213,9 +237,9 @@ def serve_api(
     # not see it): tests/coupons/test_held_reader.py runs that path on committed data
     app.state.reader = None
     keys = {}
-    for scope in ("admin", "integration", "pos"):
+    for scope, kind, store in KEYS:
         _, keys[scope] = staff.create_key(
-            session, name=f"test-{scope}", scopes=[scope], pepper=PEPPER, now=clock.now()
+            session, name=f"test-{scope}", kind=kind, store_id=store, pepper=PEPPER, now=clock.now()
         )
     session.commit()
     # writes run in the test's transaction too

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from lojal import __version__
+from lojal.access.api import router as access_router
 from lojal.activities.api import router as activities_router
 from lojal.audit.api import router as audit_router
 from lojal.badges.api import router as badges_router
@@ -35,9 +36,11 @@ from lojal.program.api import router as program_router
 from lojal.referrals.api import router as referrals_router
 from lojal.rewards.api import router as rewards_router
 from lojal.segments.api import router as segments_router
+from lojal.staff.api import router as keys_router
 from lojal.summary.api import router as summary_router
 from lojal.tiers.api import router as tiers_router
 from lojal.web import contract, docs, errors
+from lojal.web.deps import Credentials
 from lojal.web.limits import RequestLimits
 from lojal.web.storable import RefuseUnstorableText
 from lojal.web.writer import Writer
@@ -100,7 +103,7 @@ def create_app(
     # SQLite: short reads on the event loop (coupon validation), on one held connection
     app.state.reader = HeldReader(engine) if sqlite else None
     app.state.clock = clock
-    app.state.auth_cache = {}
+    app.state.auth_cache = Credentials()
     app.state.writer = Writer(
         make_session_factory(writer_engine), clock, inline=sqlite, threads=settings.writer_threads
     )
@@ -141,6 +144,8 @@ def create_app(
         segments_router,
         insight_router,
         journeys_router,
+        keys_router,
+        access_router,
     ):
         app.router.routes.extend(router.routes)
     docs.install(app)

@@ -21,7 +21,7 @@ def iso(at: datetime) -> str:
 
 
 def _member(api: Api) -> int:
-    r = api.post("/members", {"email": f"{unique('m')}@example.se"}, scope="pos")
+    r = api.post("/members", {"email": f"{unique('m')}@example.se"}, scope="web")
     assert r.status_code == 201, r.text
     member_id: int = r.json()["id"]
     return member_id
@@ -99,7 +99,7 @@ def test_a_late_purchase_waits_from_when_lojal_learned_of_it() -> None:
 # ------------------------------------------------------------------ through the API
 
 
-@pytest.mark.parametrize("scope", ["pos", "integration"])
+@pytest.mark.parametrize("scope", ["web", "integration"])
 def test_a_till_purchase_twenty_days_back_is_refused(api: Api, scope: str) -> None:
     m = _member(api)
     body = purchase_payload(member_id=m, occurred_at=iso(START - 20 * DAY))
@@ -119,7 +119,7 @@ def test_a_till_purchase_two_days_back_waits_the_pending_period_from_now(api: Ap
     m = _member(api)
     occurred = START - 2 * DAY
     r = api.post(
-        "/purchases", purchase_payload(member_id=m, occurred_at=iso(occurred)), scope="pos"
+        "/purchases", purchase_payload(member_id=m, occurred_at=iso(occurred)), scope="web"
     )
     assert r.status_code == 201, r.text
     assert r.json()["occurred_at"].startswith("2026-02-28T09:00")
@@ -149,7 +149,7 @@ def test_an_admin_may_send_history_five_years_back(api: Api) -> None:
     assert lot["state"] == "available"
 
 
-@pytest.mark.parametrize("scope", ["pos", "admin"])
+@pytest.mark.parametrize("scope", ["web", "admin"])
 @pytest.mark.parametrize("when", ["2200-01-01T00:00:00Z", "9990-06-01T12:00:00Z"])
 def test_purchases_dated_far_ahead_are_refused(api: Api, scope: str, when: str) -> None:
     m = _member(api)
@@ -166,20 +166,20 @@ def test_returns_and_events_follow_the_same_rule(api: Api) -> None:
     )
     assert api.put("/program", program).status_code == 200
     m = _member(api)
-    order = api.post("/purchases", purchase_payload(member_id=m), scope="pos").json()
+    order = api.post("/purchases", purchase_payload(member_id=m), scope="web").json()
     old = iso(START - 20 * DAY)
-    r = api.post("/returns", return_payload(order["order_id"], occurred_at=old), scope="pos")
+    r = api.post("/returns", return_payload(order["order_id"], occurred_at=old), scope="web")
     assert r.status_code == 422, r.text
     assert r.json()["field"] == "occurred_at"
     assert "a return" in r.json()["detail"]
-    e = api.post("/events", event_payload(member_id=m, occurred_at=old), scope="pos")
+    e = api.post("/events", event_payload(member_id=m, occurred_at=old), scope="web")
     assert e.status_code == 422, e.text
     assert e.json()["field"] == "occurred_at"
     ahead = iso(START + DAY)
     assert api.post("/events", event_payload(member_id=m, occurred_at=ahead)).status_code == 422
     # an event two days back: its points too wait from now
     late = api.post(
-        "/events", event_payload(member_id=m, occurred_at=iso(START - 2 * DAY)), scope="pos"
+        "/events", event_payload(member_id=m, occurred_at=iso(START - 2 * DAY)), scope="web"
     )
     assert late.status_code == 201, late.text
     event_lot = next(lot for lot in _points(api, m)["lots"] if lot["points"] == 20)
@@ -195,11 +195,11 @@ def test_the_club_sets_how_many_days_back(api: Api) -> None:
     m = _member(api)
     twenty = iso(START - 20 * DAY)
     assert api.put("/program", {**program, "max_backdate_days": 30}).status_code == 200
-    r = api.post("/purchases", purchase_payload(member_id=m, occurred_at=twenty), scope="pos")
+    r = api.post("/purchases", purchase_payload(member_id=m, occurred_at=twenty), scope="web")
     assert r.status_code == 201, r.text
     assert api.put("/program", {**program, "max_backdate_days": 0}).status_code == 200
     hour = iso(START - timedelta(hours=1))
-    r = api.post("/purchases", purchase_payload(member_id=m, occurred_at=hour), scope="pos")
+    r = api.post("/purchases", purchase_payload(member_id=m, occurred_at=hour), scope="web")
     assert r.status_code == 422, r.text
     assert "at most 0 days back" in r.json()["detail"]
     bad = api.put("/program", {**program, "max_backdate_days": 366})
@@ -212,9 +212,9 @@ def test_a_retry_after_the_window_answers_with_the_first_recording(
 ) -> None:
     m = _member(api)
     body = purchase_payload(member_id=m, occurred_at=iso(START - 2 * DAY))
-    first = api.post("/purchases", body, scope="pos")
+    first = api.post("/purchases", body, scope="web")
     assert first.status_code == 201, first.text
     clock.advance(5 * DAY)
-    again = api.post("/purchases", body, scope="pos")
+    again = api.post("/purchases", body, scope="web")
     assert again.status_code == 200, again.text
     assert again.json()["id"] == first.json()["id"]

@@ -79,7 +79,7 @@ def test_a_key_created_and_revoked_is_recorded_without_its_secret(
 ) -> None:
     session.info["actor"] = "cli:tester"
     key, _ = staff.create_key(
-        session, name=unique("k"), scopes=["pos"], pepper=PEPPER, now=clock.now()
+        session, name=unique("k"), kind="integration", pepper=PEPPER, now=clock.now()
     )
     staff.revoke(session, prefix=key.prefix, now=clock.now())
     session.flush()

@@ -30,7 +30,7 @@ EXPLORER: dict[str, Any] = {
 
 
 def _member(api: Api) -> int:
-    r = api.post("/members", {"email": f"m{id(api)}-{len(api.keys)}@example.se"}, scope="pos")
+    r = api.post("/members", {"email": f"m{id(api)}-{len(api.keys)}@example.se"}, scope="web")
     assert r.status_code == 201, r.text
     member_id: int = r.json()["id"]
     return member_id
@@ -53,7 +53,7 @@ def _setup(api: Api) -> None:
 def test_a_member_sees_progress_rewards_and_badges(api: Api) -> None:
     _setup(api)
     m = _member(api)
-    shown = api.get(f"/members/{m}/challenges", scope="pos").json()
+    shown = api.get(f"/members/{m}/challenges", scope="web").json()
     assert shown["member_id"] == m
     by_code = {c["code"]: c for c in shown["challenges"]}
     assert by_code["explorer"]["status"] == "not_started"
@@ -65,7 +65,7 @@ def test_a_member_sees_progress_rewards_and_badges(api: Api) -> None:
     categories = [["coffee", "tea"], ["tea"], ["bakery"]]
     for cats in categories[:2]:
         body = purchase_payload(member_id=m, lines=[line(f"S-{c}", category=c) for c in cats])
-        assert api.post("/purchases", body, scope="pos").status_code == 201
+        assert api.post("/purchases", body, scope="web").status_code == 201
     explorer = next(
         c
         for c in api.get(f"/members/{m}/challenges").json()["challenges"]
@@ -74,9 +74,9 @@ def test_a_member_sees_progress_rewards_and_badges(api: Api) -> None:
     assert (explorer["status"], explorer["progress"], explorer["target"]) == ("in_progress", 2, 3)
     assert explorer["values"] == ["coffee", "tea"]
     body = purchase_payload(member_id=m, lines=[line("S-b", category="bakery")])
-    assert api.post("/purchases", body, scope="pos").status_code == 201
+    assert api.post("/purchases", body, scope="web").status_code == 201
     assert (
-        api.post("/events", event_payload("survey_answered", member_id=m), scope="pos").status_code
+        api.post("/events", event_payload("survey_answered", member_id=m), scope="web").status_code
         == 201
     )
 
@@ -84,13 +84,13 @@ def test_a_member_sees_progress_rewards_and_badges(api: Api) -> None:
     assert shown["explorer"]["status"] == "completed"
     assert shown["explorer"]["rewarded"] is True
     assert shown["spring-survey"]["completions"] == 1
-    [badge] = api.get(f"/members/{m}/badges", scope="pos").json()["badges"]
+    [badge] = api.get(f"/members/{m}/badges", scope="web").json()["badges"]
     assert (badge["code"], badge["name"], badge["times"]) == ("explorer", "Explorer", 1)
     assert badge["image_url"] == "https://cdn.example.se/e.png"
-    points = api.get(f"/members/{m}/points", scope="pos").json()
+    points = api.get(f"/members/{m}/points", scope="web").json()
     # 4 lines at 100 SEK, then 200 + 50 for the challenges
     assert points["lifetime_earned"] == 400 + 250
-    ledger = api.get(f"/members/{m}/ledger", scope="pos").json()["entries"]
+    ledger = api.get(f"/members/{m}/ledger", scope="web").json()["entries"]
     texts = [e["explanation"] for e in ledger if e["key"].startswith("challenge:")]
     assert sorted(texts) == [
         "+200 points: challenge 'Buy from 3 categories this month' completed",
@@ -223,8 +223,8 @@ def test_codes_are_unique_and_only_admins_define(api: Api) -> None:
     )
     r = api.post("/badges", {"code": "explorer", "name": "Again"})
     assert (r.status_code, r.json()["error"]) == (409, "BadgeCodeTaken")
-    assert api.post("/challenges", {**EXPLORER, "code": "x"}, scope="pos").status_code == 403
-    assert api.get("/challenges", scope="pos").status_code == 403
+    assert api.post("/challenges", {**EXPLORER, "code": "x"}, scope="web").status_code == 403
+    assert api.get("/challenges", scope="web").status_code == 403
     assert api.get("/challenges/nope").status_code == 404
     assert api.post("/challenges/nope/activate").json()["error"] == "ChallengeNotFound"
 
@@ -255,7 +255,7 @@ def test_staff_grant_and_revoke_badges(api: Api) -> None:
     assert (held["code"], held["times"], held["source"]) == ("vip", 1, "staff:test-admin")
     again = api.post(f"/members/{m}/badges", {"badge": "vip"})
     assert again.json()["badges"][0]["times"] == 1  # a grant of a badge held changes nothing
-    assert api.post(f"/members/{m}/badges", {"badge": "vip"}, scope="pos").status_code == 403
+    assert api.post(f"/members/{m}/badges", {"badge": "vip"}, scope="web").status_code == 403
     r = api.post(f"/members/{m}/badges", {"badge": "nope"})
     assert (r.status_code, r.json()["error"]) == (404, "BadgeNotFound")
     r = api.client.delete(f"/api/v1/members/{m}/badges/vip", headers=api.headers())
@@ -279,9 +279,9 @@ def test_a_challenge_can_reward_a_coupon_of_a_campaign(api: Api) -> None:
     assert api.post("/challenges/survey-coupon/activate").status_code == 200
     m = _member(api)
     body = event_payload("survey_answered", member_id=m)
-    assert api.post("/events", body, scope="pos").status_code == 201
-    assert api.post("/events", body, scope="pos").status_code in (200, 201)  # a replay
-    [coupon] = api.get(f"/members/{m}/coupons", scope="pos").json()
+    assert api.post("/events", body, scope="web").status_code == 201
+    assert api.post("/events", body, scope="web").status_code in (200, 201)  # a replay
+    [coupon] = api.get(f"/members/{m}/coupons", scope="web").json()
     assert (coupon["campaign_id"], coupon["member_id"]) == (campaign_id, m)
     check = {"code": coupon["code"], "member_id": m, "basket": {"total_minor": 10_000}}
-    assert api.post("/coupons/validate", check, scope="pos").json()["discount_minor"] == 2_000
+    assert api.post("/coupons/validate", check, scope="web").json()["discount_minor"] == 2_000

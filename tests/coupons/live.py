@@ -32,9 +32,13 @@ class Live:
             self.config = apply_program(session, START)
             self.keys = {
                 name: staff.create_key(
-                    session, name=name, scopes=[scope], pepper=PEPPER, now=START
+                    session, name=name, kind=kind, store_id=store, pepper=PEPPER, now=START
                 )[1]
-                for name, scope in (("admin", "admin"), ("till", "pos"), ("shop", "integration"))
+                for name, kind, store in (
+                    ("admin", "admin", None),
+                    ("till", "till", "store-1"),
+                    ("shop", "integration", None),
+                )
             }
 
     def close(self) -> None:

@@ -36,7 +36,7 @@ def reader(engine: Engine) -> Iterator[HeldReader]:
 
 def _add_key(engine: Engine, name: str) -> None:
     with transaction(make_session_factory(engine)) as session:
-        staff.create_key(session, name=name, scopes=["pos"], pepper="p", now=NOW)
+        staff.create_key(session, name=name, kind="integration", pepper="p", now=NOW)
 
 
 def _names(reader: HeldReader) -> list[str]:

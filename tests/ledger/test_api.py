@@ -14,14 +14,14 @@ from tests.factories import member_payload, purchase_payload
 
 
 def _member(api: Api) -> int:
-    r = api.post("/members", member_payload(), scope="pos")
+    r = api.post("/members", member_payload(), scope="web")
     assert r.status_code == 201, r.text
     member_id: int = r.json()["id"]
     return member_id
 
 
 def _points(api: Api, member_id: int) -> dict[str, Any]:
-    r = api.get(f"/members/{member_id}/points", scope="pos")
+    r = api.get(f"/members/{member_id}/points", scope="web")
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
@@ -38,7 +38,7 @@ def test_points_show_pending_then_available_after_the_jobs(
     clock: FixedClock,
 ) -> None:
     m = _member(api)
-    api.post("/purchases", purchase_payload(member_id=m), scope="pos")
+    api.post("/purchases", purchase_payload(member_id=m), scope="web")
     points = _points(api, m)
     assert (points["pending"], points["available"], points["lifetime_earned"]) == (100, 0, 100)
     assert points["point_name"] == "points"
@@ -48,18 +48,18 @@ def test_points_show_pending_then_available_after_the_jobs(
     assert (points["pending"], points["available"]) == (0, 100)
     assert [lot["state"] for lot in points["lots"]] == ["available"]
     assert points["lots"][0]["expires_at"].startswith("2027-03-02T09:00")
-    ledger_page = api.get(f"/members/{m}/ledger", scope="pos").json()
+    ledger_page = api.get(f"/members/{m}/ledger", scope="web").json()
     assert [e["kind"] for e in ledger_page["entries"]] == ["activate", "earn"]
 
 
 def test_spend_refuses_to_go_negative(api: Api) -> None:
     m = _member(api)
     _grant(api, m, 30)
-    r = api.post(f"/members/{m}/points/spend", {"points": 31}, scope="pos")
+    r = api.post(f"/members/{m}/points/spend", {"points": 31}, scope="web")
     assert r.status_code == 409, r.text
     assert r.json()["error"] == "InsufficientPoints"
     assert _points(api, m)["available"] == 30
-    ok = api.post(f"/members/{m}/points/spend", {"points": 30, "reason": "coffee"}, scope="pos")
+    ok = api.post(f"/members/{m}/points/spend", {"points": 30, "reason": "coffee"}, scope="web")
     assert ok.status_code == 200, ok.text
     assert ok.json()["available"] == 0
     assert ok.json()["lifetime_spent"] == 30
@@ -69,8 +69,8 @@ def test_spend_with_the_same_reference_spends_once(api: Api) -> None:
     m = _member(api)
     _grant(api, m, 100)
     body = {"points": 40, "reference": "receipt-9"}
-    first = api.post(f"/members/{m}/points/spend", body, scope="pos")
-    second = api.post(f"/members/{m}/points/spend", body, scope="pos")
+    first = api.post(f"/members/{m}/points/spend", body, scope="web")
+    second = api.post(f"/members/{m}/points/spend", body, scope="web")
     assert first.status_code == second.status_code == 200
     assert second.json()["available"] == 60
     assert _points(api, m)["lifetime_spent"] == 40
@@ -80,17 +80,17 @@ def test_spend_replayed_with_its_idempotency_key(api: Api) -> None:
     m = _member(api)
     _grant(api, m, 100)
     first = api.post(
-        f"/members/{m}/points/spend", {"points": 10}, scope="pos", idempotency_key="spend-1"
+        f"/members/{m}/points/spend", {"points": 10}, scope="web", idempotency_key="spend-1"
     )
     replay = api.post(
-        f"/members/{m}/points/spend", {"points": 10}, scope="pos", idempotency_key="spend-1"
+        f"/members/{m}/points/spend", {"points": 10}, scope="web", idempotency_key="spend-1"
     )
     assert replay.status_code == 200
     assert replay.headers.get("Idempotent-Replayed") == "true"
     assert replay.json() == first.json()
     assert _points(api, m)["available"] == 90
     reused = api.post(
-        f"/members/{m}/points/spend", {"points": 20}, scope="pos", idempotency_key="spend-1"
+        f"/members/{m}/points/spend", {"points": 20}, scope="web", idempotency_key="spend-1"
     )
     assert reused.status_code == 422
     assert reused.json()["error"] == "IdempotencyKeyReused"
@@ -123,10 +123,10 @@ def test_adjustments_need_a_reason_and_cannot_go_negative(api: Api) -> None:
 
 def test_scopes_and_keys(api: Api) -> None:
     m = _member(api)
-    r = api.post(f"/members/{m}/points/adjust", {"points": 5, "reason": "x"}, scope="pos")
+    r = api.post(f"/members/{m}/points/adjust", {"points": 5, "reason": "x"}, scope="web")
     assert r.status_code == 403
     program = api.get("/program").json()["config"]
-    assert api.put("/program", program, scope="pos").status_code == 403
+    assert api.put("/program", program, scope="web").status_code == 403
     assert api.put("/program", program, scope="integration").status_code == 403
     assert api.client.get(f"/api/v1/members/{m}/points").status_code == 401
     bad = api.client.get(f"/api/v1/members/{m}/points", headers={"Authorization": "Bearer wrong"})
@@ -142,11 +142,11 @@ def test_bad_spend_payloads_are_422(api: Api) -> None:
         ({}, "points"),
         ({"points": 1, "extra": 1}, "extra"),
     ):
-        r = api.post(f"/members/{m}/points/spend", body, scope="pos")
+        r = api.post(f"/members/{m}/points/spend", body, scope="web")
         assert r.status_code == 422, (body, r.text)
         assert r.json()["errors"][0]["field"] == field
-    assert api.get("/members/424242/points", scope="pos").status_code == 404
-    assert api.post("/members/424242/points/spend", {"points": 1}, scope="pos").status_code == 404
+    assert api.get("/members/424242/points", scope="web").status_code == 404
+    assert api.post("/members/424242/points/spend", {"points": 1}, scope="web").status_code == 404
 
 
 def test_points_of_a_merged_member_show_the_survivor(api: Api) -> None:
@@ -156,7 +156,7 @@ def test_points_of_a_merged_member_show_the_survivor(api: Api) -> None:
     assert api.post(f"/members/{a}/merge", {"from_member_id": b}).status_code == 200
     assert _points(api, b)["member_id"] == a
     assert _points(api, a)["available"] == 30
-    spend = api.post(f"/members/{b}/points/spend", {"points": 30}, scope="pos")
+    spend = api.post(f"/members/{b}/points/spend", {"points": 30}, scope="web")
     assert spend.status_code == 200, spend.text
     assert spend.json()["member_id"] == a
     assert spend.json()["available"] == 0

@@ -35,30 +35,30 @@ EXPIRES = datetime(2027, 3, 2, 9, 0, tzinfo=UTC)  # and 12 months to expiry
 
 
 def _member_with_a_purchase(api: Api) -> int:
-    r = api.post("/members", member_payload(), scope="pos")
+    r = api.post("/members", member_payload(), scope="web")
     assert r.status_code == 201, r.text
     member_id: int = r.json()["id"]
-    r = api.post("/purchases", purchase_payload(member_id=member_id), scope="pos")
+    r = api.post("/purchases", purchase_payload(member_id=member_id), scope="web")
     assert r.status_code == 201, r.text
     return member_id
 
 
 def _points(api: Api, member_id: int) -> dict[str, Any]:
-    r = api.get(f"/members/{member_id}/points", scope="pos")
+    r = api.get(f"/members/{member_id}/points", scope="web")
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
 
 
 def _summary_points(api: Api, member_id: int) -> dict[str, Any]:
-    r = api.get(f"/members/{member_id}/summary", scope="pos")
+    r = api.get(f"/members/{member_id}/summary", scope="web")
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()["points"]
     return body
 
 
 def _spend(api: Api, member_id: int, points: int) -> Any:
-    return api.post(f"/members/{member_id}/points/spend", {"points": points}, scope="pos")
+    return api.post(f"/members/{member_id}/points/spend", {"points": points}, scope="web")
 
 
 def _keys(session: Session, prefix: str) -> list[str]:
@@ -98,7 +98,7 @@ def test_points_are_spendable_the_second_the_pending_period_ends(
     spent = _spend(api, m, 30)
     assert spent.status_code == 200, spent.text
     assert (spent.json()["available"], spent.json()["pending"]) == (70, 0)
-    kinds = [e["kind"] for e in api.get(f"/members/{m}/ledger", scope="pos").json()["entries"]]
+    kinds = [e["kind"] for e in api.get(f"/members/{m}/ledger", scope="web").json()["entries"]]
     assert kinds == ["spend", "activate", "earn"]
 
     # the spend wrote the job's entry: the job finds it done

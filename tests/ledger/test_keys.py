@@ -37,22 +37,25 @@ def test_a_redemption_key_has_no_kind_and_hashes_a_long_idempotency_key() -> Non
 
 
 def _entry_keys(api: Api, member_id: int) -> list[str]:
-    page = api.get(f"/members/{member_id}/ledger", scope="pos").json()
+    page = api.get(f"/members/{member_id}/ledger", scope="web").json()
     return [e["key"] for e in reversed(page["entries"])]
 
 
 def test_the_endpoints_store_the_keys_they_always_stored(api: Api) -> None:
     coupon_queries.forget_catalogue()
-    r = api.post("/members", {"email": "keys@example.se"}, scope="pos")
+    r = api.post("/members", {"email": "keys@example.se"}, scope="web")
     assert r.status_code == 201, r.text
     m: int = r.json()["id"]
     grant = api.post(
         f"/members/{m}/points/adjust", {"points": 1000, "reason": "gift"}, idempotency_key="a-1"
     )
     assert grant.status_code == 200, grant.text
-    spend = api.post(f"/members/{m}/points/spend", {"points": 1, "reference": "rc-1"}, scope="pos")
+    spend = api.post(f"/members/{m}/points/spend", {"points": 1, "reference": "rc-1"}, scope="web")
     assert spend.status_code == 200, spend.text
-    keyed = api.post(f"/members/{m}/points/spend", {"points": 1}, scope="pos", idempotency_key=LONG)
+    till = api.handle(email="keys@example.se")
+    keyed = api.post(
+        f"/members/{m}/points/spend", {"points": 1}, "pos", idempotency_key=LONG, handle=till
+    )
     assert keyed.status_code == 200, keyed.text
     body: dict[str, Any] = {
         "code": "keys-voucher",
@@ -84,19 +87,19 @@ def test_a_key_that_would_not_fit_its_column_has_its_idempotency_key_hashed() ->
 
 
 def test_the_longest_idempotency_key_spends_once_on_every_database(api: Api) -> None:
-    r = api.post("/members", {"email": "longest-key@example.se"}, scope="pos")
+    r = api.post("/members", {"email": "longest-key@example.se"}, scope="web")
     assert r.status_code == 201, r.text
     m: int = r.json()["id"]
     grant = api.post(f"/members/{m}/points/adjust", {"points": 50, "reason": "gift"})
     assert grant.status_code == 200, grant.text
     longest = "k" * 255
     first = api.post(
-        f"/members/{m}/points/spend", {"points": 5}, scope="pos", idempotency_key=longest
+        f"/members/{m}/points/spend", {"points": 5}, scope="web", idempotency_key=longest
     )
     assert first.status_code == 200, first.text
     again = api.post(
-        f"/members/{m}/points/spend", {"points": 5}, scope="pos", idempotency_key=longest
+        f"/members/{m}/points/spend", {"points": 5}, scope="web", idempotency_key=longest
     )
     assert again.status_code == 200, again.text
     assert again.json() == first.json()
-    assert api.get(f"/members/{m}/points", scope="pos").json()["available"] == 45
+    assert api.get(f"/members/{m}/points", scope="web").json()["available"] == 45

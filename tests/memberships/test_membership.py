@@ -58,7 +58,7 @@ def pay(api: Api, member_id: int, reference: str, plan: str = "gold-annual", **k
 
 
 def tier(api: Api, member_id: int) -> str | None:
-    body = api.get(f"/members/{member_id}/tier", scope="pos").json()
+    body = api.get(f"/members/{member_id}/tier", scope="web").json()
     return body["tier"]["code"] if body["tier"] else None
 
 
@@ -151,7 +151,7 @@ def test_a_renewal_pays_one_more_interval_from_the_renewal_date(club: Api) -> No
     assert r.status_code == 201, r.text
     assert r.json()["membership"]["renews_at"].startswith("2028-03-02T09:00")
     assert r.json()["payment"]["period_start"].startswith("2027-03-02T09:00")
-    body = club.get(f"/members/{m}/membership", scope="pos").json()
+    body = club.get(f"/members/{m}/membership", scope="web").json()
     assert [p["reference"] for p in body["active"]["payments"]] == ["r-1", "r-2"]
     assert len(body["history"]) == 1
 
@@ -171,7 +171,7 @@ def test_a_cancelled_membership_lasts_until_the_end_of_the_paid_period(
 ) -> None:
     m = enrol(club)
     pay(club, m, "c-1")
-    r = club.post(f"/members/{m}/membership/cancel", scope="pos")
+    r = club.post(f"/members/{m}/membership/cancel", scope="web")
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "active"
     assert r.json()["cancelled_at"] is not None
@@ -289,10 +289,10 @@ def test_a_bad_payment_is_refused(
 ) -> None:
     m = enrol(club)
     body = {"plan": "gold-annual", "reference": "bad-1", "amount_minor": 1, "currency": "SEK"}
-    r = club.post(f"/members/{m}/membership/payments", {**body, **change}, scope="pos")
+    r = club.post(f"/members/{m}/membership/payments", {**body, **change}, scope="web")
     assert (r.status_code, r.json()["error"]) == (status, error)
 
 
 def test_cancelling_without_a_membership_is_refused(club: Api) -> None:
-    r = club.post(f"/members/{enrol(club)}/membership/cancel", scope="pos")
+    r = club.post(f"/members/{enrol(club)}/membership/cancel", scope="web")
     assert (r.status_code, r.json()["error"]) == (409, "NoActiveMembership")

@@ -225,14 +225,14 @@ def test_the_inbox_over_the_api(api: Any, session: Session) -> None:
         now=NOW,
     )
     session.commit()
-    got = api.get(f"/members/{member}/inbox", scope="pos").json()
+    got = api.get(f"/members/{member}/inbox", scope="web").json()
     assert got["unread"] == 1
     (item,) = got["items"]
     assert (item["title"], item["read"], item["archived"]) == ("Hej", False, False)
-    read = api.patch(f"/members/{member}/inbox/{item['id']}", {"read": True}, scope="pos")
+    read = api.patch(f"/members/{member}/inbox/{item['id']}", {"read": True}, scope="web")
     assert read.json()["read"] is True
-    assert api.get(f"/members/{member}/inbox", scope="pos").json()["unread"] == 0
-    api.patch(f"/members/{member}/inbox/{item['id']}", {"archived": True}, scope="pos")
-    assert api.get(f"/members/{member}/inbox", scope="pos").json()["items"] == []
-    archive = api.get(f"/members/{member}/inbox?archived=true", scope="pos").json()
+    assert api.get(f"/members/{member}/inbox", scope="web").json()["unread"] == 0
+    api.patch(f"/members/{member}/inbox/{item['id']}", {"archived": True}, scope="web")
+    assert api.get(f"/members/{member}/inbox", scope="web").json()["items"] == []
+    archive = api.get(f"/members/{member}/inbox?archived=true", scope="web").json()
     assert [i["id"] for i in archive["items"]] == [item["id"]]

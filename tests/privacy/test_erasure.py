@@ -45,7 +45,7 @@ def _member(api: Api, **extra: Any) -> tuple[int, str]:
     _PHONES.append(len(_PHONES) + 1)
     phone = f"+4670{os.getpid() % 1000:03d}{len(_PHONES):04d}"
     body = {"email": email, "phone": phone, "first_name": "Greta", **extra}
-    r = api.post("/members", body, scope="pos")
+    r = api.post("/members", body, scope="web")
     assert r.status_code == 201, r.text
     member_id: int = r.json()["id"]
     return member_id, email
@@ -57,7 +57,7 @@ def _active(api: Api, member_id: int) -> None:
     r = api.post(
         "/purchases",
         purchase_payload(order, member_id=member_id, attributes={"note": "Greta's gift"}),
-        scope="pos",
+        scope="web",
     )
     assert r.status_code == 201, r.text
     r = api.post(
@@ -70,7 +70,7 @@ def _active(api: Api, member_id: int) -> None:
     assert r.status_code == 200, r.text
     consent = {"channel": "email", "granted": True, "source": "web"}
     assert api.post(f"/members/{member_id}/consents", consent).status_code == 200
-    r = api.post("/returns", {"return_id": unique("r"), "order_id": order}, scope="pos")
+    r = api.post("/returns", {"return_id": unique("r"), "order_id": order}, scope="web")
     assert r.status_code in (200, 201), r.text
 
 
@@ -138,8 +138,8 @@ def test_erasure_removes_what_names_the_person_and_keeps_the_ledger_balanced(
     assert body["card_number"] is None
     assert body["first_name"] is None
     assert body["attributes"] == {}
-    assert api.get("/members", params={"email": email}, scope="pos").status_code == 404
-    points = api.get(f"/members/{member_id}/points", scope="pos").json()
+    assert api.get("/members", params={"email": email}, scope="web").status_code == 404
+    points = api.get(f"/members/{member_id}/points", scope="web").json()
     assert points["available"] == 0
     text = json.dumps(api.get(f"/members/{member_id}/export").json())
     for personal in (email, "Greta", "+4670"):
@@ -158,7 +158,7 @@ def test_erasure_removes_what_names_the_person_and_keeps_the_ledger_balanced(
     assert again.status_code == 200
     assert again.json()["already"] is True
     # the address is free: the person may join again, as a new member
-    fresh = api.post("/members", {"email": email}, scope="pos")
+    fresh = api.post("/members", {"email": email}, scope="web")
     assert fresh.status_code == 201, fresh.text
     assert fresh.json()["id"] != member_id
 

@@ -40,14 +40,14 @@ def enrol(api: Api, code: str | None = None, **kw: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"email": f"{unique('m')}@example.se", "channel": "web", **kw}
     if code is not None:
         body["referral_code"] = code
-    r = api.post("/members", body, scope="pos")
+    r = api.post("/members", body, scope="web")
     assert r.status_code == 201, r.text
     member: dict[str, Any] = r.json()
     return member
 
 
 def page(api: Api, member_id: int) -> dict[str, Any]:
-    r = api.get(f"/members/{member_id}/referral", scope="pos")
+    r = api.get(f"/members/{member_id}/referral", scope="web")
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
@@ -89,14 +89,14 @@ def give_back(api: Api, order_id: str, **kw: Any) -> dict[str, Any]:
 
 
 def points(api: Api, member_id: int) -> dict[str, Any]:
-    r = api.get(f"/members/{member_id}/points", scope="pos")
+    r = api.get(f"/members/{member_id}/points", scope="web")
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
 
 
 def ledger(api: Api, member_id: int) -> list[dict[str, Any]]:
-    r = api.get(f"/members/{member_id}/ledger", scope="pos")
+    r = api.get(f"/members/{member_id}/ledger", scope="web")
     assert r.status_code == 200, r.text
     entries: list[dict[str, Any]] = r.json()["entries"]
     return entries

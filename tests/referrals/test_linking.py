@@ -52,7 +52,7 @@ def test_every_member_gets_a_code_and_a_link_at_enrolment(club: Api) -> None:
 
 def test_members_enrolled_before_referrals_get_their_code_on_first_use(api: Api) -> None:
     early = enrol(api)
-    r = api.get(f"/members/{early['id']}/referral", scope="pos")
+    r = api.get(f"/members/{early['id']}/referral", scope="web")
     assert r.status_code == 409
     assert r.json()["error"] == "ReferralsNotConfigured"
     configure(api, link_base_url="https://shop.example/?ref={code}")
@@ -81,7 +81,7 @@ def test_an_unknown_code_is_refused_naming_the_field_and_nobody_is_enrolled(
 ) -> None:
     members_before = session.scalar(select(func.count()).select_from(Member))
     for code in ("ZZZZZZZZ", "not a code"):
-        r = club.post("/members", {"email": "new@example.se", "referral_code": code}, scope="pos")
+        r = club.post("/members", {"email": "new@example.se", "referral_code": code}, scope="web")
         assert r.status_code == 422, r.text
         assert r.json()["error"] == "UnknownReferralCode"
         assert r.json()["field"] == "referral_code"
@@ -91,7 +91,7 @@ def test_an_unknown_code_is_refused_naming_the_field_and_nobody_is_enrolled(
 
 
 def test_a_code_is_ignored_when_the_club_has_no_referrals(api: Api, session: Session) -> None:
-    r = api.post("/members", {"email": "x@example.se", "referral_code": "ZZZZZZZZ"}, scope="pos")
+    r = api.post("/members", {"email": "x@example.se", "referral_code": "ZZZZZZZZ"}, scope="web")
     assert r.status_code == 201, r.text
     assert _referrals(session) == 0
 
@@ -107,7 +107,7 @@ def test_a_friend_with_the_advocates_mailbox_is_refused_but_still_enrolled(club:
     anna = enrol(club, email="anna.berg@gmail.com")
     alias = enrol(club, code=code_of(club, anna["id"]), email="AnnaBerg+club@googlemail.com")
     assert _refused(club, alias["id"]) == "shared_email"
-    assert club.get(f"/members/{alias['id']}", scope="pos").json()["status"] == "active"
+    assert club.get(f"/members/{alias['id']}", scope="web").json()["status"] == "active"
     assert page(club, anna["id"])["counts"]["refused"] == 1
 
 
@@ -142,7 +142,7 @@ def test_a_friend_with_the_advocates_phone_or_card_cannot_even_enrol(
         "referral_code": code_of(club, anna["id"]),
         field: value or anna["card_number"],
     }
-    r = club.post("/members", body, scope="pos")
+    r = club.post("/members", body, scope="web")
     assert r.status_code == 409, r.text
     assert (r.json()["error"], r.json()["field"]) == ("IdentityTaken", field)
     assert _referrals(session) == 0
@@ -198,7 +198,7 @@ def test_an_enrolment_dated_long_ago_is_an_existing_member(club: Api, clock: Fix
 
 
 def _claim(api: Api, member_id: int, code: str) -> Any:
-    return api.post(f"/members/{member_id}/referral/claim", {"referral_code": code}, scope="pos")
+    return api.post(f"/members/{member_id}/referral/claim", {"referral_code": code}, scope="web")
 
 
 def test_a_member_may_add_a_friends_code_after_enrolling(club: Api) -> None:

@@ -122,7 +122,7 @@ def test_referrals_can_be_listed_by_status(club: Api, story: dict[str, int]) -> 
 
 def test_the_report_is_for_admins(club: Api) -> None:
     for path in ("/referrals/report", "/referrals"):
-        r = club.get(path, scope="pos")
+        r = club.get(path, scope="web")
         assert r.status_code == 403
         assert r.json()["error"] == "MissingScope"
 

@@ -20,7 +20,7 @@ def _fresh_catalogue() -> None:
 
 
 def _member(api: Api, points: int) -> int:
-    r = api.post("/members", {"email": f"m{next(_seq)}@example.se"}, scope="pos")
+    r = api.post("/members", {"email": f"m{next(_seq)}@example.se"}, scope="web")
     assert r.status_code == 201, r.text
     member_id: int = r.json()["id"]
     if points:
@@ -45,7 +45,7 @@ def _reward(api: Api, **kw: Any) -> dict[str, Any]:
 
 
 def _available(api: Api, member_id: int) -> int:
-    points: int = api.get(f"/members/{member_id}/points", scope="pos").json()["available"]
+    points: int = api.get(f"/members/{member_id}/points", scope="web").json()["available"]
     return points
 
 
@@ -53,20 +53,20 @@ def test_a_member_redeems_at_the_till_and_gets_a_coupon(api: Api) -> None:
     reward = _reward(api)
     member = _member(api, 500)
     path = f"/members/{member}/rewards/{reward['id']}/redeem"
-    r = api.post(path, {"reference": "till-7:123", "channel": "store"}, scope="pos")
+    r = api.post(path, {"reference": "till-7:123", "channel": "store"}, scope="web")
     assert r.status_code == 201, r.text
     body = r.json()
     assert (body["points"], body["member_id"], body["reward_code"]) == (200, member, reward["code"])
     coupon = body["coupon"]
     assert coupon["display"].replace("-", "") == coupon["code"]
-    again = api.post(path, {"reference": "till-7:123", "channel": "store"}, scope="pos")
+    again = api.post(path, {"reference": "till-7:123", "channel": "store"}, scope="web")
     assert again.status_code == 200
     assert again.json()["id"] == body["id"]
     assert _available(api, member) == 300  # spent once
     check = api.post(
         "/coupons/validate",
         {"code": coupon["display"], "member_id": member, "basket": {"total_minor": 10_000}},
-        scope="pos",
+        scope="web",
     )
     assert check.json()["discount_minor"] == 3_000
     mine = api.get(f"/members/{member}/reward-redemptions", scope="integration").json()
@@ -88,14 +88,14 @@ def test_an_idempotency_key_redeems_once(api: Api) -> None:
 def test_refusals_speak_the_domain(api: Api) -> None:
     member = _member(api, 100)
     dear = _reward(api, points_price=1_000)
-    r = api.post(f"/members/{member}/rewards/{dear['id']}/redeem", {}, scope="pos")
+    r = api.post(f"/members/{member}/rewards/{dear['id']}/redeem", {}, scope="web")
     assert r.status_code == 409
     assert r.json()["error"] == "InsufficientPoints"
     fuel = _reward(api, kind="partner", coupon=None, points_price=50)
-    r = api.post(f"/members/{member}/rewards/{fuel['id']}/redeem", {}, scope="pos")
+    r = api.post(f"/members/{member}/rewards/{fuel['id']}/redeem", {}, scope="web")
     assert (r.status_code, r.json()["error"]) == (409, "PartnerPoolEmpty")
     assert _available(api, member) == 100
-    r = api.post(f"/members/{member}/rewards/999999/redeem", {}, scope="pos")
+    r = api.post(f"/members/{member}/rewards/999999/redeem", {}, scope="web")
     assert (r.status_code, r.json()["error"]) == (404, "RewardNotFound")
     r = api.post("/rewards", {"code": "Bad Code", "name": "x", "kind": "experience"})
     assert r.status_code == 422
@@ -111,7 +111,7 @@ def test_refusals_speak_the_domain(api: Api) -> None:
 
 def test_only_an_admin_defines_rewards(api: Api) -> None:
     body = {"code": "lounge", "name": "Lounge", "kind": "experience", "points_price": 5}
-    assert api.post("/rewards", body, scope="pos").status_code == 403
+    assert api.post("/rewards", body, scope="web").status_code == 403
     assert api.post("/rewards", body).status_code == 201
 
 
@@ -121,10 +121,10 @@ def test_partner_codes_are_imported_then_given_out(api: Api) -> None:
     assert r.status_code == 200, r.text
     assert (r.json()["imported"], r.json()["duplicates"], r.json()["available"]) == (2, 1, 2)
     member = _member(api, 100)
-    r = api.post(f"/members/{member}/rewards/{fuel['id']}/redeem", {"channel": "web"}, "pos")
+    r = api.post(f"/members/{member}/rewards/{fuel['id']}/redeem", {"channel": "web"}, "web")
     assert r.status_code == 201, r.text
     assert (r.json()["partner_code"], r.json()["coupon"]) == ("F-1", None)
-    assert api.get(f"/rewards/{fuel['id']}", scope="pos").json()["partner_codes_left"] == 1
+    assert api.get(f"/rewards/{fuel['id']}", scope="web").json()["partner_codes_left"] == 1
 
 
 def test_the_rewards_a_member_can_afford(api: Api) -> None:
@@ -132,7 +132,7 @@ def test_the_rewards_a_member_can_afford(api: Api) -> None:
     _reward(api, points_price=10_000)
     pay = _reward(api, kind="points_payment", coupon=None, points_price=None, max_points=400)
     member = _member(api, 250)
-    offers = api.get(f"/members/{member}/rewards", scope="pos").json()
+    offers = api.get(f"/members/{member}/rewards", scope="web").json()
     assert [(o["reward_id"], o["max_points"]) for o in offers] == [
         (cheap["id"], None),
         (pay["id"], 250),

@@ -68,7 +68,8 @@ def test_fifty_members_redeem_the_last_unit_over_http_and_one_wins(
         [
             (f"/members/{m}/rewards/{last}/redeem", {"reference": f"r-{m}", "channel": "app"})
             for m in members
-        ]
+        ],
+        key="shop",
     )
     assert sorted(a.status_code for a in answers) == [201] + [409] * (THREADS - 1)
     assert {a.json()["error"] for a in answers if a.status_code == 409} == {"OutOfStock"}
@@ -104,11 +105,13 @@ def test_one_members_simultaneous_redemptions_never_spend_twice(backend: str, li
     prize = _reward(live, "coupon", points_price=300)
     [anna] = _members(live, 1, 600)
     path = f"/members/{anna}/rewards/{prize}/redeem"
-    same = live.together([(path, {"reference": "one-tap"})] * THREADS)
+    same = live.together([(path, {"reference": "one-tap"})] * THREADS, key="shop")
     assert sorted(a.status_code for a in same) == [200] * (THREADS - 1) + [201]
     assert len({a.json()["id"] for a in same}) == 1
     assert _counts(live, prize)[1:] == (1, 1)
-    different = live.together([(path, {"reference": f"tap-{i}"}) for i in range(THREADS)])
+    different = live.together(
+        [(path, {"reference": f"tap-{i}"}) for i in range(THREADS)], key="shop"
+    )
     assert sorted(a.status_code for a in different) == [201] + [409] * (THREADS - 1)
     assert {a.json()["error"] for a in different if a.status_code == 409} == {
         InsufficientPoints.__name__

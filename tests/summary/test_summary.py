@@ -69,7 +69,7 @@ def club(api: Api) -> Api:
 
 def enrol(api: Api, **kw: Any) -> int:
     body = {"email": f"{unique('m')}@example.se", "channel": "app", **kw}
-    r = api.post("/members", body, scope="pos")
+    r = api.post("/members", body, scope="web")
     assert r.status_code == 201, r.text
     member_id: int = r.json()["id"]
     return member_id
@@ -82,12 +82,12 @@ def buy(api: Api, member_id: int, amount: int) -> None:
         "channel": "store",
         "lines": [line(unit_price_minor=amount)],
     }
-    r = api.post("/purchases", body, scope="pos")
+    r = api.post("/purchases", body, scope="web")
     assert r.status_code == 201, r.text
 
 
 def summary(api: Api, member_id: int, **params: str) -> dict[str, Any]:
-    r = api.get(f"/members/{member_id}/summary", scope="pos", params=params)
+    r = api.get(f"/members/{member_id}/summary", scope="web", params=params)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
@@ -105,7 +105,7 @@ def test_a_member_sees_everything_in_their_language(
     assert r.status_code == 200, r.text
 
     s = summary(club, anna)
-    points = club.get(f"/members/{anna}/points", scope="pos").json()
+    points = club.get(f"/members/{anna}/points", scope="web").json()
     assert s["member_id"] == anna
     assert s["language"] == "sv"
     assert s["greeting"] == "Hej Anna!"
@@ -224,11 +224,11 @@ def test_a_merged_member_shows_the_member_that_carries_on(club: Api) -> None:
 
 
 def test_bad_requests_name_the_problem(club: Api) -> None:
-    r = club.get("/members/999999/summary", scope="pos")
+    r = club.get("/members/999999/summary", scope="web")
     assert r.status_code == 404
     assert r.json()["error"] == "MemberNotFound"
     member = enrol(club)
-    r = club.get(f"/members/{member}/summary", scope="pos", params={"locale": "x!"})
+    r = club.get(f"/members/{member}/summary", scope="web", params={"locale": "x!"})
     assert r.status_code == 422
     assert r.json()["error"] == "ValidationError"
     assert [e["field"] for e in r.json()["errors"]] == ["locale"]

@@ -29,7 +29,7 @@ def member(api: Api, spent: int = 0) -> int:
 
 
 def test_the_levels_are_shown_with_their_perks(tiered: Api) -> None:
-    body = tiered.get("/tiers", scope="pos").json()
+    body = tiered.get("/tiers", scope="web").json()
     assert (body["basis"], body["unit"], body["period"]) == ("spend", "SEK", "rolling_12_months")
     assert [(t["code"], t["threshold"]) for t in body["levels"]] == [
         ("bronze", 0),
@@ -42,7 +42,7 @@ def test_the_levels_are_shown_with_their_perks(tiered: Api) -> None:
 
 def test_progress_shows_the_next_tier_and_what_is_left(tiered: Api) -> None:
     m = member(tiered, 40_000)
-    body = tiered.get(f"/members/{m}/tier", scope="pos").json()
+    body = tiered.get(f"/members/{m}/tier", scope="web").json()
     assert body["tier"]["code"] == "bronze"
     assert body["tier"]["perks"] == ["Member prices"]
     assert body["total"] == 40_000
@@ -53,7 +53,7 @@ def test_progress_shows_the_next_tier_and_what_is_left(tiered: Api) -> None:
 
 def test_progress_shows_what_keeps_the_tier_and_by_when(tiered: Api) -> None:
     m = member(tiered, SILVER + 50_000)
-    body = tiered.get(f"/members/{m}/tier", scope="pos").json()
+    body = tiered.get(f"/members/{m}/tier", scope="web").json()
     assert body["tier"]["code"] == body["qualified_tier"]["code"] == "silver"
     assert body["next"] == {"tier": body["next"]["tier"], "remaining": GOLD - SILVER - 50_000}
     keep = body["keep"]
@@ -63,13 +63,13 @@ def test_progress_shows_what_keeps_the_tier_and_by_when(tiered: Api) -> None:
     assert keep["remaining"] == SILVER  # what the new tier period must earn
     assert keep["in_grace"] is False
     top = member(tiered, GOLD)
-    assert tiered.get(f"/members/{top}/tier", scope="pos").json()["next"] is None
+    assert tiered.get(f"/members/{top}/tier", scope="web").json()["next"] is None
 
 
 def test_the_history_lists_every_change_newest_first(tiered: Api) -> None:
     m = member(tiered, SILVER)
     tiered.post("/purchases", purchase_payload(member_id=m, lines=[amount(GOLD)]))
-    body = tiered.get(f"/members/{m}/tier/history?limit=2", scope="pos").json()
+    body = tiered.get(f"/members/{m}/tier/history?limit=2", scope="web").json()
     assert [(c["from_tier"], c["to_tier"], c["reason"]) for c in body["changes"]] == [
         ("silver", "gold", "qualified"),
         ("bronze", "silver", "qualified"),
@@ -114,14 +114,14 @@ def test_a_bad_staff_decision_is_refused_naming_the_field(
 
 def test_only_admin_keys_decide_a_tier(tiered: Api) -> None:
     m = member(tiered)
-    r = tiered.post(f"/members/{m}/tier", {"tier": "gold", "reason": "x"}, scope="pos")
+    r = tiered.post(f"/members/{m}/tier", {"tier": "gold", "reason": "x"}, scope="web")
     assert r.status_code == 403
 
 
 def test_a_club_without_tiers_says_so(api: Api) -> None:
     m = member(api)
     for path in ("/tiers", f"/members/{m}/tier"):
-        r = api.get(path, scope="pos")
+        r = api.get(path, scope="web")
         assert r.status_code == 409
         assert r.json()["error"] == "TiersNotConfigured"
 

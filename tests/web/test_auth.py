@@ -29,7 +29,7 @@ def test_a_request_without_a_valid_bearer_key_is_refused(api: Api, header: str |
 
 def test_the_scheme_is_case_insensitive(api: Api) -> None:
     for scheme in ("bearer", "BEARER", "Bearer"):
-        headers = {"Authorization": f"{scheme} {api.keys['pos']}"}
+        headers = {"Authorization": f"{scheme} {api.keys['web']}"}
         r = api.client.get("/api/v1/members", params={"email": "a@example.se"}, headers=headers)
         assert r.status_code == 404, r.text  # past the key: no such member
 
@@ -71,10 +71,10 @@ def test_a_revoked_key_is_refused_from_the_next_request(fresh_engine: Engine) ->
     with transaction(make_session_factory(fresh_engine)) as session:
         apply_program(session, now)
         row, key = staff.create_key(
-            session, name="till 1", scopes=["pos"], pepper=DEV_API_KEY_PEPPER, now=now
+            session, name="till 1", kind="integration", pepper=DEV_API_KEY_PEPPER, now=now
         )
         _, other = staff.create_key(
-            session, name="till 2", scopes=["pos"], pepper=DEV_API_KEY_PEPPER, now=now
+            session, name="till 2", kind="integration", pepper=DEV_API_KEY_PEPPER, now=now
         )
     app = create_app(Settings(database_url=url, environment="test"))
     with TestClient(app) as client:

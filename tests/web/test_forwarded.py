@@ -59,7 +59,7 @@ def test_forwarded_addresses_count_only_from_a_trusted_proxy(fresh_engine: Engin
     with Session(fresh_engine) as session:
         apply_program(session, now)
         _, key = staff.create_key(
-            session, name="test", scopes=["admin"], pepper=DEV_API_KEY_PEPPER, now=now
+            session, name="test", kind="admin", pepper=DEV_API_KEY_PEPPER, now=now
         )
         session.commit()
     # nobody trusted (the default): five "addresses" are one client, limited after three

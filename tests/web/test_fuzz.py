@@ -38,7 +38,7 @@ def _club_app() -> object:
             session, config=ProgramConfig.model_validate(DEFAULT_PROGRAM), source=None, now=now
         )
         _, KEY["admin"] = staff.create_key(
-            session, name="fuzz", scopes=["admin"], pepper=PEPPER, now=now
+            session, name="fuzz", kind="admin", pepper=PEPPER, now=now
         )
         for i in range(3):
             enrolment.enrol(session, data=MemberCreate(email=f"m{i}@example.se"), now=now)

@@ -24,7 +24,7 @@ POLICY = re.compile(r'^"key";q=(\d+);w=(\d+), "address";q=(\d+);w=(\d+)$')
 def test_a_body_over_the_limit_is_413_and_nothing_is_written(api: Api) -> None:
     email = f"{unique('big')}@example.se"
     body = b'{"email": "' + email.encode() + b'", "first_name": "' + b"a" * 2_000_000 + b'"}'
-    headers = {**api.headers("pos"), "content-type": "application/json"}
+    headers = {**api.headers("web"), "content-type": "application/json"}
     r = api.client.post("/api/v1/members", content=body, headers=headers)
     assert r.status_code == 413, r.text
     assert r.json()["error"] == "PayloadTooLarge"
@@ -41,7 +41,7 @@ def test_a_chunked_body_is_cut_off_at_the_limit(api: Api) -> None:
             yield b"a" * 65_536
         yield b'"}'
 
-    headers = {**api.headers("pos"), "content-type": "application/json"}
+    headers = {**api.headers("web"), "content-type": "application/json"}
     r = api.client.post("/api/v1/members", content=chunks(), headers=headers)
     assert r.status_code == 413, r.text
     assert api.get("/members", params={"email": email}).status_code == 404
@@ -50,11 +50,11 @@ def test_a_chunked_body_is_cut_off_at_the_limit(api: Api) -> None:
 def test_attributes_over_the_bound_are_refused_naming_the_field(api: Api) -> None:
     email = f"{unique('attr')}@example.se"
     big = {"notes": "x" * MAX_ATTRIBUTES_BYTES}
-    r = api.post("/members", {"email": email, "attributes": big}, scope="pos")
+    r = api.post("/members", {"email": email, "attributes": big}, scope="web")
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["field"] == "attributes"
     assert f"at most {MAX_ATTRIBUTES_BYTES} bytes" in r.json()["detail"]
-    ok = api.post("/members", {"email": email, "attributes": {"notes": "x" * 1000}}, scope="pos")
+    ok = api.post("/members", {"email": email, "attributes": {"notes": "x" * 1000}}, scope="web")
     assert ok.status_code == 201, ok.text
     event = {"member": {"email": email}, "type": "survey_answered", "properties": big}
     assert api.post("/events", event, scope="integration").status_code == 422
@@ -103,7 +103,7 @@ def test_a_key_over_its_quota_is_429_and_other_keys_are_not(limited: Api) -> Non
     assert refused.headers["RateLimit-Policy"] == '"key";q=5;w=3600, "address";q=8;w=3600'
     # another key from the same address still gets through, until the address's own quota
     nobody = {"email": "nobody@example.se"}
-    assert limited.get("/members", scope="pos", params=nobody).status_code == 404
+    assert limited.get("/members", scope="web", params=nobody).status_code == 404
 
 
 def test_an_address_over_its_quota_is_429_whatever_key_it_sends(limited: Api) -> None:
@@ -117,10 +117,10 @@ def test_an_address_over_its_quota_is_429_whatever_key_it_sends(limited: Api) ->
 
 def test_a_refused_write_writes_nothing(limited: Api) -> None:
     for _ in range(5):
-        r = limited.get("/members", scope="pos", params={"email": "nobody@example.se"})
+        r = limited.get("/members", scope="web", params={"email": "nobody@example.se"})
         assert r.status_code == 404, r.text
     email = f"{unique('late')}@example.se"
-    r = limited.post("/members", {"email": email}, scope="pos")
+    r = limited.post("/members", {"email": email}, scope="web")
     assert r.status_code == 429, r.text
     assert limited.get("/members", params={"email": email}).status_code == 404
 

@@ -46,7 +46,7 @@ def _member(api: Api) -> int:
 
 def test_a_nul_in_a_members_name_is_refused(api: Api) -> None:
     email = f"{unique('nul')}@example.se"
-    r = api.post("/members", {"email": email, "first_name": f"An{NUL}na"}, scope="pos")
+    r = api.post("/members", {"email": email, "first_name": f"An{NUL}na"}, scope="web")
     _refused(r, "first_name")
     assert "NUL" in r.json()["errors"][0]["message"]
     assert api.get("/members", params={"email": email}).status_code == 404
@@ -55,7 +55,7 @@ def test_a_nul_in_a_members_name_is_refused(api: Api) -> None:
 def test_a_lone_surrogate_is_refused_and_a_pair_is_not(api: Api) -> None:
     email = f"{unique('s')}@example.se"
     raw = '{"email": "EMAIL", "first_name": "Anna \\ud83d"}'.replace("EMAIL", email)
-    headers = {**api.headers("pos"), "content-type": "application/json"}
+    headers = {**api.headers("web"), "content-type": "application/json"}
     r = api.client.post("/api/v1/members", content=raw.encode(), headers=headers)
     _refused(r, "first_name")
     assert api.get("/members", params={"email": email}).status_code == 404
@@ -71,17 +71,17 @@ def test_a_lone_surrogate_is_refused_and_a_pair_is_not(api: Api) -> None:
 def test_a_nul_in_an_order_id_or_a_line_is_refused(api: Api) -> None:
     m = _member(api)
     order = unique("order")
-    r = api.post("/purchases", purchase_payload(f"{order}{NUL}", member_id=m), scope="pos")
+    r = api.post("/purchases", purchase_payload(f"{order}{NUL}", member_id=m), scope="web")
     _refused(r, "order_id")
     bad_line = purchase_payload(
         order, member_id=m, lines=[{"sku": f"A{NUL}", "unit_price_minor": 1}]
     )
-    _refused(api.post("/purchases", bad_line, scope="pos"), "lines[0].sku")
+    _refused(api.post("/purchases", bad_line, scope="web"), "lines[0].sku")
     points = api.get(f"/members/{m}/points").json()
     assert points["lifetime_earned"] == 0
     # the order id is still free
     assert (
-        api.post("/purchases", purchase_payload(order, member_id=m), scope="pos").status_code == 201
+        api.post("/purchases", purchase_payload(order, member_id=m), scope="web").status_code == 201
     )
 
 
@@ -95,7 +95,7 @@ def test_a_nul_in_an_attribute_key_is_refused(api: Api) -> None:
     assert api.get("/members", params={"email": email}).status_code == 404
     m = _member(api)
     nested = purchase_payload(member_id=m, attributes={"basket": [{"note": f"x{NUL}"}]})
-    _refused(api.post("/purchases", nested, scope="pos"), "attributes.basket[0].note")
+    _refused(api.post("/purchases", nested, scope="web"), "attributes.basket[0].note")
 
 
 def test_a_nul_in_a_badge_image_url_is_refused(api: Api) -> None:

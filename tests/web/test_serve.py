@@ -50,7 +50,7 @@ def test_serve_with_two_workers_answers_from_the_given_database(fresh_engine: En
     with Session(fresh_engine) as session:
         apply_program(session, now)
         _, key = staff.create_key(
-            session, name="test", scopes=["admin"], pepper=DEV_API_KEY_PEPPER, now=now
+            session, name="test", kind="admin", pepper=DEV_API_KEY_PEPPER, now=now
         )
         session.commit()
     port = free_port()

@@ -38,7 +38,7 @@ class Live:
         with transaction(self.factory) as session:
             self.config = apply_program(session, START)
             _, self.key = staff.create_key(
-                session, name="live", scopes=["admin"], pepper=PEPPER, now=START
+                session, name="live", kind="admin", pepper=PEPPER, now=START
             )
 
     def headers(self, idempotency_key: str | None = None) -> dict[str, str]:

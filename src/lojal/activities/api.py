@@ -6,6 +6,7 @@ from datetime import datetime
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
+from lojal.access import policy
 from lojal.activities import member_events, returns, service
 from lojal.activities.dating import Sender
 from lojal.activities.models import Event, Return
@@ -91,7 +92,8 @@ async def record_purchase(body: PurchaseCreate, write: ChannelWrite) -> Response
     """A purchase. A till, web shop or app may date it (``occurred_at``) at most the
     programme's ``max_backdate_days`` back (default 3) and its points wait the pending period
     from now; an admin key may send history back to 1900. Nobody may date it more than five
-    minutes ahead."""
+    minutes ahead. A till key records purchases of its own store only."""
+    body = policy.at_till(write.principal, body)
     return await write.batch(PURCHASES, (body, _sender(write)))
 
 
@@ -102,8 +104,13 @@ async def record_purchase(body: PurchaseCreate, write: ChannelWrite) -> Response
     responses={200: {"description": "The return id was already recorded"}},
 )
 async def record_return(body: ReturnCreate, write: ChannelWrite) -> Response:
+    """A return of an order; a till key returns orders of its own store only."""
+    store = policy.store_of(write.principal)
+
     def work(session: Session, now: datetime) -> Reply:
-        result = returns.record_return(session, data=body, now=now, sender=_sender(write))
+        result = returns.record_return(
+            session, data=body, now=now, sender=_sender(write), store=store
+        )
         row: Return = result.row
         read = ReturnRead(
             id=row.id,
@@ -127,6 +134,8 @@ async def record_return(body: ReturnCreate, write: ChannelWrite) -> Response:
     responses={200: {"description": "The event id was already recorded"}},
 )
 async def record_event(body: EventCreate, write: ChannelWrite) -> Response:
+    body = policy.at_till(write.principal, body)
+
     def work(session: Session, now: datetime) -> Reply:
         result = member_events.record_event(session, data=body, now=now, sender=_sender(write))
         row: Event = result.row

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lojal import reactions
+from lojal.access.errors import OtherStore
 from lojal.activities import queries
 from lojal.activities.dating import Sender
 from lojal.activities.errors import InvalidReturn, NothingToReturn, OrderNotFound
@@ -28,10 +29,18 @@ def line_points_returned(points: int, quantity: int, before: int, after: int) ->
 
 
 def record_return(
-    session: Session, *, data: ReturnCreate, now: datetime, sender: Sender = Sender.INTERNAL
+    session: Session,
+    *,
+    data: ReturnCreate,
+    now: datetime,
+    sender: Sender = Sender.INTERNAL,
+    store: str | None = None,
 ) -> Recorded:
+    """``store``: the one store whose orders the sender may return (a till's), or None."""
     existing = session.scalar(select(Return).where(Return.return_id == data.return_id))
     if existing is not None:
+        if store is not None:
+            _of_store(session.get(Purchase, existing.purchase_id), store, data.order_id)
         return Recorded(existing, "", False)
     occurred_at = data.occurred_at or now
     check_date(session, occurred_at, now=now, sender=sender, what="a return")
@@ -40,6 +49,8 @@ def record_return(
     )
     if purchase is None:
         raise OrderNotFound(f"order {data.order_id!r} has not been recorded", field="order_id")
+    if store is not None:
+        _of_store(purchase, store, data.order_id)
     lines = list(
         session.scalars(
             select(PurchaseLine)
@@ -163,3 +174,12 @@ def _find_line(
         if line_no is not None or left[line.id] - wanted.get(line.id, 0) > 0:
             return line
     return None
+
+
+def _of_store(purchase: Purchase | None, store: str, order_id: str) -> None:
+    if purchase is None or purchase.store_id != store:
+        raise OtherStore(
+            f"order {order_id!r} was not bought at store {store!r}: "
+            "a till returns its own store's orders only",
+            field="order_id",
+        )

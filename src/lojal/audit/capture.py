@@ -31,7 +31,10 @@ from lojal.clock import SystemClock
 
 SYSTEM = "system"
 # The columns never copied into the log, per table.
-SECRET = {"api_keys": frozenset({"secret_hash"}), "staff_users": frozenset({"password_hash"})}
+SECRET = {
+    "api_keys": frozenset({"secret_hash", "previous_secret_hash"}),
+    "staff_users": frozenset({"password_hash"}),
+}
 # The audited tables: their rows' changes are recorded on every flush.
 AUDITED = frozenset(
     {

@@ -20,9 +20,9 @@ from lojal.web.deps import (
     API_PREFIX,
     Admin,
     AdminWrite,
-    Channel,
     MemberIdPath,
     SessionDep,
+    ShopOrMember,
 )
 from lojal.web.writer import Reply
 
@@ -66,7 +66,7 @@ async def update(code: BadgeCode, body: BadgeUpdate, write: AdminWrite) -> Respo
 
 
 @router.get("/members/{member_id}/badges", response_model=MemberBadges)
-def member_badges(member_id: MemberIdPath, session: SessionDep, _: Channel) -> MemberBadges:
+def member_badges(member_id: MemberIdPath, session: SessionDep, _: ShopOrMember) -> MemberBadges:
     return _member_badges(session, member_id)
 
 

@@ -20,10 +20,10 @@ from lojal.web.deps import (
     API_PREFIX,
     Admin,
     AdminWrite,
-    Channel,
     MemberIdPath,
     NowDep,
     SessionDep,
+    ShopOrMember,
 )
 from lojal.web.writer import Reply
 
@@ -97,7 +97,7 @@ def stats(code: ChallengeCode, session: SessionDep, now: NowDep, _: Admin) -> Ch
 
 @router.get("/members/{member_id}/challenges", response_model=MemberChallenges)
 def member_challenges(
-    member_id: MemberIdPath, session: SessionDep, now: NowDep, _: Channel
+    member_id: MemberIdPath, session: SessionDep, now: NowDep, _: ShopOrMember
 ) -> MemberChallenges:
     """The challenges running now that the member can take part in, with their progress."""
     member = members.resolve(session, members.get(session, member_id))

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
+from lojal.access import policy
 from lojal.coupons import guard, queries, redemptions, service, validation
 from lojal.coupons.codes import display
 from lojal.coupons.errors import WrongCode
@@ -47,6 +48,7 @@ from lojal.web.deps import (
     Admin,
     AdminWrite,
     Channel,
+    ChannelOrMember,
     ChannelWrite,
     MemberIdPath,
     SessionDep,
@@ -176,7 +178,9 @@ def report(
 
 
 @router.get("/members/{member_id}/coupons", response_model=list[CodeRead])
-def member_coupons(member_id: MemberIdPath, session: SessionDep, _: Channel) -> list[CodeRead]:
+def member_coupons(
+    member_id: MemberIdPath, session: SessionDep, _: ChannelOrMember
+) -> list[CodeRead]:
     return [code_read(row) for row in queries.member_codes(session, member_id)]
 
 
@@ -235,6 +239,7 @@ async def _admit(request: Request, principal: Principal) -> Caller:
     responses={429: {"description": "Too many wrong codes from this caller (Retry-After)"}},
 )
 async def validate(body: CouponCheck, request: Request, principal: Channel) -> Response:
+    body = policy.at_till(principal, body)
     caller = _caller(request, principal)
     now = request.app.state.clock.now()
     outcome: validation.Validation = await _reading(
@@ -274,6 +279,7 @@ async def _redeeming(
 
 @router.post("/coupons/reserve", response_model=RedemptionRead, responses=REDEMPTION_ERRORS)
 async def reserve(body: ReserveRequest, request: Request, write: ChannelWrite) -> Response:
+    body = policy.at_till(write.principal, body)
     return await _redeeming(
         request, write, lambda session, now: redemptions.reserve(session, request=body, now=now)
     )
@@ -281,6 +287,7 @@ async def reserve(body: ReserveRequest, request: Request, write: ChannelWrite) -
 
 @router.post("/coupons/commit", response_model=RedemptionRead, responses=REDEMPTION_ERRORS)
 async def commit(body: CommitRequest, request: Request, write: ChannelWrite) -> Response:
+    body = policy.at_till(write.principal, body)
     return await _redeeming(
         request, write, lambda session, now: redemptions.commit(session, request=body, now=now)
     )

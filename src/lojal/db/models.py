@@ -3,6 +3,7 @@
 Every session factory imports this module (``lojal.db.session``), so the audit trail's flush
 hook (``lojal.audit.capture``) is installed here too: no entry point can forget it."""
 
+from lojal.access.models import MemberSession, SignInCode
 from lojal.activities.models import Event, Purchase, PurchaseLine, Return, ReturnLine
 from lojal.audit import capture
 from lojal.audit.models import AuditRecord
@@ -35,7 +36,7 @@ from lojal.referrals.models import Referral, ReferralCode
 from lojal.rewards.models import PartnerCode, Reward, RewardRedemption
 from lojal.rules.models import RuleAward
 from lojal.segments.models import Segment, SegmentMembership
-from lojal.staff.models import ApiKey
+from lojal.staff.models import AccessRevision, ApiKey
 from lojal.tiers.models import MemberTier, TierChange
 from lojal.web.models import IdempotencyRecord
 from lojal.webhooks.models import WebhookEndpoint
@@ -44,6 +45,7 @@ from lojal.worker.models import Job
 capture.install()
 
 __all__ = [
+    "AccessRevision",
     "ApiKey",
     "AuditRecord",
     "Badge",
@@ -75,6 +77,7 @@ __all__ = [
     "MemberBadge",
     "MemberIdentity",
     "MemberScore",
+    "MemberSession",
     "MemberTier",
     "Membership",
     "MembershipPlan",
@@ -100,6 +103,7 @@ __all__ = [
     "Segment",
     "SegmentMembership",
     "SignInAttempt",
+    "SignInCode",
     "StaffSession",
     "StaffUser",
     "TierChange",

@@ -245,7 +245,7 @@ def generate(
             text = CLUB_FILE.read_text(encoding="utf-8")
             program_service.apply(session, config=program_service.parse(text), source=text, now=now)
         _, summary.api_key = staff.create_key(
-            session, name="demo admin", scopes=["admin"], pepper=pepper, now=now
+            session, name="demo admin", kind="admin", pepper=pepper, now=now
         )
     if summary.already_loaded:
         with transaction(factory, read_only=True) as session:

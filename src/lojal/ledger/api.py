@@ -24,12 +24,13 @@ from lojal.program import service as program_service
 from lojal.web.deps import (
     API_PREFIX,
     AdminWrite,
-    Channel,
+    ChannelOrMember,
     ChannelWrite,
     MemberIdPath,
     NowDep,
     ProgramDep,
     SessionDep,
+    ShopOrMember,
 )
 from lojal.web.writer import Reply
 
@@ -61,7 +62,11 @@ def _points(session: Session, member_id: int, point_name: str, now: datetime) ->
 
 @router.get("/members/{member_id}/points", response_model=PointsRead)
 def get_points(
-    member_id: MemberIdPath, session: SessionDep, program: ProgramDep, now: NowDep, _: Channel
+    member_id: MemberIdPath,
+    session: SessionDep,
+    program: ProgramDep,
+    now: NowDep,
+    _: ChannelOrMember,
 ) -> PointsRead:
     member = members.resolve(session, members.get(session, member_id))
     return _points(session, member.id, program.point_name, now)
@@ -71,7 +76,7 @@ def get_points(
 def get_ledger(
     member_id: MemberIdPath,
     session: SessionDep,
-    _: Channel,
+    _: ShopOrMember,
     before: Annotated[int | None, Query(gt=0, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> LedgerPage:

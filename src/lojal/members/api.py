@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from lojal import enrolment
+from lojal.access import handles
 from lojal.errors import Invalid
 from lojal.members import merging, service
 from lojal.members.models import Member
@@ -16,16 +17,23 @@ from lojal.members.schemas import (
     MemberRead,
     MemberUpdate,
     MergeRequest,
+    TillMemberRead,
 )
 from lojal.program import service as program_service
 from lojal.web.deps import (
     API_PREFIX,
     AdminWrite,
     Channel,
+    ChannelOrMemberWrite,
     ChannelWrite,
     MemberIdPath,
+    NowDep,
     ProgramDep,
     SessionDep,
+    SettingsDep,
+    Shop,
+    ShopOrMember,
+    ShopWrite,
 )
 from lojal.web.writer import Reply
 
@@ -49,7 +57,7 @@ async def enrol(body: MemberCreate, write: ChannelWrite) -> Response:
 def find(
     session: SessionDep,
     program: ProgramDep,
-    _: Channel,
+    _: Shop,
     email: Annotated[str | None, Query(max_length=320)] = None,
     phone: Annotated[str | None, Query(max_length=40)] = None,
     card: Annotated[str | None, Query(max_length=40)] = None,
@@ -72,13 +80,37 @@ def find(
     return service.to_read(session, member)
 
 
+@router.get("/till/members", response_model=TillMemberRead)
+def find_at_till(
+    session: SessionDep,
+    program: ProgramDep,
+    settings: SettingsDep,
+    now: NowDep,
+    principal: Channel,
+    card: Annotated[str | None, Query(max_length=40)] = None,
+    email: Annotated[str | None, Query(max_length=320)] = None,
+    phone: Annotated[str | None, Query(max_length=40)] = None,
+) -> TillMemberRead:
+    """The member whose card, email or phone is shown at the till, in the till's view, with
+    the handle the till acts for them with (for ``handles.LIFETIME``)."""
+    given = [(k, v) for k, v in (("card", card), ("email", email), ("phone", phone)) if v]
+    if len(given) != 1:
+        raise Invalid("give exactly one of card, email or phone", field="query")
+    kind, value = given[0]
+    member = service.find(session, kind=kind, value=value, region=program.phone_region)
+    handle, expires_at = handles.issue(
+        pepper=settings.api_key_pepper, key_id=principal.key_id, member_id=member.id, now=now
+    )
+    return service.till_view(member, handle=handle, handle_expires_at=expires_at)
+
+
 @router.get("/members/{member_id}", response_model=MemberRead)
-def get(member_id: MemberIdPath, session: SessionDep, _: Channel) -> MemberRead:
+def get(member_id: MemberIdPath, session: SessionDep, _: ShopOrMember) -> MemberRead:
     return service.to_read(session, service.get(session, member_id))
 
 
 @router.patch("/members/{member_id}", response_model=MemberRead)
-async def update(member_id: MemberIdPath, body: MemberUpdate, write: ChannelWrite) -> Response:
+async def update(member_id: MemberIdPath, body: MemberUpdate, write: ShopWrite) -> Response:
     def work(session: Session, now: datetime) -> Reply:
         region = program_service.current(session).phone_region
         member = service.update_member(
@@ -90,7 +122,9 @@ async def update(member_id: MemberIdPath, body: MemberUpdate, write: ChannelWrit
 
 
 @router.post("/members/{member_id}/consents", response_model=MemberRead)
-async def consent(member_id: MemberIdPath, body: ConsentGrant, write: ChannelWrite) -> Response:
+async def consent(
+    member_id: MemberIdPath, body: ConsentGrant, write: ChannelOrMemberWrite
+) -> Response:
     def work(session: Session, now: datetime) -> Reply:
         return _member(
             session, service.set_consent(session, member_id=member_id, grant=body, now=now)

@@ -38,6 +38,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from lojal import reactions
+from lojal.access import merging as access
 from lojal.activities import merging as activities
 from lojal.activities.events import MEMBER_MERGED, EventRecorded, MemberMerged
 from lojal.activities.system import SystemEvent, record_events
@@ -130,6 +131,7 @@ STEPS: tuple[Step, ...] = (
     Step("coupons", coupons.merge_members, coupons.TABLES),
     Step("rewards", rewards.merge_members, rewards.TABLES),
     Step("portal", pages.merge_members, pages.TABLES),
+    Step("app sessions", access.merge_members, access.TABLES),
     Step("messaging", messaging.merge_members, messaging.TABLES),
     Step("segments", segments.merge_members, segments.TABLES),
     Step("insight", insight.merge_members, insight.TABLES),

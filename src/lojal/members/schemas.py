@@ -87,6 +87,22 @@ class MemberRead(BaseModel):
     merged_into_id: int | None
 
 
+class TillMemberRead(BaseModel):
+    """The till's view of a member: enough to greet them at the counter and act for them, and
+    nothing else — no email, phone, last name, birth date, address, attributes or consents."""
+
+    id: int
+    status: str
+    first_name: str | None
+    card_number: str | None
+    locale: str | None
+    handle: str = Field(
+        description="Send it as the `Lojal-Member-Handle` header of this till's requests about "
+        "this member (points, spending, rewards, coupons, consents)"
+    )
+    handle_expires_at: datetime
+
+
 class MergeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     from_member_id: int = Field(gt=0, le=MAX_ID)

@@ -18,7 +18,14 @@ from lojal.members import queries
 from lojal.members.errors import IdentityTaken, MemberClosed, MemberNotFound
 from lojal.members.identities import new_card_number, normalise
 from lojal.members.models import Consent, Member, MemberIdentity
-from lojal.members.schemas import ConsentGrant, MemberCreate, MemberRead, MemberUpdate
+from lojal.members.schemas import (
+    ConsentGrant,
+    MemberCreate,
+    MemberRead,
+    MemberUpdate,
+    TillMemberRead,
+)
+from lojal.staff import service as keys
 
 FIELD_OF_KIND = {
     "email": "email",
@@ -170,7 +177,20 @@ def close(session: Session, *, member_id: int, now: datetime, reason: str = "clo
     member.closed_at = now
     member.updated_at = now
     session.flush()
+    keys.bump_revision(session, now=now)  # its app sessions stop in every server process
     return member
+
+
+def till_view(member: Member, *, handle: str, handle_expires_at: datetime) -> TillMemberRead:
+    return TillMemberRead(
+        id=member.id,
+        status=member.status,
+        first_name=member.first_name,
+        card_number=member.identity("card"),
+        locale=member.locale,
+        handle=handle,
+        handle_expires_at=handle_expires_at,
+    )
 
 
 def to_read(session: Session, member: Member) -> MemberRead:

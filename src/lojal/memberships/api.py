@@ -17,7 +17,16 @@ from lojal.memberships.schemas import (
     PlanRead,
     PlanUpdate,
 )
-from lojal.web.deps import API_PREFIX, AdminWrite, Channel, ChannelWrite, MemberIdPath, SessionDep
+from lojal.web.deps import (
+    API_PREFIX,
+    AdminWrite,
+    Catalogue,
+    MemberIdPath,
+    SessionDep,
+    ShopOrMember,
+    ShopOrMemberWrite,
+    ShopWrite,
+)
 from lojal.web.writer import Reply
 
 router = APIRouter(prefix=API_PREFIX, tags=["paid membership"])
@@ -36,14 +45,14 @@ async def create_plan(body: PlanCreate, write: AdminWrite) -> Response:
 
 @router.get("/membership-plans", response_model=list[PlanRead])
 def list_plans(
-    session: SessionDep, _: Channel, include_retired: Annotated[bool, Query()] = False
+    session: SessionDep, _: Catalogue, include_retired: Annotated[bool, Query()] = False
 ) -> list[PlanRead]:
     plans = service.list_plans(session, include_retired=include_retired)
     return [service.plan_read(plan) for plan in plans]
 
 
 @router.get("/membership-plans/{code}", response_model=PlanRead)
-def get_plan(code: PlanCodePath, session: SessionDep, _: Channel) -> PlanRead:
+def get_plan(code: PlanCodePath, session: SessionDep, _: Catalogue) -> PlanRead:
     return service.plan_read(service.get_plan(session, code))
 
 
@@ -67,7 +76,7 @@ async def retire_plan(code: PlanCodePath, write: AdminWrite) -> Response:
 
 
 @router.get("/members/{member_id}/membership", response_model=MemberMemberships)
-def membership(member_id: MemberIdPath, session: SessionDep, _: Channel) -> MemberMemberships:
+def membership(member_id: MemberIdPath, session: SessionDep, _: ShopOrMember) -> MemberMemberships:
     """The member's active membership (with its renewal date) and every earlier one."""
     return service.of_member(session, member_id=member_id)
 
@@ -79,7 +88,7 @@ def membership(member_id: MemberIdPath, session: SessionDep, _: Channel) -> Memb
     responses={200: {"description": "The payment reference was already recorded"}},
 )
 async def record_payment(
-    member_id: MemberIdPath, body: PaymentCreate, write: ChannelWrite
+    member_id: MemberIdPath, body: PaymentCreate, write: ShopWrite
 ) -> Response:
     """Record a membership fee taken in the shop's checkout: it starts a membership on the
     plan, or renews the member's membership on it by one interval."""
@@ -96,7 +105,7 @@ async def record_payment(
 
 
 @router.post("/members/{member_id}/membership/cancel", response_model=MembershipRead)
-async def cancel(member_id: MemberIdPath, write: ChannelWrite) -> Response:
+async def cancel(member_id: MemberIdPath, write: ShopOrMemberWrite) -> Response:
     """Cancel: the membership and its benefits last until the end of the paid period."""
 
     def work(session: Session, now: datetime) -> Reply:

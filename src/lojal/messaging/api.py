@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 from lojal.inputs import MAX_ID
 from lojal.messaging import service, unsubscribe
 from lojal.messaging.models import InboxItem
-from lojal.web.deps import API_PREFIX, Admin, Channel, ChannelWrite, MemberIdPath, SessionDep
+from lojal.web.deps import (
+    API_PREFIX,
+    Admin,
+    MemberIdPath,
+    SessionDep,
+    ShopOrMember,
+    ShopOrMemberWrite,
+)
 from lojal.web.writer import Job, Reply
 
 router = APIRouter(prefix=API_PREFIX, tags=["messaging"])
@@ -148,7 +155,7 @@ def get_batch(
 
 @router.get("/members/{member_id}/inbox", response_model=InboxRead)
 def member_inbox(
-    member_id: MemberIdPath, session: SessionDep, _: Channel, archived: bool = False
+    member_id: MemberIdPath, session: SessionDep, _: ShopOrMember, archived: bool = False
 ) -> InboxRead:
     """The member's in-app inbox, newest first (``archived=true``: the archive)."""
     items = service.inbox(session, member_id=member_id, archived=archived)
@@ -164,7 +171,7 @@ async def mark(
     member_id: MemberIdPath,
     item_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     body: InboxMark,
-    write: ChannelWrite,
+    write: ShopOrMemberWrite,
 ) -> Response:
     """Mark an item read or unread, archive it or take it back out."""
 

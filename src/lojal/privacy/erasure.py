@@ -67,6 +67,8 @@ TABLES: dict[str, str] = {
     "audit_log": "kept: who changed what and when; the values before and after are emptied",
     "member_portal_links": "kept: hashes of used or expired links; the member is closed",
     "member_portal_sessions": "kept: a closed member's sessions open nothing",
+    "member_sessions": "kept: a closed member's app sessions open nothing",
+    "member_sign_in_codes": "kept: hashes of used or expired codes; the member is closed",
     "segment_memberships": "kept: when a pseudonymous id was in which segment; it leaves them all",
     "member_scores": "kept: figures of a pseudonymous id (RFM, CLV); a closed member is in no "
     "segment",

@@ -16,7 +16,13 @@ from lojal.referrals.schemas import (
     ReferralReport,
     ReferralStatus,
 )
-from lojal.web.deps import API_PREFIX, Admin, ChannelWrite, MemberIdPath, SessionDep
+from lojal.web.deps import (
+    API_PREFIX,
+    Admin,
+    MemberIdPath,
+    SessionDep,
+    ShopOrMemberWrite,
+)
 from lojal.web.writer import Reply
 
 router = APIRouter(prefix=API_PREFIX, tags=["referrals"])
@@ -26,7 +32,7 @@ DayQuery = Annotated[Day | None, Query()]
 
 
 @router.get("/members/{member_id}/referral", response_model=MemberReferralRead)
-async def member_referral(member_id: MemberIdPath, write: ChannelWrite) -> Response:
+async def member_referral(member_id: MemberIdPath, write: ShopOrMemberWrite) -> Response:
     """The member's referral code and link, and how their referrals are doing. A member who
     enrolled before the club had referrals gets their code on first use (so this read runs
     on the write path)."""
@@ -43,7 +49,7 @@ async def member_referral(member_id: MemberIdPath, write: ChannelWrite) -> Respo
     status_code=201,
     responses={200: {"description": "The member was already referred with this code"}},
 )
-async def claim(member_id: MemberIdPath, body: ReferralClaim, write: ChannelWrite) -> Response:
+async def claim(member_id: MemberIdPath, body: ReferralClaim, write: ShopOrMemberWrite) -> Response:
     """A member who did not give a friend's code at enrolment adds it (within the
     programme's ``claim_days``). The referral is recorded even when it is refused; its
     ``status`` and ``reason`` say so."""

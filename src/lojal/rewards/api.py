@@ -21,11 +21,13 @@ from lojal.rewards.schemas import (
 from lojal.web.deps import (
     API_PREFIX,
     AdminWrite,
-    Channel,
-    ChannelWrite,
+    Catalogue,
+    ChannelOrMember,
+    ChannelOrMemberWrite,
     MemberIdPath,
     NowDep,
     SessionDep,
+    ShopOrMember,
 )
 from lojal.web.writer import Reply
 
@@ -44,12 +46,12 @@ async def create_reward(body: RewardCreate, write: AdminWrite) -> Response:
 
 
 @router.get("/rewards", response_model=list[RewardRead])
-def list_rewards(session: SessionDep, _: Channel) -> list[RewardRead]:
+def list_rewards(session: SessionDep, _: Catalogue) -> list[RewardRead]:
     return [queries.reward_read(session, r) for r in queries.list_rewards(session)]
 
 
 @router.get("/rewards/{reward_id}", response_model=RewardRead)
-def get_reward(reward_id: RewardIdPath, session: SessionDep, _: Channel) -> RewardRead:
+def get_reward(reward_id: RewardIdPath, session: SessionDep, _: Catalogue) -> RewardRead:
     return queries.reward_read(session, queries.get_reward(session, reward_id))
 
 
@@ -81,14 +83,14 @@ async def import_partner_codes(
 
 @router.get("/members/{member_id}/rewards", response_model=list[AffordableReward])
 def affordable(
-    member_id: MemberIdPath, session: SessionDep, now: NowDep, _: Channel
+    member_id: MemberIdPath, session: SessionDep, now: NowDep, _: ChannelOrMember
 ) -> list[AffordableReward]:
     return service.affordable(session, member_id=member_id, now=now)
 
 
 @router.get("/members/{member_id}/reward-redemptions", response_model=list[RedemptionRead])
 def member_redemptions(
-    member_id: MemberIdPath, session: SessionDep, _: Channel
+    member_id: MemberIdPath, session: SessionDep, _: ShopOrMember
 ) -> list[RedemptionRead]:
     return [
         queries.redemption_read(session, r) for r in queries.member_redemptions(session, member_id)
@@ -112,7 +114,10 @@ redemption_key = service.redemption_key
     },
 )
 async def redeem(
-    member_id: MemberIdPath, reward_id: RewardIdPath, body: RedeemRequest, write: ChannelWrite
+    member_id: MemberIdPath,
+    reward_id: RewardIdPath,
+    body: RedeemRequest,
+    write: ChannelOrMemberWrite,
 ) -> Response:
     claimed = write.claim.key if write.claim else None
     key = service.redemption_key(member_id, body.reference, claimed)

@@ -27,7 +27,15 @@ from lojal.segments.schemas import (
     SegmentRead,
     SegmentUpdate,
 )
-from lojal.web.deps import API_PREFIX, Admin, AdminWrite, Channel, MemberIdPath, NowDep, SessionDep
+from lojal.web.deps import (
+    API_PREFIX,
+    Admin,
+    AdminWrite,
+    MemberIdPath,
+    NowDep,
+    SessionDep,
+    Shop,
+)
 from lojal.web.writer import Reply
 
 router = APIRouter(prefix=API_PREFIX, tags=["segments"])
@@ -151,7 +159,7 @@ async def import_list(segment_id: SegmentIdPath, body: ListImport, write: AdminW
 def member_segments(
     member_id: MemberIdPath,
     session: SessionDep,
-    _: Channel,
+    _: Shop,
     history: Annotated[bool, Query(description="Every entry and exit, not only now")] = False,
 ) -> list[MemberSegmentRead]:
     """The segments a member is in now (or, with ``history``, every time they entered and

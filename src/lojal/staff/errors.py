@@ -6,10 +6,10 @@ class InvalidApiKey(Unauthorized):
 
 
 class MissingScope(Forbidden):
-    pass
+    """The key's kind may not do this (a till calling an admin operation: OWASP API5, BFLA)."""
 
 
-class UnknownScope(Invalid):
+class InvalidKeySettings(Invalid):
     pass
 
 

@@ -8,7 +8,11 @@ from sqlalchemy.orm import Session
 
 from lojal.summary import service
 from lojal.summary.schemas import MemberSummary
-from lojal.web.deps import API_PREFIX, ChannelWrite, MemberIdPath
+from lojal.web.deps import (
+    API_PREFIX,
+    MemberIdPath,
+    ShopOrMemberWrite,
+)
 from lojal.web.writer import Reply
 
 router = APIRouter(prefix=API_PREFIX, tags=["members"])
@@ -26,7 +30,7 @@ Locale = Annotated[
 
 @router.get("/members/{member_id}/summary", response_model=MemberSummary)
 async def member_summary(
-    member_id: MemberIdPath, write: ChannelWrite, locale: Locale = None
+    member_id: MemberIdPath, write: ShopOrMemberWrite, locale: Locale = None
 ) -> Response:
     """What a member sees on the app's home screen, the web portal or the till's display:
     points to spend, points on the way and expiring (with dates), tier and progress, rewards

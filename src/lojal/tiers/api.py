@@ -17,20 +17,31 @@ from lojal.tiers.schemas import (
     TierProgress,
     TiersRead,
 )
-from lojal.web.deps import API_PREFIX, AdminWrite, Channel, MemberIdPath, NowDep, SessionDep
+from lojal.web.deps import (
+    API_PREFIX,
+    AdminWrite,
+    Catalogue,
+    ChannelOrMember,
+    MemberIdPath,
+    NowDep,
+    SessionDep,
+    ShopOrMember,
+)
 from lojal.web.writer import Reply
 
 router = APIRouter(prefix=API_PREFIX, tags=["tiers"])
 
 
 @router.get("/tiers", response_model=TiersRead)
-def tiers(session: SessionDep, _: Channel) -> TiersRead:
+def tiers(session: SessionDep, _: Catalogue) -> TiersRead:
     """The club's tiers, lowest first, with their thresholds, multipliers and perks."""
     return service.definitions(session)
 
 
 @router.get("/members/{member_id}/tier", response_model=TierProgress)
-def progress(member_id: MemberIdPath, session: SessionDep, now: NowDep, _: Channel) -> TierProgress:
+def progress(
+    member_id: MemberIdPath, session: SessionDep, now: NowDep, _: ChannelOrMember
+) -> TierProgress:
     """The member's tier, what the next tier still needs in the current window, and what
     keeps the current tier at its next review."""
     return queries.progress(session, member_id=member_id, now=now)
@@ -52,7 +63,7 @@ def _change(row: TierChange) -> TierChangeRead:
 def history(
     member_id: MemberIdPath,
     session: SessionDep,
-    _: Channel,
+    _: ShopOrMember,
     before: Annotated[int | None, Query(gt=0, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> TierHistoryPage:

@@ -69,6 +69,7 @@ REASONS: dict[int, str] = {
 _API = API_PREFIX
 EXTRA: dict[tuple[str, str], frozenset[int]] = {
     ("GET", f"{_API}/members"): frozenset({404}),  # no member with that identity
+    ("GET", f"{_API}/till/members"): frozenset({404}),
     ("POST", f"{_API}/returns"): frozenset({404}),  # the order was not recorded
     ("GET", f"{_API}/tiers"): frozenset({409}),  # TiersNotConfigured
     ("GET", f"{_API}/members/{{member_id}}/tier"): frozenset({409}),

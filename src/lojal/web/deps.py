@@ -18,10 +18,14 @@ from fastapi.security.base import SecurityBase
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.orm import Session
 
+from lojal.access import handles
+from lojal.access import service as member_sessions
+from lojal.access.errors import HandleRequired
 from lojal.clock import Clock
 from lojal.config import Settings
 from lojal.db.session import HeldReader, transaction
 from lojal.inputs import MAX_ID
+from lojal.members.errors import MemberNotFound
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
 from lojal.staff import service as staff
@@ -36,6 +40,9 @@ API_PREFIX = "/api/v1"
 async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 async def get_clock(request: Request) -> Clock:
@@ -66,71 +73,153 @@ ProgramDep = Annotated[ProgramConfig, Depends(get_program)]
 
 
 class ApiKeyAuth(SecurityBase):
-    """The caller's API key, which must have ``admin`` or one of ``scopes``; in OpenAPI, the
-    ``HTTPBearer`` scheme.
+    """The caller's credential, which must be of one of ``kinds`` (``lojal.staff.service``
+    says what each kind is); in OpenAPI, the ``HTTPBearer`` scheme. A till's
+    ``Lojal-Member-Handle`` and the member a member session is for are checked here too: a
+    request whose path names a member (``{member_id}``) is for that member only
+    (``Principal.member_id``).
 
     One dependency reads the ``Authorization`` header, authenticates the key and checks its
-    scope: FastAPI spends ~30 µs on each dependency it resolves, and the key, the bearer
+    kind: FastAPI spends ~30 µs on each dependency it resolves, and the key, the bearer
     header and the scope as three nested ones were ~85 µs of every till request (a coupon
     validation is ~0.5 ms in all)."""
 
-    def __init__(self, *scopes: str) -> None:
+    def __init__(self, *kinds: str) -> None:
         self.model = HTTPBearerModel(description="An API key from `lojal keys create`")
         self.scheme_name = "HTTPBearer"
-        self.scopes = scopes
+        self.kinds = frozenset(kinds)
+        self.refusal = f"this operation needs a key of kind {' or '.join(sorted(self.kinds))}"
 
     async def __call__(self, request: Request) -> Principal:
         scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
         if not token or scheme.lower() != "bearer":
             raise InvalidApiKey("send an API key as 'Authorization: Bearer <key>'")
         principal = await principal_of(request, token)
-        if not any(principal.allows(scope) for scope in self.scopes):
-            raise MissingScope(f"this API key needs one of the scopes: {', '.join(self.scopes)}")
+        if principal.kind not in self.kinds:
+            raise MissingScope(self.refusal)
+        return _for_whom(request, principal)
+
+
+def _for_whom(request: Request, principal: Principal) -> Principal:
+    """The principal of this request: a till's member from its handle; a path that names a
+    member checked against the one member a till or a member session may reach."""
+    if principal.kind == "till":
+        handle = request.headers.get(handles.HEADER)
+        if handle:
+            member = handles.member_of(
+                handle,
+                pepper=request.app.state.settings.api_key_pepper,
+                key_id=principal.key_id,
+                now=request.app.state.clock.now(),
+            )
+            if member is None:
+                raise HandleRequired(
+                    f"the {handles.HEADER} is not this till's or has expired: "
+                    "look the member up again (GET /api/v1/till/members)"
+                )
+            principal = principal.for_member(member)
+    named = request.path_params.get("member_id")
+    if named is None or principal.kind not in ("till", "member") or not named.isdigit():
         return principal
+    if int(named) == principal.member_id:
+        return principal
+    if principal.kind == "member":  # the same answer as for a member that does not exist
+        raise MemberNotFound(f"member {int(named)} not found")
+    raise HandleRequired(
+        f"a till reaches a member only through a lookup at the till: send the {handles.HEADER} "
+        "that GET /api/v1/till/members gave for this member"
+    )
+
+
+class Credentials:
+    """The credentials this process has checked, as of one access revision. Every request
+    reads the revision (one primary-key read); while it has not moved, a checked key is
+    trusted from memory (its expiry is checked here, on the clock). When it moves (a key
+    revoked or rotated, a member session signed out, in any process), everything is forgotten
+    and each key is checked again on its next request."""
+
+    def __init__(self) -> None:
+        self.revision: int | None = None
+        self.principals: dict[str, Principal] = {}
+
+    def at(self, revision: int) -> None:
+        if revision != self.revision:
+            self.principals.clear()
+            self.revision = revision
+
+    def keep(self, token: str, principal: Principal, revision: int) -> None:
+        if revision != self.revision:  # checked against another revision: not kept
+            return
+        if len(self.principals) > 10_000:
+            self.principals.clear()
+        self.principals[token] = principal
 
 
 async def principal_of(request: Request, token: str) -> Principal:
-    """The key's principal. The secret (a peppered hash) is checked once per process and key;
-    every request then confirms that the key has not been revoked since, with one primary-key
-    read — on SQLite on the event loop, on the app's held connection; on PostgreSQL on the
-    thread pool — so ``lojal keys revoke`` takes effect from the next request on, whichever
-    process revoked it."""
-    cache: dict[str, Principal] = request.app.state.auth_cache
-    principal = cache.get(token)
+    """The credential's principal: the access revision read — on SQLite on the event loop, on
+    the app's held connection; on PostgreSQL on the thread pool — then the principal from
+    memory, or checked (a peppered hash: once per process, key and revision), so that
+    ``lojal keys revoke`` takes effect from the next request on, whichever process revoked
+    it."""
+    held: Credentials = request.app.state.auth_cache
+    now = request.app.state.clock.now()
+    held.at(await _revision(request))
+    principal = held.principals.get(token)
     if principal is None:
-        principal = await run_in_threadpool(_authenticate, request, token)
-        if len(cache) > 10_000:
-            cache.clear()
-        cache[token] = principal
-    elif await _revoked(request, principal.key_id):
-        del cache[token]
-        raise InvalidApiKey("the API key is unknown or revoked")
+        checked, revision = await run_in_threadpool(_authenticate, request, token, now)
+        held.keep(token, checked, revision)
+        principal = checked
+    if principal.expires_at is not None and principal.expires_at <= now:
+        raise InvalidApiKey("the API key has expired")
     return principal
 
 
-def _authenticate(request: Request, token: str) -> Principal:
+def _authenticate(request: Request, token: str, now: datetime) -> tuple[Principal, int]:
+    pepper = request.app.state.settings.api_key_pepper
     with transaction(request.app.state.session_factory, read_only=True) as session:
-        return staff.authenticate(
-            session, token=token, pepper=request.app.state.settings.api_key_pepper
-        )
+        # the revision first: a change committed after it moves it, so the principal read
+        # after it is kept for that revision at most
+        revision = staff.revision(session)
+        if token.startswith("lojalm_"):
+            principal = member_sessions.authenticate(session, token=token, pepper=pepper, now=now)
+        else:
+            principal = staff.authenticate(session, token=token, pepper=pepper, now=now)
+        return principal, revision
 
 
-async def _revoked(request: Request, key_id: int) -> bool:
+async def _revision(request: Request) -> int:
     reader: HeldReader | None = request.app.state.reader
     if reader is not None:
         with reader.read() as session:
-            return staff.is_revoked(session, key_id=key_id)
+            return staff.revision(session)
 
-    def read() -> bool:
+    def read() -> int:
         with transaction(request.app.state.session_factory, read_only=True) as session:
-            return staff.is_revoked(session, key_id=key_id)
+            return staff.revision(session)
 
     return await run_in_threadpool(read)
 
 
+# Who may call what (``lojal.staff.service`` describes the kinds; an admin key may call all):
 Admin = Annotated[Principal, Depends(ApiKeyAuth("admin"))]
-# Tills, web shops and apps: anything a channel does for a member.
-Channel = Annotated[Principal, Depends(ApiKeyAuth("pos", "integration"))]
+# The web shop only: searching members by any identity, reading one by id, changing identities.
+Shop = Annotated[Principal, Depends(ApiKeyAuth("admin", "integration"))]
+# The web shop and the till (the till for its handle's member): purchases, returns, spending.
+Channel = Annotated[Principal, Depends(ApiKeyAuth("admin", "integration", "till"))]
+# What a member app shows its member, the web shop too; not a till.
+ShopOrMember = Annotated[Principal, Depends(ApiKeyAuth("admin", "integration", "member"))]
+# What the till shows at the counter, the web shop and the member's app too.
+ChannelOrMember = Annotated[
+    Principal, Depends(ApiKeyAuth("admin", "integration", "till", "member"))
+]
+# The programme's public catalogue (rewards, tiers, plans): every kind, an app key too.
+Catalogue = Annotated[
+    Principal, Depends(ApiKeyAuth("admin", "integration", "till", "app", "member"))
+]
+# A member app's publishable key, signing its member in.
+App = Annotated[Principal, Depends(ApiKeyAuth("app"))]
+# A member session.
+MemberOnly = Annotated[Principal, Depends(ApiKeyAuth("member"))]
 
 
 class Write:
@@ -143,7 +232,7 @@ class Write:
         self.writer = writer
         self.claim = claim
         self.principal = principal
-        self.actor = f"key:{principal.key_id} {principal.name}"
+        self.actor = principal.actor
 
     async def __call__(self, work: Callable[[Session, datetime], Reply]) -> Response:
         job = Job(work=work, claim=self.claim, actor=self.actor)
@@ -162,15 +251,15 @@ def _response(reply: Reply) -> Response:
     return Response(reply.body, reply.status, headers, media_type="application/json")
 
 
-def writes_for(*scopes: str) -> Callable[..., Coroutine[Any, Any, Write]]:
-    """The ``Write`` of a request whose API key has ``admin`` or one of ``scopes``: the key and
-    its scope (``ApiKeyAuth``) and the ``Idempotency-Key`` in one dependency (each dependency
-    FastAPI resolves costs time on every request)."""
+def writes_for(*kinds: str) -> Callable[..., Coroutine[Any, Any, Write]]:
+    """The ``Write`` of a request whose credential is of one of ``kinds``: the key and its kind
+    (``ApiKeyAuth``) and the ``Idempotency-Key`` in one dependency (each dependency FastAPI
+    resolves costs time on every request)."""
 
     async def get_write(
         request: Request,
-        # a default, not ``Annotated``: annotations are strings here and ``scopes`` is local
-        principal: Principal = Depends(ApiKeyAuth(*scopes)),
+        # a default, not ``Annotated``: annotations are strings here and ``kinds`` is local
+        principal: Principal = Depends(ApiKeyAuth(*kinds)),
         idempotency_key: Annotated[
             str | None,
             Header(
@@ -188,7 +277,7 @@ def writes_for(*scopes: str) -> Callable[..., Coroutine[Any, Any, Write]]:
                     "Idempotency-Key must be 1-255 characters", field="Idempotency-Key"
                 )
             claim = Claim.of(
-                caller=str(principal.key_id),
+                caller=principal.caller,
                 key=key,
                 method=request.method,
                 path=request.url.path,
@@ -200,6 +289,13 @@ def writes_for(*scopes: str) -> Callable[..., Coroutine[Any, Any, Write]]:
     return get_write
 
 
-# A write by a till, web shop or app (scopes pos, integration), or by an admin key only.
-ChannelWrite = Annotated[Write, Depends(writes_for("pos", "integration"))]
+# Writes, by who may make them (as the reads above).
 AdminWrite = Annotated[Write, Depends(writes_for("admin"))]
+ShopWrite = Annotated[Write, Depends(writes_for("admin", "integration"))]
+ChannelWrite = Annotated[Write, Depends(writes_for("admin", "integration", "till"))]
+ShopOrMemberWrite = Annotated[Write, Depends(writes_for("admin", "integration", "member"))]
+ChannelOrMemberWrite = Annotated[
+    Write, Depends(writes_for("admin", "integration", "till", "member"))
+]
+AppWrite = Annotated[Write, Depends(writes_for("app"))]
+MemberOnlyWrite = Annotated[Write, Depends(writes_for("member"))]
