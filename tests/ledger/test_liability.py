@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from lojal.clock import FixedClock
 from lojal.ledger import service as ledger
-from lojal.ledger.liability import Liability, read
+from lojal.ledger.liability import Liability, read, read_kept
 from lojal.program.schemas import ProgramConfig
 from tests.factories import line, make_member, make_purchase, make_return
 
@@ -99,3 +99,24 @@ def test_an_empty_ledger_has_one_month_of_nothing(session: Session, program: Pro
     assert found.months == [date(2026, 3, 1)]
     assert found.cohorts == []
     assert found.figures[0].recognised == 0
+
+
+def test_the_kept_figures_are_read_again_once_the_ledger_moves(
+    session: Session, clock: FixedClock, program: ProgramConfig
+) -> None:
+    member = make_member(session, clock)
+    make_purchase(session, clock, member_id=member.id, lines=[line(unit_price_minor=10_000)])
+    session.flush()
+    args = {
+        "until": date(2026, 3, 31),
+        "timezone": program.timezone,
+        "currency": program.currency,
+        "point_value": program.point_value,
+    }
+    first = read_kept(session, **args)  # type: ignore[arg-type]
+    assert read_kept(session, **args) is first  # type: ignore[arg-type]
+    make_purchase(session, clock, member_id=member.id, lines=[line(unit_price_minor=10_000)])
+    session.flush()
+    again = read_kept(session, **args)  # type: ignore[arg-type]
+    assert again is not first
+    assert again.cohorts[0].issued == 200

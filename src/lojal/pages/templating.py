@@ -34,6 +34,7 @@ environment = Environment(
     lstrip_blocks=True,
 )
 environment.globals["svg_chart"] = charts.svg
+environment.globals["svg_heatmap"] = charts.heatmap_svg
 
 
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
