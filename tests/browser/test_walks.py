@@ -5,6 +5,7 @@ fails the run (``make browser`` installs it); elsewhere these tests are skipped 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -27,6 +28,8 @@ from lojal.db.session import make_session_factory, transaction
 from lojal.demo.generator import busiest_member, generate
 from lojal.members.models import Member
 from lojal.pages import accounts
+from lojal.segments import queries as segment_queries
+from lojal.segments.definition import parse_definition
 from tests.pages.test_admin_and_portal import Inbox
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -48,11 +51,14 @@ def _free_port() -> int:
 
 
 class Club:
-    def __init__(self, url: str, inbox: Inbox, member_email: str, member_id: int) -> None:
+    def __init__(
+        self, url: str, inbox: Inbox, member_email: str, member_id: int, database_url: str = ""
+    ) -> None:
         self.url = url
         self.inbox = inbox
         self.member_email = member_email
         self.member_id = member_id
+        self.database_url = database_url
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +104,7 @@ def club(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Club]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started
-    yield Club(url, inbox, email, member_id)
+    yield Club(url, inbox, email, member_id, database_url)
     server.should_exit = True
     thread.join(10)
     smtp.stop()
@@ -228,3 +234,77 @@ def test_a_member_signs_in_by_the_emailed_link_and_withdraws_a_consent(
     page.get_by_text("Erbjudanden via e-post: av").wait_for()
     _no_serious_violations(page)
     _shot(page, "portal-phone")
+
+
+def test_staff_build_a_segment_and_see_its_count(browser: Any, club: Club) -> None:
+    page = _page(browser)
+    _sign_in(page, club, "owner")
+    page.goto(f"{club.url}/staff/segments/new")
+    page.get_by_label("Name").fill("Bought twice this year")
+    page.get_by_label("Code (lower-case letters").fill("twice-this-year")
+    page.get_by_label("Add a condition").select_option("purchases")
+    page.get_by_role("button", name="Add", exact=True).click()
+    page.get_by_label("Condition 1: over the last days").fill("365")
+    page.get_by_label("Condition 1: value").fill("2")
+    count = page.get_by_test_id("count")
+    page.wait_for_function("() => /^[0-9,]+ members$/.test(document.getElementById('count').value)")
+    shown = int(count.inner_text().split()[0].replace(",", ""))
+    definition = json.loads(page.locator("#definition").input_value())
+    assert definition == {
+        "all": [
+            {
+                "activity": "purchases",
+                "within": {"last_days": 365},
+                "measure": "count",
+                "op": "gte",
+                "value": 2,
+            }
+        ]
+    }
+    engine = make_engine(club.database_url)
+    try:
+        with transaction(make_session_factory(engine), read_only=True) as session:
+            expected, _ = segment_queries.preview(
+                session, parse_definition(definition), now=SystemClock().now(), sample=0
+            )
+    finally:
+        engine.dispose()
+    assert shown == expected > 0
+    page.get_by_label("Add a condition").select_option("field")
+    page.get_by_role("button", name="Add", exact=True).click()
+    page.get_by_label("Condition 2: member field").select_option("member.consent.email")
+    page.wait_for_function(
+        "() => /^[0-9,]+ members$/.test(document.getElementById('count').value)"
+        f" && document.getElementById('count').value !== '{count.inner_text()}'"
+    )
+    narrower = int(count.inner_text().split()[0].replace(",", ""))
+    assert 0 < narrower < shown
+    _no_serious_violations(page)
+    page.get_by_role("button", name="Save the segment").click()
+    page.get_by_text("The segment “twice-this-year” was saved.").wait_for()
+    size = int(page.get_by_test_id("size-twice-this-year").inner_text().replace(",", ""))
+    assert size == narrower
+    _no_serious_violations(page)
+
+
+def test_the_dashboard_draws_ifrs_15_and_the_insight(browser: Any, club: Club) -> None:
+    page = _page(browser)
+    _sign_in(page, club, "owner")
+    page.goto(f"{club.url}/staff/")
+    for chart in ("points-revenue", "redemption-rate", "clv", "churn"):
+        heights = page.locator(f'svg[data-chart="{chart}"] rect.bar').evaluate_all(
+            "els => els.map(e => parseFloat(e.getAttribute('height')))"
+        )
+        assert heights, chart
+        assert max(heights) > 0, f"{chart} is empty"
+    for grid in ("rfm", "cohorts"):
+        shades = page.locator(f'svg[data-chart="{grid}"] rect.cell').evaluate_all(
+            "els => els.map(e => parseFloat(e.dataset.shade))"
+        )
+        assert shades, grid
+        assert max(shades) > 0, f"{grid} is empty"
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("Download .Cohort retention.* as CSV")).click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.splitlines()[0].startswith("First purchase,0,1")
+    _no_serious_violations(page)

@@ -14,9 +14,13 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from lojal.clock import FixedClock
+from lojal.insight import queries, tasks
+from lojal.insight.schemas import RefitRequest
 from lojal.ledger.queries import balance_now
 from lojal.pages import portal_access
-from tests.factories import make_member
+from lojal.program.schemas import ProgramConfig
+from tests.factories import line, make_member, make_purchase
+from tests.insight.club import AS_OF, make_club
 from tests.pages.conftest import Site, csrf_of
 
 
@@ -175,3 +179,52 @@ def test_a_member_withdraws_a_consent_with_csrf(site: Site, clock: FixedClock) -
     assert done.status_code == 200
     assert "Offers by email: off" in done.text
     assert member.id
+
+
+def test_the_dashboard_shows_ifrs_15_and_the_insight_with_their_csv(
+    site: Site, clock: FixedClock
+) -> None:
+    member = make_member(site.session, clock)
+    make_purchase(site.session, clock, member_id=member.id, lines=[line(unit_price_minor=10_000)])
+    site.session.commit()
+    site.sign_in("marketer")
+    page = site.client.get("/staff/")
+    assert page.status_code == 200
+    assert "Contract liability (IFRS 15)" in page.text
+    assert "no cohort has closed yet: 100 % assumed" in page.text
+    assert "No insight figures are stored yet" in page.text  # before the first refit
+    revenue = site.client.get("/staff/dashboard/points-revenue.csv")
+    assert revenue.status_code == 200
+    assert revenue.text.splitlines()[0] == ",Allocated,Recognised"
+    # 10,000 öre earning 100 points worth 100 öre: 10,000 × 100 / 10,100 = 99 öre allocated
+    assert "2026-03,SEK\xa00.99,SEK\xa00.00" in revenue.text
+    rate = site.client.get("/staff/dashboard/redemption-rate.csv")
+    assert "2026-03,100.0 %" in rate.text
+    assert site.client.get("/staff/dashboard/rfm.csv").status_code == 404  # not fitted
+
+
+def test_the_insight_charts_read_the_stored_figures(
+    site: Site, clock: FixedClock, program: ProgramConfig
+) -> None:
+    make_club(site.session, clock)
+    tasks.refit(site.session, now=clock.now(), request=RefitRequest(as_of=AS_OF))
+    site.session.commit()
+    site.sign_in("read_only")
+    page = site.client.get("/staff/")
+    assert page.status_code == 200
+    for chart in ("rfm", "clv", "churn", "cohorts"):
+        assert f'data-chart="{chart}"' in page.text
+        answer = site.client.get(f"/staff/dashboard/{chart}.csv")
+        assert answer.status_code == 200, chart
+        assert answer.headers["content-type"].startswith("text/csv")
+    rfm = site.client.get("/staff/dashboard/rfm.csv").text.splitlines()
+    assert rfm[0] == "R \\ FM,FM 1,FM 2,FM 3,FM 4,FM 5"
+    cells = [row.split(",")[1:] for row in rfm[1:]]
+    assert len(cells) == 5
+    assert sum(int(cell.split(" · ")[0]) for row in cells for cell in row) == 10
+    cohorts = site.client.get("/staff/dashboard/cohorts.csv").text.splitlines()
+    assert cohorts[0].startswith("First purchase,0,1,")
+    assert any(",100.0 %" in row for row in cohorts[1:])
+    top = queries.top(site.session)
+    share = f"{100 * top.revenue_share:.1f} %"
+    assert share in page.text

@@ -16,7 +16,7 @@ from lojal.db.migrate import upgrade
 from lojal.db.session import make_session_factory
 from lojal.demo.generator import generate
 
-PHASES = ("members", "purchases", "returns", "events", "jobs")
+PHASES = ("members", "purchases", "returns", "events", "redemptions", "jobs")
 
 
 @contextmanager
@@ -83,7 +83,8 @@ def register(app: typer.Typer) -> None:
         else:
             console.print(
                 f"demo club loaded: {summary.members} members, {summary.purchases} purchases, "
-                f"{summary.returns} returns, {summary.events} events, {summary.points} points",
+                f"{summary.returns} returns, {summary.events} events, {summary.points} points, "
+                f"{summary.redemptions} rewards redeemed",
                 soft_wrap=True,
             )
         console.print("admin API key (shown once):")

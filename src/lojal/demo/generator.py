@@ -31,6 +31,7 @@ from lojal.activities.models import Purchase
 from lojal.activities.schemas import EventCreate, ReturnCreate
 from lojal.badges import service as badges
 from lojal.badges.schemas import BadgeCreate
+from lojal.calendar import add_months
 from lojal.challenges import service as challenges
 from lojal.clock import FixedClock
 from lojal.db.session import transaction
@@ -39,9 +40,11 @@ from lojal.imports.members import MemberRow, import_members
 from lojal.insight import tasks as insight
 from lojal.insight.errors import NotEnoughHistory
 from lojal.jobs.service import run_due
+from lojal.ledger.queries import balance_now
 from lojal.members.models import Member, MemberIdentity
 from lojal.members.schemas import ConsentGrant, MemberCreate
 from lojal.program import service as program_service
+from lojal.rewards import queries as rewards_queries
 from lojal.rewards import service as rewards
 from lojal.rewards.schemas import RewardCreate
 from lojal.staff import service as staff
@@ -54,6 +57,8 @@ BADGES = {
     "stamgast": ("Stamgäst", "Handlade varje vecka fyra veckor i rad."),
     "tyckare": ("Tyckare", "Svarade på kundenkäten."),
 }
+# Rewards members redeem at the end of a month: (code, points price, chance when affordable).
+REDEEMED = (("rabatt-50", 1000, 0.35), ("kaffe", 400, 0.4))
 MARKER = "demo-1"  # the external id of the first demo member
 TZ = ZoneInfo("Europe/Stockholm")
 
@@ -172,6 +177,7 @@ class DemoSummary:
     returns: int = 0
     events: int = 0
     points: int = 0
+    redemptions: int = 0
     already_loaded: bool = False
     api_key: str = ""
     example_member: int | None = None  # a member with the club's busiest history, to try
@@ -419,6 +425,43 @@ def generate(
                 )
         summary.events = n
     report("events", len(people), len(people))
+
+    # Redemptions: at the end of each month some members with enough points spend them on a
+    # reward, through the rewards' own path (the ledger first writes what the lots owe then).
+    with transaction(factory) as session:
+        member_ids = dict(
+            session.execute(
+                select(MemberIdentity.value, MemberIdentity.member_id).where(
+                    MemberIdentity.kind == "external_id"
+                )
+            ).all()
+        )
+        offers = [
+            (rewards_queries.find_reward(session, code).id, price, chance)
+            for code, price, chance in REDEEMED
+        ]
+        month = add_months(start.replace(day=1), 1)
+        while month <= until:
+            report("redemptions", (month - start).days, 365)
+            at = datetime.combine(month, time(0), TZ).astimezone(UTC) - timedelta(hours=2)
+            for external_id, enrolled_at, _ in people:
+                if enrolled_at > at or rnd.random() >= 0.15:
+                    continue
+                member_id = member_ids[external_id]
+                held = balance_now(session, member_id, now=at).available
+                for reward_id, price, chance in offers:
+                    if held >= price and rnd.random() < chance:
+                        rewards.redeem(
+                            session,
+                            reward_id=reward_id,
+                            member_id=member_id,
+                            key=f"demo-{external_id}-{month:%Y-%m}",
+                            now=at,
+                        )
+                        summary.redemptions += 1
+                        break
+            month = add_months(month, 1)
+    report("redemptions", 365, 365)
 
     # What the scheduled job would have done by now: points past the return window become
     # spendable, old points expire, referral rewards mature, tiers are reviewed.

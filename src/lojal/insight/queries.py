@@ -5,6 +5,7 @@ purchases up to the fit's day)."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ from lojal.insight.schemas import (
     RfmGroupTotal,
     RfmRead,
     TopRead,
+    TopShare,
 )
 from lojal.insight.service import latest_fit
 from lojal.program import service as program
@@ -317,3 +319,46 @@ def top(session: Session, *, share: float = 0.1) -> TopRead:
         member_mean_purchase=major(member_total / member_n, c) if member_n else None,
         non_member_mean_purchase=major(other_total / other_n, c) if other_n else None,
     )
+
+
+def top_share(session: Session, *, share: float = 0.1) -> TopShare:
+    """The share of the scored members' revenue that the top ``share`` of them bring, in
+    SQL (no member's row leaves the database): the same cut as ``top`` — ``ceil(share · n)``
+    members by revenue, ties at the cut settled by the lower member id."""
+    fit = current_fit(session)
+    if not 0 < share < 1:
+        raise ValueError("share must be between 0 and 1")
+    n, total = session.execute(
+        select(func.count(), func.coalesce(func.sum(MemberScore.revenue_minor), 0))
+    ).one()
+    k = math.ceil(share * int(n) - 1e-9)
+    best = (
+        select(MemberScore.revenue_minor)
+        .order_by(MemberScore.revenue_minor.desc(), MemberScore.member_id)
+        .limit(k)
+        .subquery()
+    )
+    top_total = int(session.scalar(select(func.coalesce(func.sum(best.c.revenue_minor), 0))) or 0)
+    return TopShare(
+        currency=fit.currency,
+        share=share,
+        members=k,
+        of_members=int(n),
+        revenue=major(top_total, fit.currency),
+        revenue_share=top_total / int(total) if int(total) else 0.0,
+    )
+
+
+def cohort_counts(session: Session) -> list[tuple[int, int, int]]:
+    """Scored members by the month of their first and of their last purchase (month numbers:
+    ``year × 12 + month − 1``), for ``insight.cohorts.retention``."""
+    s = MemberScore
+    first = func.extract("year", s.first_purchase_on) * 12 + func.extract(
+        "month", s.first_purchase_on
+    )
+    last = func.extract("year", s.last_purchase_on) * 12 + func.extract("month", s.last_purchase_on)
+    current_fit(session)
+    return [
+        (int(f) - 1, int(lst) - 1, int(n))
+        for f, lst, n in session.execute(select(first, last, func.count()).group_by(first, last))
+    ]

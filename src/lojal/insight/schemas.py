@@ -239,3 +239,14 @@ class BacktestRead(BaseModel):
     error_pct: float | None = Field(description="(predicted - actual) / actual × 100")
     mae: float = Field(description="mean absolute error per member")
     groups: list[BacktestGroupRead]
+
+
+class TopShare(BaseModel):
+    """The revenue share of the best customers (``insight.queries.top_share``)."""
+
+    currency: str
+    share: float
+    members: int
+    of_members: int
+    revenue: float
+    revenue_share: float

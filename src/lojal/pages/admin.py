@@ -20,7 +20,7 @@ from lojal.calendar import local_day
 from lojal.i18n import format_money
 from lojal.ledger import service as ledger
 from lojal.members import service as members
-from lojal.pages import accounts, dashboard, member360
+from lojal.pages import accounts, dashboard, insight_board, member360
 from lojal.pages.errors import LockedOut
 from lojal.pages.roles import allows
 from lojal.pages.security import (
@@ -141,7 +141,15 @@ def dashboard_page(
 ) -> Response:
     period, config = _period(session, request, start, end)
     board = dashboard.build(session, config=config, period=period)  # type: ignore[arg-type]
-    return render(request, "staff/dashboard.html", staff=staff, board=board, allows=allows)
+    insight = insight_board.build(session)
+    return render(
+        request,
+        "staff/dashboard.html",
+        staff=staff,
+        board=board,
+        insight=insight,
+        allows=allows,
+    )
 
 
 @router.get("/dashboard/{chart}.csv")
@@ -155,7 +163,9 @@ def dashboard_csv(
 ) -> Response:
     period, config = _period(session, request, start, end)
     board = dashboard.build(session, config=config, period=period)  # type: ignore[arg-type]
-    found = next((c for c in board.charts if c.id == chart), None)
+    insight = insight_board.build(session)
+    charts = [*board.charts, *(insight.charts if insight else [])]
+    found = next((c for c in charts if c.id == chart), None)
     if found is None:
         return render(
             request,

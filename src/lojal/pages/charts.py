@@ -39,6 +39,7 @@ class Chart:
     series: Sequence[Series]
     unit: str = ""
     shown: Sequence[Sequence[str]] = field(default_factory=list)
+    kind: str = "bars"
 
     def rows(self) -> list[list[str]]:
         """The chart as a table: a header, then one row per label."""
@@ -113,6 +114,107 @@ def svg(chart: Chart) -> Markup:
             parts.append(
                 f'<text x="{LEFT + group * (j + 0.5):.1f}" y="{HEIGHT - BOTTOM + 16}" '
                 f'class="label" text-anchor="middle">{escape(label)}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class Heatmap:
+    """A grid of cells: rows down, columns across, each with a shade (0–1: its share of the
+    darkest) and a text. The table and the CSV give the texts, row by row."""
+
+    id: str
+    title: str
+    row_title: str
+    rows_labels: Sequence[str]
+    columns: Sequence[str]
+    shades: Sequence[Sequence[float | None]]  # None: no cell (e.g. a month not reached yet)
+    texts: Sequence[Sequence[str]]
+    note: str = ""
+    kind: str = "heatmap"
+
+    def rows(self) -> list[list[str]]:
+        head = [self.row_title, *self.columns]
+        return [
+            head,
+            *([label, *texts] for label, texts in zip(self.rows_labels, self.texts, strict=True)),
+        ]
+
+    @property
+    def empty(self) -> bool:
+        return not any(s for row in self.shades for s in row if s)
+
+
+# From near white to the accent. The text in a cell is black or white, whichever contrasts
+# more with its shade: one of the two always reaches 4.5:1 (black does down to a relative
+# luminance of 0.175, white up to 0.183).
+_LIGHT = (0xF3, 0xF5, 0xF8)
+_DARK = (0x1F, 0x5F, 0xA8)
+
+
+def _rgb(value: float) -> tuple[int, int, int]:
+    v = min(max(value, 0.0), 1.0)
+    r, g, b = (round(lo + (hi - lo) * v) for lo, hi in zip(_LIGHT, _DARK, strict=True))
+    return r, g, b
+
+
+def _shade(value: float) -> str:
+    r, g, b = _rgb(value)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _luminance(rgb: tuple[int, int, int]) -> float:
+    def linear(c: int) -> float:
+        x = c / 255
+        return x / 12.92 if x <= 0.04045 else ((x + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def ink_for(value: float) -> str:
+    """Black or white text, whichever contrasts more with the shade of ``value``."""
+    lum = _luminance(_rgb(value))
+    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#ffffff"
+
+
+def heatmap_svg(chart: Heatmap) -> Markup:
+    """The grid as an inline SVG: one square per cell, its text inside, labels on two sides."""
+    left, top = 120, 28
+    n_rows, n_cols = max(len(chart.rows_labels), 1), max(len(chart.columns), 1)
+    cell_w = min(90.0, (WIDTH - left - 8) / n_cols)
+    cell_h = 26
+    height = top + cell_h * n_rows + 8
+    width = left + cell_w * n_cols + 8
+    parts = [
+        f'<svg class="chart heatmap" viewBox="0 0 {width:.0f} {height}" role="img" '
+        f'aria-labelledby="{escape(chart.id)}-title" data-chart="{escape(chart.id)}">',
+        f'<title id="{escape(chart.id)}-title">{escape(chart.title)}</title>',
+    ]
+    for j, column in enumerate(chart.columns):
+        parts.append(
+            f'<text x="{left + cell_w * (j + 0.5):.1f}" y="{top - 8}" class="label" '
+            f'text-anchor="middle">{escape(column)}</text>'
+        )
+    for i, label in enumerate(chart.rows_labels):
+        y = top + cell_h * i
+        parts.append(
+            f'<text x="{left - 6}" y="{y + cell_h / 2 + 4:.1f}" class="label" '
+            f'text-anchor="end">{escape(label)}</text>'
+        )
+        for j, shade in enumerate(chart.shades[i]):
+            if shade is None:
+                continue
+            x = left + cell_w * j
+            text = chart.texts[i][j]
+            ink = ink_for(shade)
+            parts.append(
+                f'<rect class="cell" x="{x:.1f}" y="{y}" width="{cell_w - 2:.1f}" '
+                f'height="{cell_h - 2}" fill="{_shade(shade)}" data-shade="{shade:.3f}">'
+                f"<title>{escape(label)}, {escape(chart.columns[j])}: {escape(text)}</title></rect>"
+                f'<text x="{x + cell_w / 2 - 1:.1f}" y="{y + cell_h / 2 + 3:.1f}" '
+                f'class="cell-text" text-anchor="middle" fill="{ink}">{escape(text)}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))

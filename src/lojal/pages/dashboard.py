@@ -14,7 +14,12 @@ Definitions:
   ``lojal.ledger.entries``);
 * **points liability**: points members hold now, pending and available, times the programme's
   ``point_value``; **redemption rate**: points spent over points earned, over the club's life;
-* **tier distribution**: active members per tier.
+* **tier distribution**: active members per tier;
+* **IFRS 15** (``lojal.ledger.breakage``, read by ``lojal.ledger.liability``): the price of
+  the members' purchases allocated to the points they earned, the revenue recognised as points
+  are redeemed (with the cumulative catch-up), the contract liability still owed, the expected
+  redemption rate re-estimated at each month's end from the closed cohorts, and the expected
+  breakage.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from sqlalchemy.orm import Session
 from lojal.activities.models import Purchase
 from lojal.calendar import add_months, local_midnight
 from lojal.i18n import format_money, minor_units
+from lojal.ledger import liability
 from lojal.ledger.models import JournalEntry, PointBalance, Posting
 from lojal.members.models import CHANNELS, Member
 from lojal.pages.charts import Chart, Series
@@ -233,7 +239,80 @@ def build(session: Session, *, config: ProgramConfig, period: Period) -> Dashboa
             [Series("Members", [n for _, n in tiers] or [0])],
         ),
     ]
-    return Dashboard(period, figures, charts)
+    ifrs_figures, ifrs_charts = _ifrs15(session, config, period, months)
+    return Dashboard(period, figures + ifrs_figures, charts + ifrs_charts)
+
+
+def _ifrs15(
+    session: Session, config: ProgramConfig, period: Period, months: list[date]
+) -> tuple[list[Figure], list[Chart]]:
+    """The IFRS 15 figures of the period's months (see ``lojal.ledger.breakage``)."""
+    currency = config.currency
+    found = liability.read_kept(
+        session,
+        until=period.end,
+        timezone=config.timezone,
+        currency=currency,
+        point_value=config.point_value,
+    )
+    shown = [found.index(m) for m in months]
+    rows = [found.figures[i] if i is not None else None for i in shown]
+    last = found.figures[-1]
+    estimate = found.rates[-1]
+    unit = 10 ** minor_units(currency)
+    worth = config.point_value * unit
+    revenue = sum(r.revenue for r in rows if r is not None)
+    labels = [m.strftime("%Y-%m") for m in months]
+    allocated = [r.allocated if r else 0 for r in rows]
+    recognised = [r.revenue if r else 0 for r in rows]
+    rates = [float(r.rate) if r else 0.0 for r in rows]
+    figures = [
+        Figure(
+            "Expected redemption rate",
+            f"{100 * float(estimate.rate):.1f} %",
+            f"from {estimate.closed_cohorts} closed monthly cohorts"
+            if estimate.closed_cohorts
+            else "no cohort has closed yet: 100 % assumed (no breakage)",
+        ),
+        Figure(
+            "Expected breakage",
+            f"{last.expected_breakage:,} {config.point_name}",
+            _money(round(last.expected_breakage * worth), currency),
+        ),
+        Figure(
+            "Points revenue (IFRS 15)",
+            _money(revenue, currency),
+            "recognised in the period as points were redeemed",
+        ),
+        Figure(
+            "Contract liability (IFRS 15)",
+            _money(last.contract_liability, currency),
+            "allocated to points, not yet recognised",
+        ),
+    ]
+    charts = [
+        Chart(
+            "points-revenue",
+            f"Sales allocated to {config.point_name} and revenue recognised per month (IFRS 15)",
+            labels,
+            [
+                Series("Allocated", [a / unit for a in allocated]),
+                Series("Recognised", [r / unit for r in recognised]),
+            ],
+            shown=[
+                [_money(a, currency) for a in allocated],
+                [_money(r, currency) for r in recognised],
+            ],
+        ),
+        Chart(
+            "redemption-rate",
+            "Expected redemption rate at each month's end",
+            labels,
+            [Series("Expected redemption rate", [100 * r for r in rates])],
+            shown=[[f"{100 * r:.1f} %" for r in rates]],
+        ),
+    ]
+    return figures, charts
 
 
 def _monthly_flows(

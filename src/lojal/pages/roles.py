@@ -7,6 +7,8 @@ dashboard      yes        yes       no           yes
 members.view   yes        yes       yes          yes
 points.adjust  yes        yes       no           no
 program.view   yes        yes       no           yes
+segments.view  yes        yes       no           yes
+segments.edit  yes        yes       no           no
 =============  =========  ========  ===========  =========
 
 Store staff work the till: they find a member and see what the member sees, nothing of the
@@ -29,6 +31,8 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "members.view": frozenset(ROLES),
     "points.adjust": frozenset({OWNER, MARKETER}),
     "program.view": frozenset({OWNER, MARKETER, READ_ONLY}),
+    "segments.view": frozenset({OWNER, MARKETER, READ_ONLY}),
+    "segments.edit": frozenset({OWNER, MARKETER}),
 }
 
 

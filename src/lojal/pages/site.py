@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from lojal.errors import Forbidden, LojalError, NotFound, Unauthorized
-from lojal.pages import admin, portal
+from lojal.pages import admin, portal, segment_builder
 from lojal.pages.errors import NotSignedIn
 from lojal.pages.templating import STATIC, render
 from lojal.web.errors import status_of
@@ -21,6 +21,7 @@ PAGES = ("/staff", "/portal")
 
 def install(app: FastAPI) -> None:
     app.include_router(admin.router)
+    app.include_router(segment_builder.router)
     app.include_router(portal.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     api_handler = app.exception_handlers.get(LojalError)

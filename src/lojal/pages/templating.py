@@ -1,6 +1,6 @@
 """Rendering a page: one Jinja2 environment, autoescaped, strict about missing names, and
 the headers every page carries (a Content-Security-Policy that allows nothing but lojal's own
-stylesheet and images: the pages run no script at all)."""
+stylesheet and images: the pages run no script, but for the segment builder's own)."""
 
 from __future__ import annotations
 
@@ -34,8 +34,28 @@ environment = Environment(
     lstrip_blocks=True,
 )
 environment.globals["svg_chart"] = charts.svg
+environment.globals["svg_heatmap"] = charts.heatmap_svg
 
 
-def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+# A page with a script (the segment builder) may run lojal's own scripts and ask lojal itself
+# (its live count); nothing from anywhere else, and no inline script.
+SCRIPTED_HEADERS = {
+    **HEADERS,
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+        "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    status: int = 200,
+    scripted: bool = False,
+    **context: Any,
+) -> HTMLResponse:
     html = environment.get_template(template).render(request=request, **context)
-    return HTMLResponse(html, status_code=status, headers=HEADERS)
+    headers = SCRIPTED_HEADERS if scripted else HEADERS
+    return HTMLResponse(html, status_code=status, headers=headers)
