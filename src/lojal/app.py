@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lojal import __version__
 from lojal.activities.api import router as activities_router
+from lojal.audiences.api import router as audiences_router
 from lojal.audit.api import router as audit_router
 from lojal.badges.api import router as badges_router
 from lojal.challenges.api import router as challenges_router
@@ -138,6 +139,7 @@ def create_app(
         messaging_router,
         unsubscribe_router,
         segments_router,
+        audiences_router,
         insight_router,
     ):
         app.router.routes.extend(router.routes)

@@ -23,7 +23,12 @@ from lojal.coupons.models import (
     CouponRedemption,
 )
 from lojal.db.base import Base
-from lojal.insight.models import InsightFit, MemberScore
+from lojal.insight.models import (
+    InsightFit,
+    MemberScore,
+    RecommendationItem,
+    RecommendationPair,
+)
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships.models import Membership, MembershipPlan, RevenueRecord
@@ -84,6 +89,8 @@ __all__ = [
     "ProgramVersion",
     "Purchase",
     "PurchaseLine",
+    "RecommendationItem",
+    "RecommendationPair",
     "Referral",
     "ReferralCode",
     "Return",
