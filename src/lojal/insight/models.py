@@ -84,6 +84,8 @@ class RecommendationItem(Base):
     buyers: Mapped[int] = mapped_column(Integer)
     baskets: Mapped[int] = mapped_column(Integer)
     repeat_buyers: Mapped[int] = mapped_column(Integer)
+    # of its buyers' visits after their first purchase of it, the share that held it
+    repeat_rate: Mapped[float] = mapped_column(Double)
     # the median of its buyers' median days between two purchases of it (None: nobody re-bought)
     interval_days: Mapped[float | None] = mapped_column(Double)
     # of every basket of the fit, the share that held it: the popularity

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("buyers", sa.Integer(), nullable=False),
         sa.Column("baskets", sa.Integer(), nullable=False),
         sa.Column("repeat_buyers", sa.Integer(), nullable=False),
+        sa.Column("repeat_rate", sa.Double(), nullable=False),
         sa.Column("interval_days", sa.Double(), nullable=True),
         sa.Column("share", sa.Double(), nullable=False),
         sa.ForeignKeyConstraint(
