@@ -5,9 +5,11 @@ day are one basket, as in the rest of ``insight``); an **item** is a sku (or, fo
 advice, a category). The input is every member's ``(member, day, item)``, each once
 (``Baskets``). Three ideas, and one offer that combines them:
 
-**Buy again** (personal repeat). For an item a member has bought, two questions: *does this
-member re-buy it*, and *is it due*?
+**Buy again** (personal repeat). For an item a member has bought, three questions: *does
+this member re-buy it at all*, *how often is it in their basket*, and *is it due*?
 
+* ``habit`` — ``(k + 1) / (k + 2)`` after ``k`` re-purchases (Laplace's rule of succession:
+  each of the ``k`` was followed by another; will the last one be?).
 * ``share`` — of the member's visits after their first purchase of the item, the share that
   held it, with the club's own share (``ItemModel.repeat_rate``: the same ratio over every
   buyer of the item) as a prior worth ``Options.prior`` visits:
@@ -15,15 +17,18 @@ member re-buy it*, and *is it due*?
   who bought coffee beans on 4 of their 5 later visits has a share near 0.8; one who bought a
   grinder once and came back 9 times without buying another has a share near 0.
 * ``due`` — the member's typical days between two purchases of the item (the median of their
-  own gaps; the club's median, ``ItemModel.interval``, when they have bought it only once),
-  against the days since they last bought it: ``ρ = elapsed / interval``. ``due = ρ`` while
-  ``ρ < 1`` (not yet due: rising), ``exp(−(ρ − 1) / overdue)`` after it (overdue: fading,
-  since a member long overdue may have stopped buying it).
+  own gaps; the club's median, ``ItemModel.interval``, when they have bought it only once)
+  against the days since they last bought it, ``ρ = elapsed / interval``: ``due = ρ`` while
+  ``ρ < 1`` (not yet due: rising; over a horizon of ``h`` days, ``ρ + (h − 1) / interval``,
+  at most 1), then 1, and once the longer of the member's and the club's interval has passed
+  (a member who buys more often than most is not taken for lapsed sooner than a typical
+  buyer), fading: ``exp(−(lapse − 1) / overdue)`` with ``lapse = elapsed / max(interval,
+  club interval)``, since a member long overdue may have stopped buying it.
 
-The buy-again score is ``share × due``, an estimate of the chance that the member's basket
-today holds the item. Items the member **never re-buys** are left out: an item that nobody
-in the club has re-bought often enough (``rate < min_repeat_rate``) unless this member has, and
-an item the member bought once and not again in ``never_after`` later visits.
+The buy-again score is ``habit × share × due``, an estimate of the chance that the member's
+basket today holds the item. Items the member **never re-buys** are left out: an item that
+nobody in the club has re-bought often enough (``rate < min_repeat_rate``) unless this member
+has, and an item the member bought once and not again in ``never_after`` later visits.
 
 **Bought together** (co-purchase). Over all baskets, ``together[i, j]`` counts the baskets
 holding both ``i`` and ``j``. Raw counts favour what is popular anyway, so each pair is
@@ -38,9 +43,11 @@ rare items seen together once do not top the list) and the **cosine**
 **The next-best offer** ranks, for one member, every item on one scale — the chance that
 today's basket holds it: items the member buys, by their buy-again score; items they have
 not bought, by ``share × lift`` with the item of theirs it goes best with (``share`` alone,
-popularity, when nothing of theirs goes with it). The first ``k`` are the offer; each says
-why (``kind``: ``buy_again``, ``bought_together``, ``popular``; ``because``: the item it goes
-with; ``due_on``: the day a buy-again item is due).
+popularity, when nothing of theirs goes with it), times ``trial / (trial + visits)``: a member
+who came ``visits`` times without buying an item is less likely to than the club's baskets
+say. The first ``k`` are the offer; each says why (``kind``: ``buy_again``,
+``bought_together``, ``popular``; ``because``: the item it goes with; ``due_on``: the day a
+buy-again item is due).
 
 **Evaluation** (``evaluate``): each member's last basket is held out; the item model is fitted
 on every basket but those; each member's offer is computed from their earlier baskets, as of
@@ -79,6 +86,7 @@ class Options:
     min_together: int = 2  # pairs seen together fewer times are dropped
     pseudo: float = 1.0  # the lift is shrunk towards 1 by this many baskets
     neighbours: int = 20  # pairs kept per item
+    trial: float = 1.0  # a new item's chance counts the member's visits without it against this
 
 
 @dataclass(frozen=True)
@@ -372,11 +380,22 @@ def _due(elapsed: int, interval: float, club: float, horizon: int, o: Options) -
     return 1.0 if lapse <= 1 else math.exp(-(lapse - 1) / o.overdue)
 
 
-def bought_together(bought: Sequence[int] | IntArray, *, model: ItemModel) -> list[Scored]:
+def bought_together(
+    bought: Sequence[int] | IntArray,
+    *,
+    model: ItemModel,
+    visits: int = 0,
+    options: Options | None = None,
+) -> list[Scored]:
     """Items the member has not bought, by ``share × lift`` with the item of theirs it goes
-    best with; an item with no kept pair is scored by its popularity alone."""
+    best with (an item with no kept pair: its popularity alone), times
+    ``trial / (trial + visits)``: a member who came ``visits`` times without buying an item
+    is less likely to buy it than the club's baskets say."""
+    o = options or Options()
     own = sorted({int(i) for i in bought})
     share = model.share
+    # a member who came ``visits`` times without buying an item is less likely to than most
+    untried = o.trial / (o.trial + visits)
     best_lift = np.ones(len(model.items))
     because = np.full(len(model.items), -1, dtype=np.int64)
     if own:
@@ -392,7 +411,7 @@ def bought_together(bought: Sequence[int] | IntArray, *, model: ItemModel) -> li
     scored = [
         Scored(
             item=i,
-            score=float(share[i] * best_lift[i]),
+            score=float(share[i] * best_lift[i]) * untried,
             kind="bought_together" if because[i] >= 0 and best_lift[i] > 1 else "popular",
             because=int(because[i]) if because[i] >= 0 and best_lift[i] > 1 else None,
         )
@@ -417,7 +436,8 @@ def next_best(
     item = np.asarray(items, dtype=np.int64)
     again, never = buy_again(day, item, as_of=as_of, model=model, options=o)
     bought = set(item[day < as_of].tolist())
-    new = bought_together(sorted(bought), model=model)
+    visits = len(np.unique(day[day < as_of]))
+    new = bought_together(sorted(bought), model=model, visits=visits, options=o)
     ranked = sorted([*again, *new], key=lambda s: (-s.score, s.item))
     return [s for s in ranked if s.item not in never][: o.k]
 
@@ -476,7 +496,8 @@ def evaluate(baskets: Baskets, options: Options | None = None) -> Evaluation:
         new_total += len(new)
         as_of = int(d[h][0])
         again, never = buy_again(d[~h], it[~h], as_of=as_of, model=model, options=o)
-        together = bought_together(sorted(history), model=model)
+        visits = len(np.unique(d[~h]))
+        together = bought_together(sorted(history), model=model, visits=visits, options=o)
         combined = sorted([*again, *together], key=lambda s: (-s.score, s.item))
         fill = [int(i) for i in model.popular(len(model.items))]
         lists = {
