@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from lojal import __version__
 from lojal.access.api import router as access_router
 from lojal.activities.api import router as activities_router
+from lojal.audiences.api import router as audiences_router
 from lojal.audit.api import router as audit_router
 from lojal.badges.api import router as badges_router
 from lojal.challenges.api import router as challenges_router
@@ -142,6 +143,7 @@ def create_app(
         messaging_router,
         unsubscribe_router,
         segments_router,
+        audiences_router,
         insight_router,
         journeys_router,
         keys_router,

@@ -24,7 +24,12 @@ from lojal.coupons.models import (
     CouponRedemption,
 )
 from lojal.db.base import Base
-from lojal.insight.models import InsightFit, MemberScore
+from lojal.insight.models import (
+    InsightFit,
+    MemberScore,
+    RecommendationItem,
+    RecommendationPair,
+)
 from lojal.journeys.models import ChannelPolicy, Journey, JourneyMessage, JourneyRun
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
@@ -92,6 +97,8 @@ __all__ = [
     "ProgramVersion",
     "Purchase",
     "PurchaseLine",
+    "RecommendationItem",
+    "RecommendationPair",
     "Referral",
     "ReferralCode",
     "Return",

@@ -2,7 +2,8 @@
 
 Kafferosteriet Klubb (``club.yaml``): members with Swedish names enrolled in the shop, on the
 web and in the app; a catalogue of coffee, tea, pastries and merchandise; a year of purchases
-with a Christmas peak and a summer dip, some returns, and e-mail, browsing, survey, review and
+with a Christmas peak and a summer dip (each member coming back for a few favourites, and
+coffee often with a pastry), some returns, and e-mail, browsing, survey, review and
 profile events. Members go through ``lojal.enrolment.enrol``, purchases through the bulk
 path (``lojal.activities.bulk``), returns and events through the ordinary services.
 """
@@ -59,6 +60,10 @@ BADGES = {
 }
 # Rewards members redeem at the end of a month: (code, points price, chance when affordable).
 REDEEMED = (("rabatt-50", 1000, 0.35), ("kaffe", 400, 0.4))
+# A line is one of the member's favourites this often, else anything in the catalogue; a
+# basket with a coffee or a tea gets a pastry this often.
+HABIT = 0.6
+FIKA = 0.35
 MARKER = "demo-1"  # the external id of the first demo member
 TZ = ZoneInfo("Europe/Stockholm")
 
@@ -300,7 +305,10 @@ def generate(
             phone=f"+4670{rnd.randint(1000000, 9999999)}" if rnd.random() < 0.5 else None,
             birth_date=date(rnd.randint(1950, 2006), rnd.randint(1, 12), rnd.randint(1, 28)),
             enrolled_at=enrolled_at,
-            consents=[ConsentGrant(channel="email", granted=rnd.random() < 0.7, source=channel)],
+            consents=[
+                ConsentGrant(channel="email", granted=rnd.random() < 0.7, source=channel),
+                ConsentGrant(channel="ads", granted=rnd.random() < 0.4, source=channel),
+            ],
         )
         identities = [("email", email), ("external_id", external_id)]
         if data.phone:
@@ -321,6 +329,9 @@ def generate(
     weights = [seasonality(d) for d in days]
     products = [(cat, name, price) for cat, items in CATALOGUE.items() for name, price in items]
     activity = [rnd.paretovariate(1.6) for _ in people]
+    # each member has a few favourites they come back for (the recommendations learn them)
+    favourites = [rnd.sample(products, rnd.randint(2, 4)) for _ in people]
+    pastries = [p for p in products if p[0] == "bakverk"]
     planned: list[BulkPurchase] = []
     total = members * 10
     chosen_days = rnd.choices(days, weights, k=total)
@@ -332,8 +343,14 @@ def generate(
         if at < enrolled_at or at > now:
             continue
         lines = []
-        for _ in range(rnd.choices((1, 2, 3, 4), (45, 30, 15, 10))[0]):
-            category, name, price = rnd.choice(products)
+        chosen = [
+            rnd.choice(favourites[who]) if rnd.random() < HABIT else rnd.choice(products)
+            for _ in range(rnd.choices((1, 2, 3, 4), (45, 30, 15, 10))[0])
+        ]
+        # fika: a coffee or a tea often comes with something from the bakery
+        if any(c[0] in ("kaffe", "te") for c in chosen) and rnd.random() < FIKA:
+            chosen.append(rnd.choice(pastries))
+        for category, name, price in chosen:
             lines.append(
                 LineFacts.of(
                     sku=_ascii(name).replace(" ", "-"),

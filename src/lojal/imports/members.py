@@ -4,8 +4,9 @@ Columns (all optional but at least one identity per row, and the file must have 
 one of them; a column of another name is named in a warning and not read): ``email``, ``phone``,
 ``card_number``, ``external_id`` (the identities), ``first_name``, ``last_name``,
 ``birth_date`` (YYYY-MM-DD), ``locale`` (``sv``, ``sv-SE``), ``enrolled_at`` (ISO 8601),
-``channel`` (default ``import``), ``consent_email``/``consent_sms``/``consent_push`` (yes/no,
-empty leaves it unanswered). Dates and times must lie in 1900-2999 (``lojal.inputs``).
+``channel`` (default ``import``), ``consent_email``/``consent_sms``/``consent_push`` and
+``consent_ads`` (being matched in advertising audiences) (yes/no, empty leaves it
+unanswered). Dates and times must lie in 1900-2999 (``lojal.inputs``).
 
 A row whose identities already belong to one member is skipped (already there): importing the
 same file twice adds nothing. A row whose identities belong to two different members, or that
@@ -60,6 +61,7 @@ FIELDS = (
     "consent_email",
     "consent_sms",
     "consent_push",
+    "consent_ads",
     "store_id",
 )
 REQUIRED = (("email", "phone", "card_number", "external_id"),)
@@ -121,7 +123,7 @@ def parse_row(row: Row, config: ProgramConfig) -> MemberRow:
     if row.values.get("enrolled_at"):
         data["enrolled_at"] = parse_when(row.values["enrolled_at"], "enrolled_at", config.timezone)
     consents = []
-    for channel in ("email", "sms", "push"):
+    for channel in ("email", "sms", "push", "ads"):
         granted = boolean(row, f"consent_{channel}")
         if granted is not None:
             consents.append({"channel": channel, "granted": granted, "source": "import"})

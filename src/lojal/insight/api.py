@@ -9,13 +9,13 @@ club's ``currency``."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from lojal.inputs import MAX_ID, Day
-from lojal.insight import queries, service, tasks
+from lojal.insight import queries, recommendations, service, tasks
 from lojal.insight.schemas import (
     BacktestRead,
     ChurnRead,
@@ -23,14 +23,24 @@ from lojal.insight.schemas import (
     FitRead,
     MemberInsight,
     MemberInsightPage,
+    MemberRecommendations,
     Model,
+    RecommendationEvaluationRead,
     RefitQueued,
     RefitRequest,
     RfmGroup,
     RfmRead,
     TopRead,
 )
-from lojal.web.deps import API_PREFIX, Admin, AdminWrite, MemberIdPath, NowDep, SessionDep
+from lojal.web.deps import (
+    API_PREFIX,
+    Admin,
+    AdminWrite,
+    Channel,
+    MemberIdPath,
+    NowDep,
+    SessionDep,
+)
 from lojal.web.writer import Reply
 
 router = APIRouter(prefix=API_PREFIX, tags=["insight"])
@@ -132,3 +142,34 @@ def backtest(
         holdout_end=holdout_end,
         model=model,
     )
+
+
+@router.get("/members/{member_id}/recommendations", response_model=MemberRecommendations)
+def member_recommendations(
+    member_id: MemberIdPath,
+    session: SessionDep,
+    now: NowDep,
+    _: Channel,
+    k: Annotated[int, Query(ge=1, le=50, description="How many items")] = 5,
+) -> MemberRecommendations:
+    """The member's next-best offer for today: items they buy that are due (buy again), items
+    that go with what they buy (bought together), else what the club buys (popular) — from
+    the item figures of the last refit and the member's own baskets."""
+    return recommendations.for_member(session, member_id=member_id, now=now, k=k)
+
+
+@router.get("/insight/recommendations/evaluation", response_model=RecommendationEvaluationRead)
+def recommendation_evaluation(
+    session: SessionDep,
+    now: NowDep,
+    _: Admin,
+    k: Annotated[int, Query(ge=1, le=50, description="How many items per member")] = 5,
+    level: Annotated[
+        Literal["sku", "category"], Query(description="Items are skus or categories")
+    ] = "sku",
+    until: Annotated[Day | None, Query(description="The last local day read (yesterday)")] = None,
+) -> RecommendationEvaluationRead:
+    """Each member's last basket held out; the next-best offer, its parts and the popularity
+    baseline made from what came before, set against what the basket held: hit rate, recall
+    and precision at k, recall of repeat and of new items apart."""
+    return recommendations.evaluate(session, now=now, k=k, level=level, until=until)

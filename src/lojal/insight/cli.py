@@ -11,7 +11,8 @@ from rich.table import Table
 from lojal.clock import SystemClock
 from lojal.commands import DbOption, console, option_day, session_for
 from lojal.i18n import format_money, minor_units
-from lojal.insight import queries, service, tasks
+from lojal.insight import queries, recommendations, service, tasks
+from lojal.insight.baskets import Level
 from lojal.insight.schemas import FitRead, MemberInsight, Model, RefitRequest
 from lojal.terminal import print_table
 
@@ -54,6 +55,7 @@ def register(app: typer.Typer) -> None:
         no_args_is_help=True,
     )
     app.add_typer(insight_app, name="insight")
+    register_recommendations(insight_app)
 
     @insight_app.command("refit")
     def refit(
@@ -262,3 +264,104 @@ def register(app: typer.Typer) -> None:
             f"{result.predicted:,.1f} predicted ({error}); mean absolute error "
             f"{result.mae:.2f} a member"
         )
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def register_recommendations(insight_app: typer.Typer) -> None:
+    @insight_app.command("recommend")
+    def recommend(
+        ctx: typer.Context,
+        member: Annotated[int, typer.Argument(min=1, help="the member's id")],
+        k: Annotated[int, typer.Option(min=1, max=50, help="how many items")] = 5,
+        as_json: JsonOption = False,
+        database_url: DbOption = None,
+    ) -> None:
+        """A member's next-best offer for today: buy again, bought together, popular."""
+        with session_for(ctx, database_url) as session:
+            result = recommendations.for_member(
+                session, member_id=member, now=SystemClock().now(), k=k
+            )
+        if as_json:
+            console.print_json(result.model_dump_json())
+            return
+        fitted = result.fitted_as_of or "no refit yet"
+        table = Table(title=f"Member {result.member_id}, {result.as_of} (items as of {fitted})")
+        for column in ("sku", "name", "why", "score"):
+            table.add_column(column, justify="right" if column == "score" else "left")
+        for item in result.items:
+            why = {
+                "buy_again": f"buy again (due {item.due_on})",
+                "bought_together": f"goes with {item.because_name or item.because}",
+                "popular": "popular",
+            }[item.kind]
+            table.add_row(item.sku, item.name or "", why, f"{item.score:.3f}")
+        print_table(console, table)
+
+    @insight_app.command("evaluate-recommendations")
+    def evaluate(
+        ctx: typer.Context,
+        k: Annotated[int, typer.Option(min=1, max=50, help="items per member")] = 5,
+        level: Annotated[Level, typer.Option(help="items are skus or categories")] = "sku",
+        until: Annotated[str | None, typer.Option(help="the last local day read")] = None,
+        timing: Annotated[
+            bool, typer.Option("--timing", help="who buys again after --calibration-end")
+        ] = False,
+        calibration_end: Annotated[
+            str | None, typer.Option(help="with --timing: the last day of the calibration")
+        ] = None,
+        as_json: JsonOption = False,
+        database_url: DbOption = None,
+    ) -> None:
+        """The recommendations against the popularity baseline, each member's last basket
+        held out (or, with --timing, who buys again in a holdout period)."""
+        end = option_day(until, "--until")
+        with session_for(ctx, database_url) as session:
+            if timing:
+                cut = option_day(calibration_end, "--calibration-end")
+                if cut is None:
+                    raise typer.BadParameter("give the calibration's end", param_hint="--timing")
+                timed = recommendations.evaluate_timing(
+                    session, now=SystemClock().now(), calibration_end=cut, holdout_end=end
+                )
+            else:
+                result = recommendations.evaluate(
+                    session, now=SystemClock().now(), k=k, level=level, until=end
+                )
+        if timing:
+            if as_json:
+                console.print_json(timed.model_dump_json())
+                return
+            table = Table(
+                title=f"Who buys again from {timed.calibration_end} to {timed.holdout_end}: "
+                f"{timed.buyers} of {timed.members} members"
+            )
+            for column in ("ranked by", "AUC", f"precision, top {timed.top_share:.0%}", "recall"):
+                table.add_column(column, justify="left" if column == "ranked by" else "right")
+            for t in timed.results:
+                auc = "-" if t.auc is None else f"{t.auc:.3f}"
+                table.add_row(t.method, auc, _share(t.top_precision), _share(t.top_recall))
+            print_table(console, table)
+            return
+        if as_json:
+            console.print_json(result.model_dump_json())
+            return
+        table = Table(
+            title=f"Last basket held out, k = {result.k} ({result.level}): {result.members} "
+            f"members, {result.items} items, {result.repeat_items} repeat and "
+            f"{result.new_items} new held-out items"
+        )
+        for column in ("method", "hit rate", "recall", "precision", "repeat recall", "new recall"):
+            table.add_column(column, justify="left" if column == "method" else "right")
+        for r in result.results:
+            table.add_row(
+                r.method,
+                _share(r.hit_rate),
+                _share(r.recall),
+                _share(r.precision),
+                _share(r.repeat_recall),
+                _share(r.new_recall),
+            )
+        print_table(console, table)

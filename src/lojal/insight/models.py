@@ -68,3 +68,38 @@ class MemberScore(Base):
     expected_spend_minor: Mapped[int] = mapped_column(Amount)
     clv_minor: Mapped[int] = mapped_column(Amount)
     simple_clv_minor: Mapped[int] = mapped_column(Amount)
+
+
+class RecommendationItem(Base):
+    """What a refit learnt of one item (a sku) for the recommendations (``insight.recommend``):
+    how many members and baskets held it, how many members bought it again, the typical days
+    between two purchases of it. Numbers about items only, no member's data."""
+
+    __tablename__ = "recommendation_items"
+
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fit_id: Mapped[int] = mapped_column(ForeignKey("insight_fits.id"))
+    name: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(100))
+    buyers: Mapped[int] = mapped_column(Integer)
+    baskets: Mapped[int] = mapped_column(Integer)
+    repeat_buyers: Mapped[int] = mapped_column(Integer)
+    # of its buyers' visits after their first purchase of it, the share that held it
+    repeat_rate: Mapped[float] = mapped_column(Double)
+    # the median of its buyers' median days between two purchases of it (None: nobody re-bought)
+    interval_days: Mapped[float | None] = mapped_column(Double)
+    # of every basket of the fit, the share that held it: the popularity
+    share: Mapped[float] = mapped_column(Double)
+
+
+class RecommendationPair(Base):
+    """Two items bought together (in one member's basket of one local day), the strongest
+    pairs of each item: how often, their lift and their cosine (``insight.recommend``)."""
+
+    __tablename__ = "recommendation_pairs"
+
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    other: Mapped[str] = mapped_column(String(64), primary_key=True)
+    together: Mapped[int] = mapped_column(Integer)
+    lift: Mapped[float] = mapped_column(Double)
+    cosine: Mapped[float] = mapped_column(Double)

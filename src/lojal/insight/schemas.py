@@ -250,3 +250,74 @@ class TopShare(BaseModel):
     of_members: int
     revenue: float
     revenue_share: float
+
+
+RecommendationKind = Literal["buy_again", "bought_together", "popular"]
+
+
+class RecommendationRead(BaseModel):
+    """One item offered to a member, and why (``insight.recommend``)."""
+
+    sku: str
+    name: str | None
+    category: str | None
+    kind: RecommendationKind = Field(
+        description="buy_again: the member buys it and it is due; bought_together: it goes "
+        "with something they buy (`because`); popular: neither, the club buys it"
+    )
+    score: float = Field(description="the estimated chance that today's basket holds it")
+    because: str | None = Field(description="the sku of theirs it goes with")
+    because_name: str | None = Field(description="its name")
+    due_on: date | None = Field(description="for buy_again: the day it falls due")
+
+
+class MemberRecommendations(BaseModel):
+    member_id: int
+    as_of: date = Field(description="the club's day the offer is for")
+    fitted_as_of: date | None = Field(
+        description="the day of the refit whose item figures were used (null: none yet; "
+        "then only the member's own buy-again items are offered)"
+    )
+    items: list[RecommendationRead]
+
+
+class RecommendationMethodRead(BaseModel):
+    method: str = Field(description="popularity, buy_again, bought_together, next_best")
+    members: int
+    hit_rate: float = Field(description="members with at least one of the k in the basket")
+    recall: float = Field(description="mean share of the held-out basket's items found")
+    precision: float
+    repeat_recall: float | None = Field(description="of held-out items bought before")
+    new_recall: float | None = Field(description="of held-out items not bought before")
+
+
+class RecommendationEvaluationRead(BaseModel):
+    """Each member's last basket held out, the offer made from what came before."""
+
+    k: int
+    level: Literal["sku", "category"]
+    members: int
+    baskets: int
+    items: int
+    repeat_items: int = Field(description="held-out items the member had bought before")
+    new_items: int = Field(description="held-out items the member had not bought before")
+    results: list[RecommendationMethodRead]
+
+
+class TimingMethodRead(BaseModel):
+    method: str = Field(description="buy_again, frequency (baseline), recency (baseline)")
+    auc: float | None = Field(description="the chance a buyer is ranked above a non-buyer")
+    top_precision: float = Field(description="of the top share of members, the share who bought")
+    top_recall: float | None = Field(description="of the buyers, the share in that top")
+
+
+class TimingEvaluationRead(BaseModel):
+    """Who buys again in the holdout period, ranked by the buy-again score at the
+    calibration's end against frequency and recency."""
+
+    calibration_end: date
+    holdout_end: date
+    members: int
+    buyers: int
+    top_share: float
+    results: list[TimingMethodRead]

@@ -2,10 +2,12 @@
 
 ``refit`` reads the club's purchases up to a local day (``history``), computes every
 member's figures (``scores.score``, pure) and replaces the stored ones (``member_scores``)
-with them in the caller's transaction, with one ``insight_fits`` row that says how they were
-made. The options left out are the last fit's (model, horizon, discount), else the defaults;
-the day is yesterday in the club's time zone (a complete day). ``insight.tasks`` runs it for
-the worker and brings the segments that read the figures up to date in the same transaction.
+with them in the caller's transaction, and the recommendations' item figures
+(``recommendations.store``) with those of the same baskets, with one ``insight_fits`` row
+that says how they were made. The options left out are the last fit's (model, horizon,
+discount), else the defaults; the day is yesterday in the club's time zone (a complete
+day). ``insight.tasks`` runs it for the worker and brings the segments that read the figures
+up to date in the same transaction.
 
 ``backtest`` fits on the purchases up to a calibration day and sets the prediction of the
 following period against what the members did (``backtest.backtest``); it is computed on
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from lojal.calendar import local_day
 from lojal.insight import backtest as backtesting
+from lojal.insight import recommendations
 from lojal.insight.arrays import FloatArray
 from lojal.insight.errors import InvalidPeriod, NotEnoughHistory
 from lojal.insight.history import calibration_and_holdout, purchase_history
@@ -125,6 +128,7 @@ def refit(session: Session, *, now: datetime, request: RefitRequest | None = Non
     ]
     for start in range(0, len(rows), INSERT_BATCH):
         session.execute(insert(MemberScore), rows[start : start + INSERT_BATCH])
+    recommendations.store(session, fit=fit, zone=zone, as_of=as_of)
     session.expire_all()
     return fit
 

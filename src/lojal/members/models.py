@@ -20,7 +20,9 @@ from lojal.db.types import BigIntId, JSONType, UTCDateTime
 
 CHANNELS = ("store", "web", "app", "api", "import")
 IDENTITY_KINDS = ("email", "phone", "card", "external_id")
-CONSENT_CHANNELS = ("email", "sms", "push")
+# A consent is per channel of contact, and one purpose that is not a channel: ``ads``, the
+# member's consent to be matched, hashed, in the club's advertising audiences (lojal.audiences).
+CONSENT_CHANNELS = ("email", "sms", "push", "ads")
 MEMBER_STATUSES = ("active", "closed", "merged")
 
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from lojal.inputs import MAX_ID, Attributes, Day, Time
 
 Channel = Literal["store", "web", "app", "api", "import"]
-ConsentChannel = Literal["email", "sms", "push"]
+ConsentChannel = Literal["email", "sms", "push", "ads"]
 IdentityKind = Literal["email", "phone", "card", "external_id"]
 
 

@@ -13,9 +13,11 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from lojal.audiences import service as audiences
 from lojal.clock import SystemClock
 from lojal.commands import DbOption, session_factory, session_for
 from lojal.jobs.service import sweep_segments
+from lojal.program import service as program
 from lojal.segments import queries, service
 from lojal.segments.schemas import PreviewRequest, SegmentCreate
 from lojal.terminal import print_table
@@ -126,6 +128,40 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"read {done.rows} rows: {done.added} added, {done.removed} removed, "
             f"{done.already} already in; {done.size} members"
+        )
+
+    @segments_app.command("audience")
+    def audience(
+        command: typer.Context,
+        segment: Annotated[str, typer.Argument(help="the segment's code or id")],
+        out: Annotated[Path, typer.Option("--out", help="the file to write")],
+        format_: Annotated[
+            audiences.Format,
+            typer.Option("--format", help="meta: a customer file (CSV); google: Data Manager"),
+        ] = "meta",
+        name: Annotated[
+            str | None, typer.Option(help="the audience's name (default: a neutral one)")
+        ] = None,
+        database_url: DbOption = None,
+    ) -> None:
+        """Write the segment as an advertising audience: the members whose ads consent allows
+        it, hashed (SHA-256) as Meta or Google asks; say who was left out and why."""
+        with session_for(command, database_url) as session:
+            built = audiences.build(
+                session,
+                segment=segment,
+                config=program.current(session),
+                now=SystemClock().now(),
+                name=name,
+            )
+            with out.open("w", encoding="utf-8", newline="") as file:
+                for piece in audiences.render(built, format_):
+                    file.write(piece)
+        left = built.left_out
+        console.print(
+            f"{built.name}: {len(built.people)} members written to {out}; left out "
+            f"{left.total}: {left.closed} closed, {left.no_consent} without ads consent, "
+            f"{left.no_identifier} without an e-mail address or phone number"
         )
 
     @segments_app.command("sweep")

@@ -141,7 +141,7 @@ def member_fields() -> Fields:
         .scalar_subquery(),
         "member.referred": select(_ref.id).where(_ref.referee_id == _m.id).exists(),
     }
-    for channel in ("email", "sms", "push"):
+    for channel in ("email", "sms", "push", "ads"):
         columns[f"member.consent.{channel}"] = _consent(channel)
     for path, column in _SCORES.items():
         columns[path] = select(column).where(_sc.member_id == _m.id).scalar_subquery()

@@ -36,6 +36,7 @@ MEMBER = Catalogue(
         "member.consent.email",
         "member.consent.sms",
         "member.consent.push",
+        "member.consent.ads",
         *INSIGHT,
     ),
     prefixes=("member.attributes.",),

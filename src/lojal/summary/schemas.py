@@ -82,6 +82,15 @@ class BadgePart(BaseModel):
     text: str
 
 
+class RecommendationPart(BaseModel):
+    """An item offered to the member (``insight.recommendations``), best first."""
+
+    sku: str
+    name: str
+    kind: str = Field(description="buy_again, bought_together or popular")
+    text: str
+
+
 class MemberSummary(BaseModel):
     member_id: int
     language: str = Field(description="the language of the texts: sv, nb, fi or en")
@@ -93,3 +102,7 @@ class MemberSummary(BaseModel):
     challenges: list[ChallengePart]
     referral: ReferralPart | None = Field(description="null when the club has no referrals")
     badges: list[BadgePart]
+    recommendations: list[RecommendationPart] = Field(
+        description="the member's next-best offer: items to buy again, that go with what "
+        "they buy, or that the club buys"
+    )

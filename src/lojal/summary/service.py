@@ -16,6 +16,8 @@ from lojal.badges import service as badges
 from lojal.challenges import service as challenges
 from lojal.challenges.schemas import MemberChallengeRead
 from lojal.i18n import Texts, language_of, texts
+from lojal.insight import recommendations
+from lojal.insight.schemas import RecommendationRead
 from lojal.ledger import queries as ledger_queries
 from lojal.members import service as members
 from lojal.members.models import Member
@@ -30,6 +32,7 @@ from lojal.summary.schemas import (
     MemberSummary,
     PointsOnDate,
     PointsPart,
+    RecommendationPart,
     ReferralPart,
     RewardPart,
     TierGoal,
@@ -42,6 +45,8 @@ from lojal.tiers.schemas import TierProgress
 TICK = timedelta(microseconds=1)
 # At most this many days are listed for points on the way and points expiring.
 DAYS_SHOWN = 5
+# Items offered in the summary.
+RECOMMENDED = 3
 
 
 def summary(
@@ -84,6 +89,12 @@ def summary(
                 ),
             )
             for b in badges.badges_of(session, member_id=member.id)
+        ],
+        recommendations=[
+            _recommendation(t, r)
+            for r in recommendations.for_member(
+                session, member_id=member.id, now=now, k=RECOMMENDED
+            ).items
         ],
     )
 
@@ -318,3 +329,14 @@ def _referral(session: Session, t: Texts, member: Member, now: datetime) -> Refe
         link=found.link,
         text=t("Invite a friend with your link: {link}", link=found.link),
     )
+
+
+def _recommendation(t: Texts, r: RecommendationRead) -> RecommendationPart:
+    name = r.name or r.sku
+    if r.kind == "buy_again":
+        text = t("Time to buy {name} again?", name=name)
+    elif r.kind == "bought_together":
+        text = t("{name} goes well with {other}", name=name, other=r.because_name or r.because)
+    else:
+        text = t("Popular in the club: {name}", name=name)
+    return RecommendationPart(sku=r.sku, name=name, kind=r.kind, text=text)

@@ -83,6 +83,9 @@ EXTRA: dict[tuple[str, str], frozenset[int]] = {
     ("GET", f"{_API}/insight/churn"): frozenset({409}),
     ("GET", f"{_API}/insight/top"): frozenset({409}),
     ("GET", f"{_API}/insight/backtest"): frozenset({409}),
+    # the club's time zone (ProgramNotConfigured); the evaluation: NotEnoughHistory
+    ("GET", f"{_API}/members/{{member_id}}/recommendations"): frozenset({409}),
+    ("GET", f"{_API}/insight/recommendations/evaluation"): frozenset({409}),
 }
 
 # No text in a request may hold a NUL character (lojal.web.storable).
