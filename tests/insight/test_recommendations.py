@@ -105,7 +105,7 @@ def test_the_refit_stores_the_items_and_a_member_gets_an_offer(
     # latte in 14 baskets, bun in 10, together in 10 of 15
     assert (pair.together, pair.cosine) == (10, 10 / (14 * 10) ** 0.5)
 
-    got = api.get(f"/members/{ids['ada']}/recommendations", scope="pos")
+    got = api.get(f"/members/{ids['ada']}/recommendations", scope="web")
     assert got.status_code == 200, got.text
     body = got.json()
     assert body["fitted_as_of"] == str(TODAY - timedelta(days=1))
