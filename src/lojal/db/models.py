@@ -24,7 +24,13 @@ from lojal.coupons.models import (
 )
 from lojal.db.base import Base
 from lojal.insight.models import InsightFit, MemberScore
-from lojal.journeys.models import ChannelPolicy, Journey, JourneyMessage, JourneyRun
+from lojal.journeys.models import (
+    ChannelPolicy,
+    Journey,
+    JourneyControl,
+    JourneyMessage,
+    JourneyRun,
+)
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships.models import Membership, MembershipPlan, RevenueRecord
@@ -69,6 +75,7 @@ __all__ = [
     "Job",
     "JournalEntry",
     "Journey",
+    "JourneyControl",
     "JourneyMessage",
     "JourneyRun",
     "Member",

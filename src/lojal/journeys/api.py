@@ -1,5 +1,6 @@
 """``/api/v1/journeys``: define journeys, switch them on and off, read their runs and figures;
-``/api/v1/journey-policies``: the channels' caps and quiet hours."""
+``/api/v1/journey-policies``: the channels' caps and quiet hours; ``/api/v1/journey-control``:
+the club's global control group."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from lojal.journeys.definition import JourneyDefinition
 from lojal.journeys.errors import InvalidJourney
 from lojal.journeys.models import ChannelPolicy, Journey, JourneyRun
 from lojal.journeys.schemas import (
+    ControlRead,
+    ControlWrite,
     JourneyFigures,
     JourneyRead,
     JourneyRunRead,
@@ -183,5 +186,25 @@ async def set_policy(channel: ChannelPath, body: PolicyBody, write: AdminWrite) 
 
     def work(session: Session, now: datetime) -> Reply:
         return Reply.of(policy_read(service.set_policy(session, data=data, now=now)), 200)
+
+    return await write(work)
+
+
+@router.get("/journey-control", response_model=ControlRead)
+def get_control(session: SessionDep, now: NowDep, _: Admin) -> ControlRead:
+    """The club's global control group: the share of the members who get no marketing
+    message from any journey, so that what the journeys do together can be measured."""
+    return queries.control_read(session, now=now)
+
+
+@router.put("/journey-control", response_model=ControlRead)
+async def set_control(body: ControlWrite, write: AdminWrite) -> Response:
+    """Set the global control group's percent (0 to 10 of the active members, and at least
+    1,000 members, or 0) or draw it anew (``drawn_on``); a new percent is a new draw, and the
+    group is drawn at most once a calendar month. A refusal names the field."""
+
+    def work(session: Session, now: datetime) -> Reply:
+        settings = service.set_control(session, data=body, now=now)
+        return Reply.of(queries.control_of(settings, queries.active_members(session)), 200)
 
     return await write(work)

@@ -1,9 +1,11 @@
 """``lojal journeys``: add journeys from a file, list and show them, switch them on and off,
-their figures, the channels' caps and quiet hours, and the date sweep."""
+their figures, the channels' caps and quiet hours, the global control group, and the date
+sweep."""
 
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +15,7 @@ from rich.table import Table
 from lojal.clock import SystemClock
 from lojal.commands import DbOption, console, session_factory, session_for
 from lojal.journeys import api, queries, service
-from lojal.journeys.schemas import PolicyWrite
+from lojal.journeys.schemas import ControlWrite, PolicyWrite
 from lojal.journeys.tasks import sweep_dates
 from lojal.terminal import print_table
 
@@ -162,6 +164,39 @@ def register(app: typer.Typer) -> None:
         with session_for(command, database_url) as session:
             done = service.set_policy(session, data=data, now=SystemClock().now())
             console.print_json(api.policy_read(done).model_dump_json())
+
+    @journeys_app.command("control")
+    def control(
+        command: typer.Context,
+        percent: Annotated[
+            float | None,
+            typer.Option(help="the share of the members held out of every journey (0 to 10)"),
+        ] = None,
+        drawn_on: Annotated[
+            str | None,
+            typer.Option(help="draw the buckets anew on this day (YYYY-MM-DD; once a month)"),
+        ] = None,
+        database_url: DbOption = None,
+    ) -> None:
+        """Show the global control group, or set its percent or draw it anew."""
+        day = None
+        if drawn_on is not None:
+            try:
+                day = date.fromisoformat(drawn_on)
+            except ValueError:
+                raise typer.BadParameter(
+                    f"{drawn_on!r} is not a date (YYYY-MM-DD)", param_hint="--drawn-on"
+                ) from None
+        now = SystemClock().now()
+        with session_for(command, database_url) as session:
+            if percent is None and day is None:
+                shown = queries.control_read(session, now=now)
+            else:
+                settings = service.set_control(
+                    session, data=ControlWrite(percent=percent, drawn_on=day), now=now
+                )
+                shown = queries.control_of(settings, queries.active_members(session))
+            console.print_json(shown.model_dump_json())
 
     @journeys_app.command("sweep")
     def sweep(

@@ -19,12 +19,23 @@ from sqlalchemy import ColumnElement, String, and_, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
 from lojal.activities.models import Event, Purchase
+from lojal.calendar import local_day
 from lojal.errors import ProgramNotConfigured
+from lojal.journeys.control import ControlSettings
+from lojal.journeys.definition import JourneyDefinition
 from lojal.journeys.errors import JourneyNotFound
-from lojal.journeys.models import ChannelPolicy, Journey, JourneyMessage, JourneyRun
-from lojal.journeys.schemas import GroupFigures, JourneyFigures
+from lojal.journeys.models import (
+    ChannelPolicy,
+    Journey,
+    JourneyControl,
+    JourneyMessage,
+    JourneyRun,
+)
+from lojal.journeys.schemas import ControlRead, GroupFigures, JourneyFigures
+from lojal.members.models import Member
 from lojal.messaging.models import InboxItem, Message
 from lojal.program import service as program_service
+from lojal.segments import queries as segment_queries
 
 
 def get(session: Session, journey: int | str) -> Journey:
@@ -69,6 +80,50 @@ def runs_of_member(session: Session, member_id: int, limit: int = 200) -> list[J
 
 def policies(session: Session) -> list[ChannelPolicy]:
     return list(session.scalars(select(ChannelPolicy).order_by(ChannelPolicy.channel)))
+
+
+def control(session: Session) -> JourneyControl | None:
+    """The club's global control group as stored (None: never set, no group)."""
+    return session.get(JourneyControl, 1)
+
+
+def control_read(session: Session, *, now: datetime) -> ControlRead:
+    """The global control group as ``GET /journey-control`` shows it (never its salt); one
+    never set is 0 %, drawn today."""
+    row = control(session)
+    if row is None:
+        today = local_day(now, segment_queries.club_zone(session))
+        settings = ControlSettings(salt="-", percent=0.0, drawn_on=today)
+    else:
+        settings = ControlSettings(salt=row.salt, percent=row.percent, drawn_on=row.drawn_on)
+    return control_of(settings, active_members(session))
+
+
+def control_of(settings: ControlSettings, active: int) -> ControlRead:
+    return ControlRead(
+        percent=settings.percent,
+        drawn_on=settings.drawn_on,
+        earliest_reshuffle=settings.earliest_reshuffle,
+        active_members=active,
+        expected_members=round(active * settings.percent / 100),
+    )
+
+
+def active_members(session: Session) -> int:
+    return int(
+        session.scalar(select(func.count()).select_from(Member).where(Member.status == "active"))
+        or 0
+    )
+
+
+def audience_size(session: Session, definition: JourneyDefinition, *, now: datetime) -> int:
+    """How many members the journey's audience holds now (the segments' count of its
+    audience definition; every active member without one): the estimate a holdout is
+    sized against."""
+    if definition.audience is None:
+        return active_members(session)
+    count, _ = segment_queries.preview(session, definition.audience, now=now, sample=0)
+    return count
 
 
 def _message_ids(journey_id: int) -> Any:

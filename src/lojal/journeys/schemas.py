@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -42,6 +42,30 @@ class PolicyRead(BaseModel):
     quiet_from: str | None
     quiet_until: str | None
     updated_at: datetime
+
+
+class ControlWrite(BaseModel):
+    """The club's global control group: ``percent`` of the active members (0 to 10; 0 = no
+    group) get no marketing message from any journey. ``drawn_on``: draw the buckets anew on
+    that day (at most once a calendar month); a new percent is a new draw, today unless
+    given. Fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    percent: float | None = Field(None, allow_inf_nan=False)
+    drawn_on: date | None = None
+
+
+class ControlRead(BaseModel):
+    """The global control group: its percent, the day its buckets were drawn and the first
+    day they may be drawn again, and how many of the club's active members it is expected
+    to hold."""
+
+    percent: float
+    drawn_on: date
+    earliest_reshuffle: date
+    active_members: int
+    expected_members: int
 
 
 class JourneyRead(BaseModel):
