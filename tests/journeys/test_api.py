@@ -163,7 +163,9 @@ def test_journeys_from_the_command_line(tmp_path: Path) -> None:
     assert json.loads(run("journeys", "sweep")) == {"journeys": 1, "entered": 0}
     figures = json.loads(run("journeys", "figures", "enkatpaminnelse", "--json"))
     assert (figures["entered"], figures["sent"]) == (0, 0)
-    assert "revenue" in run("journeys", "figures", "enkatpaminnelse")
+    table = run("journeys", "figures", "enkatpaminnelse", "--confidence", "0.9")
+    assert "revenue" in table
+    assert "needs treated and held-out members" in table  # no lift without runs
     assert "there is no journey 'nej'" in run("journeys", "show", "nej", code=1)
     broken = tmp_path / "broken.yaml"
     broken.write_text("- {code: x, name: X, trigger: {kind: nope}, steps: []}", "utf-8")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from lojal.inputs import MAX_ID
+from lojal.insight.lift import DEFAULT_CONFIDENCE
 from lojal.journeys import queries, service
 from lojal.journeys.definition import JourneyDefinition
 from lojal.journeys.errors import InvalidJourney
@@ -142,11 +143,21 @@ async def disable_journey(journey_id: JourneyIdPath, write: AdminWrite) -> Respo
 
 @router.get("/journeys/{journey_id}/figures", response_model=JourneyFigures)
 def journey_figures(
-    journey_id: JourneyIdPath, session: SessionDep, now: NowDep, _: Admin
+    journey_id: JourneyIdPath,
+    session: SessionDep,
+    now: NowDep,
+    _: Admin,
+    confidence: Annotated[
+        float, Query(ge=0.5, le=0.999, description="The intervals' confidence level")
+    ] = DEFAULT_CONFIDENCE,
 ) -> JourneyFigures:
-    """Entered, sent, delivered, opened, clicked, converted and revenue (minor units of the
-    club's currency), for the treated members and the held-out ones."""
-    return queries.figures(session, queries.get(session, journey_id), now=now)
+    """Entered, sent, delivered, opened, clicked, converted and revenue (``revenue_minor`` in
+    minor units, ``revenue`` in major units of ``currency``), for the treated members and the
+    held-out ones, with the lift of conversion, purchases and revenue and their confidence
+    intervals (``lift``: None until both groups have a member)."""
+    return queries.figures(
+        session, queries.get(session, journey_id), now=now, confidence=confidence
+    )
 
 
 @router.get("/journeys/{journey_id}/runs", response_model=list[JourneyRunRead])

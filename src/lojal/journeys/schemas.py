@@ -84,23 +84,65 @@ class JourneyRead(BaseModel):
 
 class GroupFigures(BaseModel):
     """Of the runs in one group (treated, or held out): how many, how many bought within
-    the conversion window, and what they spent then."""
+    the conversion window, how many purchases they made then and what they spent
+    (``revenue_minor`` in minor units, ``revenue`` in major units of the club's currency)."""
 
     runs: int
     converted: int
     purchases: int
     revenue_minor: int
+    revenue: float
+    conversion_rate: float | None
+
+
+class IntervalRead(BaseModel):
+    low: float
+    high: float
+
+
+class ComparisonRead(BaseModel):
+    """One measure in the two groups: ``difference`` = treated − held out with its
+    interval, ``relative`` = treated / held out − 1 with its interval (None where it is
+    undefined: a held-out figure of 0, or too few members for an interval)."""
+
+    treated: float
+    control: float
+    difference: float
+    difference_interval: IntervalRead | None
+    relative: float | None
+    relative_interval: IntervalRead | None
+
+
+class LiftRead(BaseModel):
+    """What the journey changed (``lojal.insight.lift``): the conversion rate (a difference
+    in rate points, 0.02 = 2 points; Newcombe's interval), purchases and revenue per member
+    (Welch's interval) of the treated runs against the held-out ones, and the incremental
+    revenue of the treated runs, in major units of ``currency``."""
+
+    confidence: float
+    currency: str
+    treated_members: int
+    control_members: int
+    conversion: ComparisonRead
+    purchases: ComparisonRead
+    revenue: ComparisonRead
+    incremental_revenue: float
+    incremental_revenue_interval: IntervalRead | None
 
 
 class JourneyFigures(BaseModel):
-    """A journey's figures: the runs, what its messages came to, and conversions — of the
-    members it treated and of those held out (for lift)."""
+    """A journey's figures: the runs and where they were placed, what its messages came to,
+    and conversions — of the members it treated and of those held out (the journey's
+    holdout and the club's global control group), with the lift (None until both groups
+    have a member)."""
 
     journey_id: int
     code: str
     entered: int
     active: int
     held_out: int
+    global_control: int
+    exempt: int
     sent: int
     delivered: int
     suppressed: int
@@ -110,9 +152,11 @@ class JourneyFigures(BaseModel):
     clicked: int
     converted: int
     revenue_minor: int
+    revenue: float
     currency: str
     treated: GroupFigures
     control: GroupFigures
+    lift: LiftRead | None
     at: datetime
 
 
