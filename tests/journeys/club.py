@@ -48,7 +48,13 @@ def local(day: date, hour: int = 12, minute: int = 0) -> datetime:
 
 class Club:
     def __init__(
-        self, engine: Engine, smtp: tuple[Sink, int], provider: Receiver, start: datetime
+        self,
+        engine: Engine,
+        smtp: tuple[Sink, int],
+        provider: Receiver,
+        start: datetime,
+        *,
+        track: bool = False,
     ) -> None:
         self.factory: sessionmaker[Session] = make_session_factory(engine)
         self.sink, port = smtp
@@ -66,6 +72,7 @@ class Club:
                 sms_url=provider.url + "/sms",
                 push_url=provider.url + "/push",
                 concurrency=2,
+                track_engagement=track,
             ),
         )
         ctx = Context(self.factory, self.clock, self.settings)

@@ -287,7 +287,18 @@ def figures(
             .group_by(Message.status)
         ).all()
     )
-    bounced = session.scalar(select(_engaged(journey.id, "email_bounced"))) or 0
+    # bounces of messages the channel took (a refusal at send time is ``failed`` already)
+    sent_keys = select(cast(Message.id, String)).where(
+        Message.id.in_(_message_ids(journey.id)), Message.status == "sent"
+    )
+    bounced = (
+        session.scalar(
+            select(func.count(distinct(_named_message()))).where(
+                Event.type == "email_bounced", _named_message().in_(sent_keys)
+            )
+        )
+        or 0
+    )
     opened_events = select(_named_message().label("message_id")).where(Event.type == "email_opened")
     inbox_read = select(cast(InboxItem.message_id, String).label("message_id")).where(
         InboxItem.read_at.is_not(None)

@@ -272,9 +272,10 @@ def set_control(session: Session, *, data: ControlWrite, now: datetime) -> Contr
     drawn_on = data.drawn_on
     if drawn_on is None:
         drawn_on = before.drawn_on if percent == before.percent else today
-    if drawn_on > today:
+    if drawn_on > today or drawn_on < before.drawn_on:
         raise ControlGroupInvalid(
-            f"drawn_on: {drawn_on.isoformat()} is after today ({today.isoformat()})",
+            f"drawn_on: {drawn_on.isoformat()} is not a day from the last draw"
+            f" ({before.drawn_on.isoformat()}) to today ({today.isoformat()})",
             field="drawn_on",
         )
     try:
