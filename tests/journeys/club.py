@@ -19,8 +19,10 @@ from lojal.clock import FixedClock
 from lojal.config import Settings
 from lojal.db.session import make_session_factory, transaction
 from lojal.demo.generator import CLUB_FILE
-from lojal.demo.journeys import apply_ready_made
+from lojal.demo.journeys import apply_ready_made, ready_made
 from lojal.enrolment import enrol
+from lojal.journeys import service as journeys
+from lojal.journeys.definition import JourneyDefinition
 from lojal.journeys.models import Journey, JourneyRun
 from lojal.journeys.tasks import Sweeps, sweep_dates
 from lojal.members.schemas import ConsentGrant, MemberCreate
@@ -32,6 +34,7 @@ from lojal.worker.kinds import Context
 from lojal.worker.runner import Worker
 from lojal.worker.schedule import DEFAULT, Schedule
 from tests.conftest import PEPPER
+from tests.journeys.crowd import add_members
 from tests.smtp import Sink
 from tests.webhooks.receiver import Receiver
 
@@ -45,7 +48,13 @@ def local(day: date, hour: int = 12, minute: int = 0) -> datetime:
 
 class Club:
     def __init__(
-        self, engine: Engine, smtp: tuple[Sink, int], provider: Receiver, start: datetime
+        self,
+        engine: Engine,
+        smtp: tuple[Sink, int],
+        provider: Receiver,
+        start: datetime,
+        *,
+        track: bool = False,
     ) -> None:
         self.factory: sessionmaker[Session] = make_session_factory(engine)
         self.sink, port = smtp
@@ -63,6 +72,7 @@ class Club:
                 sms_url=provider.url + "/sms",
                 push_url=provider.url + "/push",
                 concurrency=2,
+                track_engagement=track,
             ),
         )
         ctx = Context(self.factory, self.clock, self.settings)
@@ -122,6 +132,22 @@ class Club:
                 now=self.clock.now(),
             )
             return member.id
+
+    def crowd(self, n: int) -> None:
+        """``n`` more active members, written straight into the table (no email, no
+        purchase, enrolled now): a club big enough for control groups."""
+        with transaction(self.factory) as session:
+            add_members(session, n, now=self.clock.now())
+
+    def holdout(self, code: str, percent: int) -> int:
+        """Save the ready-made journey ``code`` again with a holdout of ``percent`` (checked
+        against its audience, as any save is); the holdout it has now."""
+        (item,) = [j for j in ready_made()["journeys"] if j["code"] == code]
+        definition = JourneyDefinition.model_validate({**item, "holdout_percent": percent})
+        with transaction(self.factory) as session:
+            return journeys.replace(
+                session, definition=definition, now=self.clock.now()
+            ).holdout_percent
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -4,15 +4,19 @@ channel policies; bad input is a 422 naming the field, an unknown journey a 404.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from lojal.cli import app
+from lojal.clock import FixedClock
 from lojal.demo.journeys import ready_made
 from tests.conftest import DEFAULT_PROGRAM, Api
+from tests.journeys.crowd import add_members
 
 WELCOME: dict[str, Any] = {
     "code": "hej",
@@ -27,7 +31,7 @@ WELCOME: dict[str, Any] = {
 }
 
 
-def test_journeys_through_the_api(api: Api) -> None:
+def test_journeys_through_the_api(api: Api, session: Session, clock: FixedClock) -> None:
     bad = api.post("/journeys", {**WELCOME, "templates": {}})
     assert bad.status_code == 422
     assert "template 'hej' is not in templates" in bad.text
@@ -60,6 +64,11 @@ def test_journeys_through_the_api(api: Api) -> None:
     figures = api.get(f"/journeys/{journey['id']}/figures").json()
     assert (figures["entered"], figures["active"], figures["sent"]) == (1, 1, 0)
     assert (figures["currency"], figures["control"]["runs"]) == ("SEK", 0)
+    # a holdout needs at least 1,000 members within 10 % of the audience (one member here)
+    small = api.put(f"/journeys/{journey['id']}", {**WELCOME, "holdout_percent": 5})
+    assert (small.status_code, small.json()["field"]) == (422, "holdout_percent")
+    assert "too small for a control group" in small.json()["detail"]
+    add_members(session, 20_000, now=clock.now(), consents=["email"])  # 5 %: 1,000
     changed = api.put(
         f"/journeys/{journey['id']}", {**WELCOME, "name": "Hej igen", "holdout_percent": 5}
     )
@@ -87,6 +96,36 @@ def test_channel_policies_through_the_api(api: Api) -> None:
     assert [(p["channel"], p["quiet_until"]) for p in api.get("/journey-policies").json()] == [
         ("sms", "08:00")
     ]
+
+
+def test_the_global_control_group_through_the_api(
+    api: Api, session: Session, clock: FixedClock
+) -> None:
+    shown = api.get("/journey-control").json()
+    assert (shown["percent"], shown["active_members"], shown["expected_members"]) == (0, 0, 0)
+    assert "salt" not in shown
+    too_much = api.put("/journey-control", {"percent": 12})
+    assert (too_much.status_code, too_much.json()["field"]) == (422, "percent")
+    assert "at most 10 %" in too_much.json()["detail"]
+    too_few = api.put("/journey-control", {"percent": 5})  # of no members
+    assert (too_few.status_code, too_few.json()["field"]) == (422, "percent")
+    assert api.put("/journey-control", {"percent": 5, "colour": "red"}).status_code == 422
+    add_members(session, 20_000, now=clock.now())
+    done = api.put("/journey-control", {"percent": 5})
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert (body["percent"], body["expected_members"], body["active_members"]) == (5, 1000, 20000)
+    assert body["drawn_on"] == clock.now().date().isoformat()
+    again = api.put("/journey-control", {"percent": 6})  # a new percent is a new draw
+    assert (again.status_code, again.json()["field"]) == (422, "drawn_on")
+    assert "needs a new draw (on or after 2026-" in again.json()["detail"]
+    future = api.put("/journey-control", {"drawn_on": "2099-01-01"})
+    assert (future.status_code, future.json()["field"]) == (422, "drawn_on")
+    assert api.put("/journey-control", {"percent": 5}).status_code == 200  # no change
+    assert api.get("/journey-control").json() == body
+    clock.at = clock.now() + timedelta(days=31)  # a calendar month later: drawn anew
+    later = api.put("/journey-control", {"percent": 6})
+    assert (later.status_code, later.json()["drawn_on"]) == (200, clock.now().date().isoformat())
 
 
 def test_journeys_from_the_command_line(tmp_path: Path) -> None:
@@ -124,7 +163,9 @@ def test_journeys_from_the_command_line(tmp_path: Path) -> None:
     assert json.loads(run("journeys", "sweep")) == {"journeys": 1, "entered": 0}
     figures = json.loads(run("journeys", "figures", "enkatpaminnelse", "--json"))
     assert (figures["entered"], figures["sent"]) == (0, 0)
-    assert "revenue" in run("journeys", "figures", "enkatpaminnelse")
+    table = run("journeys", "figures", "enkatpaminnelse", "--confidence", "0.9")
+    assert "revenue" in table
+    assert "needs treated and held-out members" in table  # no lift without runs
     assert "there is no journey 'nej'" in run("journeys", "show", "nej", code=1)
     broken = tmp_path / "broken.yaml"
     broken.write_text("- {code: x, name: X, trigger: {kind: nope}, steps: []}", "utf-8")
@@ -133,3 +174,7 @@ def test_journeys_from_the_command_line(tmp_path: Path) -> None:
     assert "quiet hours are HH:MM-HH:MM" in run(
         "journeys", "policy", "push", "--quiet", "22", code=2
     )
+    assert json.loads(run("journeys", "control"))["percent"] == 0
+    refused = run("journeys", "control", "--percent", "5", code=1)
+    assert "percent: an audience of 0 members is too small for a control group" in refused
+    assert "is not a date" in run("journeys", "control", "--drawn-on", "igår", code=2)

@@ -18,9 +18,9 @@ from lojal.activities.member_events import record_event
 from lojal.activities.schemas import EventCreate, PurchaseCreate
 from lojal.calendar import local_day
 from lojal.journeys import queries, triggers
-from lojal.journeys.control import assign_bucket
+from lojal.journeys.entry import definition_of
 from lojal.journeys.models import Journey
-from lojal.journeys.steps import holdout_salt
+from lojal.journeys.steps import placement_of
 from lojal.ledger.models import JournalEntry, PointLot
 from lojal.memberships import service as memberships
 from lojal.memberships.schemas import PaymentCreate, PlanCreate
@@ -42,9 +42,12 @@ def club(fresh_engine: Any) -> Iterator[Club]:
             made.close()
 
 
-def _held_out(member_id: int, journey: str, percent: int) -> bool:
-    """Whether the member falls in the journey's holdout (its stable bucket)."""
-    return assign_bucket(str(member_id), holdout_salt(journey)) < percent / 100
+def _held_out(club: Club, member_id: int, journey: str) -> bool:
+    """Whether the member falls in a control group of the journey (their stable bucket)."""
+    with club.session() as session:
+        found = queries.get(session, journey)
+        placed = placement_of(session, found, definition_of(found), member_id, club.clock.now())
+        return placed.held_out
 
 
 def _purchase(club: Club, member_id: int, total_minor: int, at: datetime, order: str) -> None:
@@ -194,13 +197,16 @@ def test_membership_anniversary_gives_points_through_the_ledger(club: Club) -> N
 
 
 def test_we_miss_you_after_90_days_keeps_its_control_group_out(club: Club) -> None:
+    # a club big enough for the journey's 10 % holdout (at least 1,000 members in it)
+    club.crowd(10_000)
+    assert club.holdout("vi-saknar-dig", 10) == 10
     treated: list[int] = []
     held: list[int] = []
     n = 0
     while not held or len(treated) < 2:
         n += 1
         member = club.member(f"saknad{n}@example.se", "email", "sms", phone=f"+4670123{n:04d}")
-        if _held_out(member, "vi-saknar-dig", 10):
+        if _held_out(club, member, "vi-saknar-dig"):
             held.append(member)
         else:
             treated.append(member)
@@ -313,7 +319,7 @@ def test_inner_circle_offer_when_a_member_enters_the_top_ten_percent(club: Club)
     while not big:  # a member outside the journey's holdout
         n += 1
         candidate = club.member(f"stor{n}@example.se", "email", "push")
-        if not _held_out(candidate, "inre-kretsen", 10):
+        if not _held_out(club, candidate, "inre-kretsen"):
             big = candidate
     _purchase(club, big, 900000, START, "big")
     club.run()

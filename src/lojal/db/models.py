@@ -30,7 +30,13 @@ from lojal.insight.models import (
     RecommendationItem,
     RecommendationPair,
 )
-from lojal.journeys.models import ChannelPolicy, Journey, JourneyMessage, JourneyRun
+from lojal.journeys.models import (
+    ChannelPolicy,
+    Journey,
+    JourneyControl,
+    JourneyMessage,
+    JourneyRun,
+)
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
 from lojal.members.models import Consent, Member, MemberIdentity
 from lojal.memberships.models import Membership, MembershipPlan, RevenueRecord
@@ -76,6 +82,7 @@ __all__ = [
     "Job",
     "JournalEntry",
     "Journey",
+    "JourneyControl",
     "JourneyMessage",
     "JourneyRun",
     "Member",

@@ -31,7 +31,9 @@ def ready_made() -> dict[str, Any]:
 
 def apply_ready_made(session: Session, *, now: datetime, enable: bool = True) -> list[Journey]:
     """Make what the ready-made journeys name (campaigns, segments: once), set the channels'
-    policies and save the journeys (switched on with ``enable``)."""
+    policies and save the journeys (switched on with ``enable``). A journey's holdout is kept
+    only where its audience can hold one (at least 1,000 members within 10 %): in a smaller
+    club the journey goes without (``journeys.service.fitted_holdout``)."""
     data = ready_made()
     for item in data.get("campaigns", []):
         found = session.scalar(select(CouponCampaign.id).where(CouponCampaign.name == item["name"]))
@@ -45,4 +47,5 @@ def apply_ready_made(session: Session, *, now: datetime, enable: bool = True) ->
     )
     for policy in policies:
         journeys.set_policy(session, data=policy, now=now)
-    return journeys.apply(session, definitions=definitions, now=now, enable=enable)
+    fitted = [journeys.fitted_holdout(session, d, now=now) for d in definitions]
+    return journeys.apply(session, definitions=fitted, now=now, enable=enable)

@@ -1,5 +1,6 @@
 """``/api/v1/journeys``: define journeys, switch them on and off, read their runs and figures;
-``/api/v1/journey-policies``: the channels' caps and quiet hours."""
+``/api/v1/journey-policies``: the channels' caps and quiet hours; ``/api/v1/journey-control``:
+the club's global control group."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from lojal.inputs import MAX_ID
+from lojal.insight.lift import DEFAULT_CONFIDENCE
 from lojal.journeys import queries, service
 from lojal.journeys.definition import JourneyDefinition
 from lojal.journeys.errors import InvalidJourney
 from lojal.journeys.models import ChannelPolicy, Journey, JourneyRun
 from lojal.journeys.schemas import (
+    ControlRead,
+    ControlWrite,
     JourneyFigures,
     JourneyRead,
     JourneyRunRead,
@@ -139,11 +143,21 @@ async def disable_journey(journey_id: JourneyIdPath, write: AdminWrite) -> Respo
 
 @router.get("/journeys/{journey_id}/figures", response_model=JourneyFigures)
 def journey_figures(
-    journey_id: JourneyIdPath, session: SessionDep, now: NowDep, _: Admin
+    journey_id: JourneyIdPath,
+    session: SessionDep,
+    now: NowDep,
+    _: Admin,
+    confidence: Annotated[
+        float, Query(ge=0.5, le=0.999, description="The intervals' confidence level")
+    ] = DEFAULT_CONFIDENCE,
 ) -> JourneyFigures:
-    """Entered, sent, delivered, opened, clicked, converted and revenue (minor units of the
-    club's currency), for the treated members and the held-out ones."""
-    return queries.figures(session, queries.get(session, journey_id), now=now)
+    """Entered, sent, delivered, opened, clicked, converted and revenue (``revenue_minor`` in
+    minor units, ``revenue`` in major units of ``currency``), for the treated members and the
+    held-out ones, with the lift of conversion, purchases and revenue and their confidence
+    intervals (``lift``: None until both groups have a member)."""
+    return queries.figures(
+        session, queries.get(session, journey_id), now=now, confidence=confidence
+    )
 
 
 @router.get("/journeys/{journey_id}/runs", response_model=list[JourneyRunRead])
@@ -183,5 +197,25 @@ async def set_policy(channel: ChannelPath, body: PolicyBody, write: AdminWrite) 
 
     def work(session: Session, now: datetime) -> Reply:
         return Reply.of(policy_read(service.set_policy(session, data=data, now=now)), 200)
+
+    return await write(work)
+
+
+@router.get("/journey-control", response_model=ControlRead)
+def get_control(session: SessionDep, now: NowDep, _: Admin) -> ControlRead:
+    """The club's global control group: the share of the members who get no marketing
+    message from any journey, so that what the journeys do together can be measured."""
+    return queries.control_read(session, now=now)
+
+
+@router.put("/journey-control", response_model=ControlRead)
+async def set_control(body: ControlWrite, write: AdminWrite) -> Response:
+    """Set the global control group's percent (0 to 10 of the active members, and at least
+    1,000 members, or 0) or draw it anew (``drawn_on``); a new percent is a new draw, and the
+    group is drawn at most once a calendar month. A refusal names the field."""
+
+    def work(session: Session, now: datetime) -> Reply:
+        settings = service.set_control(session, data=body, now=now)
+        return Reply.of(queries.control_of(settings, queries.active_members(session)), 200)
 
     return await write(work)

@@ -1,9 +1,11 @@
 """``lojal journeys``: add journeys from a file, list and show them, switch them on and off,
-their figures, the channels' caps and quiet hours, and the date sweep."""
+their figures, the channels' caps and quiet hours, the global control group, and the date
+sweep."""
 
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -12,12 +14,24 @@ from rich.table import Table
 
 from lojal.clock import SystemClock
 from lojal.commands import DbOption, console, session_factory, session_for
+from lojal.i18n import format_money
+from lojal.insight.lift import DEFAULT_CONFIDENCE
 from lojal.journeys import api, queries, service
-from lojal.journeys.schemas import PolicyWrite
+from lojal.journeys.schemas import ControlWrite, IntervalRead, PolicyWrite
 from lojal.journeys.tasks import sweep_dates
 from lojal.terminal import print_table
 
 JourneyArg = Annotated[str, typer.Argument(help="the journey's code or id")]
+
+
+def _interval(interval: IntervalRead | None, scale: float, unit: str, level: str) -> str:
+    if interval is None:
+        return " (no interval: too few members)"
+    return f", {level} interval {interval.low * scale:+.2f} to {interval.high * scale:+.2f}{unit}"
+
+
+def _percent(relative: float | None) -> str:
+    return "relative lift undefined" if relative is None else f"{relative:+.1%} relative"
 
 
 def register(app: typer.Typer) -> None:
@@ -94,13 +108,16 @@ def register(app: typer.Typer) -> None:
         command: typer.Context,
         journey: JourneyArg,
         as_json: Annotated[bool, typer.Option("--json", help="as JSON")] = False,
+        confidence: Annotated[
+            float, typer.Option(min=0.5, max=0.999, help="the intervals' confidence level")
+        ] = DEFAULT_CONFIDENCE,
         database_url: DbOption = None,
     ) -> None:
         """Entered, sent, delivered, opened, clicked, converted, revenue; treated and held
-        out."""
+        out, and the lift with its confidence interval."""
         with session_for(command, database_url) as session:
             found = queries.get(session, journey)
-            done = queries.figures(session, found, now=SystemClock().now())
+            done = queries.figures(session, found, now=SystemClock().now(), confidence=confidence)
         if as_json:
             console.print_json(done.model_dump_json())
             return
@@ -109,6 +126,8 @@ def register(app: typer.Typer) -> None:
             "entered",
             "active",
             "held_out",
+            "global_control",
+            "exempt",
             "sent",
             "delivered",
             "suppressed",
@@ -119,12 +138,35 @@ def register(app: typer.Typer) -> None:
             "converted",
         ):
             table.add_row(name, str(getattr(done, name)))
-        table.add_row("revenue", f"{done.revenue_minor / 100:.2f} {done.currency}")
+        table.add_row("revenue", format_money(done.revenue_minor, done.currency))
         for group, values in (("treated", done.treated), ("held out", done.control)):
             table.add_row(
                 group,
-                f"{values.runs} runs, {values.converted} converted, "
-                f"{values.revenue_minor / 100:.2f} {done.currency}",
+                f"{values.runs} runs, {values.converted} converted, {values.purchases} "
+                f"purchases, {format_money(values.revenue_minor, done.currency)}",
+            )
+        lift = done.lift
+        if lift is None:
+            table.add_row("lift", "needs treated and held-out members")
+        else:
+            level = f"{lift.confidence:.0%}"
+            conversion = lift.conversion
+            table.add_row(
+                "conversion lift",
+                f"{conversion.difference * 100:+.2f} points"
+                f"{_interval(conversion.difference_interval, 100, ' points', level)}"
+                f" ({_percent(conversion.relative)})",
+            )
+            per_member = lift.revenue
+            table.add_row(
+                "revenue per member",
+                f"{per_member.difference:+.2f} {lift.currency}"
+                f"{_interval(per_member.difference_interval, 1, ' ' + lift.currency, level)}",
+            )
+            table.add_row(
+                "incremental revenue",
+                f"{lift.incremental_revenue:+.2f} {lift.currency}"
+                f"{_interval(lift.incremental_revenue_interval, 1, ' ' + lift.currency, level)}",
             )
         print_table(console, table)
 
@@ -162,6 +204,39 @@ def register(app: typer.Typer) -> None:
         with session_for(command, database_url) as session:
             done = service.set_policy(session, data=data, now=SystemClock().now())
             console.print_json(api.policy_read(done).model_dump_json())
+
+    @journeys_app.command("control")
+    def control(
+        command: typer.Context,
+        percent: Annotated[
+            float | None,
+            typer.Option(help="the share of the members held out of every journey (0 to 10)"),
+        ] = None,
+        drawn_on: Annotated[
+            str | None,
+            typer.Option(help="draw the buckets anew on this day (YYYY-MM-DD; once a month)"),
+        ] = None,
+        database_url: DbOption = None,
+    ) -> None:
+        """Show the global control group, or set its percent or draw it anew."""
+        day = None
+        if drawn_on is not None:
+            try:
+                day = date.fromisoformat(drawn_on)
+            except ValueError:
+                raise typer.BadParameter(
+                    f"{drawn_on!r} is not a date (YYYY-MM-DD)", param_hint="--drawn-on"
+                ) from None
+        now = SystemClock().now()
+        with session_for(command, database_url) as session:
+            if percent is None and day is None:
+                shown = queries.control_read(session, now=now)
+            else:
+                settings = service.set_control(
+                    session, data=ControlWrite(percent=percent, drawn_on=day), now=now
+                )
+                shown = queries.control_of(settings, queries.active_members(session))
+            console.print_json(shown.model_dump_json())
 
     @journeys_app.command("sweep")
     def sweep(

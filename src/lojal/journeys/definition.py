@@ -41,8 +41,10 @@ through the ledger), ``attribute`` (set a member attribute).
 
 **Once per member** unless ``once_per_member: false``: then once per occasion (each event
 for an event trigger, each local day for a date trigger). ``holdout_percent`` of the
-audience (by a stable bucket of the member, ``journeys.control``) is held out: their run is
-recorded and nothing is done. ``conversion_days``: a purchase within that many days of entry
+audience (by a stable bucket of the member's household, ``journeys.control``; sized against
+the audience when saved, ``journeys.service.check_holdout``) is held out, as is the club's
+global control group: their run is recorded and they get nothing of the journey but its
+transactional messages. ``conversion_days``: a purchase within that many days of entry
 converts the run.
 """
 

@@ -7,9 +7,15 @@ the worker (``journeys.tasks``). The unique ``(journey_id, member_id, occasion)`
 taken once per member, else the trigger's natural id (the event, the local day).
 
 ``state``: ``entered`` (waiting for its first step) → ``waiting`` (a wait, or quiet hours,
-until ``next_at``) → ``done`` (every step taken), ``held_out`` (in the journey's control
-group: recorded, nothing done) or ``exited`` (the member is gone). ``history`` lists what each
-step did; ``position`` is where the run is (``definition.Position``).
+until ``next_at``) → ``done`` (every step taken), ``held_out`` (in a control group: recorded,
+nothing but the journey's transactional messages done) or ``exited`` (the member is gone).
+``history`` lists what each step did; ``position`` is where the run is
+(``definition.Position``). ``placement`` is where the run was placed at its first wake
+(``journeys.control.Placement``: ``treated``, ``global_control``, ``holdout`` or ``exempt``;
+None before), kept so that the figures compare members as they were placed.
+
+``journey_control`` is the club's global control group (one row): its secret salt, made once,
+its percent and the day its buckets were drawn (``journeys.control.ControlSettings``).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -34,6 +41,7 @@ from lojal.db.types import BigIntId, JSONType, UTCDateTime
 
 RUN_STATES = ("entered", "waiting", "done", "held_out", "exited")
 CHANNELS = ("email", "sms", "push", "inbox")
+PLACEMENTS = ("treated", "global_control", "holdout", "exempt")
 
 
 class Journey(Base):
@@ -60,6 +68,7 @@ class JourneyRun(Base):
     __table_args__ = (
         UniqueConstraint("journey_id", "member_id", "occasion"),
         CheckConstraint(f"state IN {RUN_STATES!r}", name="state"),
+        CheckConstraint(f"placement IN {PLACEMENTS!r}", name="placement"),
         Index("ix_journey_runs_member_id", "member_id", "journey_id"),
         Index("ix_journey_runs_journey_id_entered_at", "journey_id", "entered_at"),
     )
@@ -72,6 +81,7 @@ class JourneyRun(Base):
     cause: Mapped[str] = mapped_column(String(100))
     state: Mapped[str] = mapped_column(String(10), default="entered")
     held_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    placement: Mapped[str | None] = mapped_column(String(14))
     position: Mapped[list[int]] = mapped_column(JSONType, default=list)
     # how many times the run was woken (the job key's counter)
     wakes: Mapped[int] = mapped_column(Integer, default=0)
@@ -112,4 +122,22 @@ class ChannelPolicy(Base):
     cap_days: Mapped[int | None] = mapped_column(Integer)
     quiet_from: Mapped[str | None] = mapped_column(String(5))
     quiet_until: Mapped[str | None] = mapped_column(String(5))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JourneyControl(Base):
+    """The club's global control group: one row (``id`` 1), made with a random ``salt`` the
+    first time it is needed and never given out; ``percent`` (0 to 10) of the members, in
+    buckets drawn on ``drawn_on``."""
+
+    __tablename__ = "journey_control"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="one_row"),
+        CheckConstraint("percent >= 0 AND percent <= 10", name="percent"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    salt: Mapped[str] = mapped_column(String(64))
+    percent: Mapped[float] = mapped_column(Float)
+    drawn_on: Mapped[date] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,12 +1,20 @@
 """Journeys' use cases: save a definition (checked: its fields, templates, segment and coupon
-campaign names), switch it on and off, and set a channel's caps and quiet hours. A journey
-is saved switched off unless told otherwise; switching it on starts it for what happens
-from then on (and, for a date trigger, from the next sweep)."""
+campaign names, and its holdout against the size of its audience), switch it on and off, set
+a channel's caps and quiet hours, and set the club's global control group. A journey is saved
+switched off unless told otherwise; switching it on starts it for what happens from then on
+(and, for a date trigger, from the next sweep).
+
+The control groups' rules are ``journeys.control``'s: a holdout (and the global group) holds
+at most 10 % of its audience and at least 1,000 members, so a journey whose audience is
+smaller than 10,000 members has no holdout (``holdout_percent`` 0); the global group is
+reshuffled at most once a calendar month."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace as replaced
+from datetime import date, datetime
 from typing import Any
 
 import yaml
@@ -15,14 +23,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from lojal.calendar import local_day
 from lojal.coupons.models import CouponCampaign
 from lojal.inputs import yaml_problem
 from lojal.journeys import queries
+from lojal.journeys.control import ControlGroupInvalid, ControlSettings, check_change, sized_percent
 from lojal.journeys.definition import CouponStep, JourneyDefinition, walk_steps
 from lojal.journeys.errors import InvalidJourney, JourneyCodeTaken
-from lojal.journeys.models import ChannelPolicy, Journey
+from lojal.journeys.models import ChannelPolicy, Journey, JourneyControl
 from lojal.journeys.policy import parse_hhmm
-from lojal.journeys.schemas import PolicyWrite
+from lojal.journeys.schemas import ControlWrite, PolicyWrite
+from lojal.segments import queries as segment_queries
 from lojal.segments.models import Segment
 
 FILE_KEYS = ("journeys", "policies")
@@ -91,11 +102,33 @@ def check_names(session: Session, definition: JourneyDefinition) -> None:
                 )
 
 
+def check_holdout(session: Session, definition: JourneyDefinition, *, now: datetime) -> int:
+    """The journey's audience now (``queries.audience_size``), refusing a holdout it is too
+    small or too large a share of (``journeys.control.sized_percent``, naming
+    ``holdout_percent``)."""
+    audience = queries.audience_size(session, definition, now=now)
+    sized_percent(definition.holdout_percent, audience, field="holdout_percent")
+    return audience
+
+
+def fitted_holdout(
+    session: Session, definition: JourneyDefinition, *, now: datetime
+) -> JourneyDefinition:
+    """The definition with the holdout its audience can hold now: as given, or none (0)
+    when the audience is too small for it (a ready-made journey in a small club)."""
+    try:
+        check_holdout(session, definition, now=now)
+    except ControlGroupInvalid:
+        return definition.model_copy(update={"holdout_percent": 0})
+    return definition
+
+
 def add(
     session: Session, *, definition: JourneyDefinition, now: datetime, enabled: bool = False
 ) -> Journey:
     """Save a new journey."""
     check_names(session, definition)
+    check_holdout(session, definition, now=now)
     if session.scalar(select(Journey.id).where(Journey.code == definition.code)) is not None:
         raise JourneyCodeTaken(f"a journey with code {definition.code!r} exists", field="code")
     journey = Journey(
@@ -123,6 +156,7 @@ def add(
 def replace(session: Session, *, definition: JourneyDefinition, now: datetime) -> Journey:
     """Change a journey's definition (its runs keep going on the steps as they now are)."""
     check_names(session, definition)
+    check_holdout(session, definition, now=now)
     journey = queries.get(session, definition.code)
     journey.name = definition.name
     journey.trigger_kind = definition.trigger.kind
@@ -181,3 +215,78 @@ def set_policy(session: Session, *, data: PolicyWrite, now: datetime) -> Channel
     policy.updated_at = now
     session.flush()
     return policy
+
+
+# ---------------------------------------------------------------- the global control group
+
+
+def _today(session: Session, now: datetime) -> date:
+    return local_day(now, segment_queries.club_zone(session))
+
+
+def control_settings(session: Session, *, now: datetime) -> ControlSettings:
+    """The club's global control group, made the first time it is needed: a random salt
+    that never changes, 0 % (no group), drawn today (club time). Two transactions making it
+    at once make one (the row is ``id`` 1; the loser reads the winner's)."""
+    row = queries.control(session)
+    if row is None:
+        made = JourneyControl(
+            id=1,
+            salt=secrets.token_hex(16),
+            percent=0.0,
+            drawn_on=_today(session, now),
+            updated_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(made)
+                session.flush()
+            row = made
+        except IntegrityError:
+            row = queries.control(session)
+            assert row is not None  # another transaction made it
+    return ControlSettings(salt=row.salt, percent=row.percent, drawn_on=row.drawn_on)
+
+
+_CONTROL_FIELDS = {"control_percent": "percent", "control_drawn_on": "drawn_on"}
+
+
+def _named(exc: ControlGroupInvalid) -> ControlGroupInvalid:
+    """The control module's error with the field as ``PUT /journey-control`` names it."""
+    field = exc.field or ""
+    name = _CONTROL_FIELDS.get(field, field)
+    detail = str(exc)
+    if field and detail.startswith(f"{field}:"):
+        detail = f"{name}:{detail[len(field) + 1 :]}"
+    return ControlGroupInvalid(detail, field=name)
+
+
+def set_control(session: Session, *, data: ControlWrite, now: datetime) -> ControlSettings:
+    """Set the global control group's percent (of the club's active members, sized by
+    ``sized_percent``) and, with ``drawn_on``, draw its buckets anew (at most once a calendar
+    month: ``check_change``). A new percent is a new draw: on ``drawn_on`` when given, else
+    today. A group at 0 % holds nobody, so its first percent may be set on any day."""
+    before = control_settings(session, now=now)
+    today = _today(session, now)
+    percent = before.percent if data.percent is None else data.percent
+    drawn_on = data.drawn_on
+    if drawn_on is None:
+        drawn_on = before.drawn_on if percent == before.percent else today
+    if drawn_on > today or drawn_on < before.drawn_on:
+        raise ControlGroupInvalid(
+            f"drawn_on: {drawn_on.isoformat()} is not a day from the last draw"
+            f" ({before.drawn_on.isoformat()}) to today ({today.isoformat()})",
+            field="drawn_on",
+        )
+    try:
+        after = replaced(before, percent=percent, drawn_on=drawn_on)
+        sized_percent(after.percent, queries.active_members(session), field="control_percent")
+        check_change(None if before.percent == 0 else before, after)
+    except ControlGroupInvalid as exc:
+        raise _named(exc) from exc
+    row = queries.control(session)
+    assert row is not None  # control_settings made it
+    if (row.percent, row.drawn_on) != (after.percent, after.drawn_on):
+        row.percent, row.drawn_on, row.updated_at = after.percent, after.drawn_on, now
+        session.flush()
+    return after

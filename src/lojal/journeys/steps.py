@@ -2,9 +2,13 @@
 transaction (``journeys.tasks``: a ``DbHandler``, so the steps and the job's ``done`` commit
 together — exactly once).
 
-At its first wake a run is decided into the journey's control group or not
-(``journeys.control.assign_bucket`` over the member and the journey's code): a held-out run
-records that and does nothing more. Then each step in turn:
+At its first wake a run is placed (``journeys.control.place``, recorded in ``placement``):
+by its member's household (``household_key``: the email, so members who share one land
+together) into the club's global control group, the journey's holdout, or neither — and a
+journey whose messages are all transactional is exempt from both. A held-out run records
+that and gets nothing of the journey — no marketing message, coupon, points or attribute —
+but its transactional messages, which reach everyone (a journey without any ends there).
+Then each step in turn:
 
 * ``wait``: the run sleeps; its next job is queued at the end of the wait;
 * ``branch``: the condition (a segment definition) is decided in SQL for the member now;
@@ -33,7 +37,14 @@ from sqlalchemy.orm import Session
 from lojal.calendar import day_window, local_day
 from lojal.coupons import service as coupons
 from lojal.coupons.models import CouponCampaign
-from lojal.journeys.control import assign_bucket
+from lojal.journeys import service as journey_service
+from lojal.journeys.control import (
+    MAX_CONTROL_PERCENT,
+    HoldoutSettings,
+    Placement,
+    household_key,
+    place,
+)
 from lojal.journeys.definition import (
     TEMPLATES,
     AttributeStep,
@@ -48,6 +59,7 @@ from lojal.journeys.definition import (
     into,
     label,
     step_at,
+    walk_steps,
 )
 from lojal.journeys.entry import KIND, definition_of
 from lojal.journeys.models import ChannelPolicy, Journey, JourneyMessage, JourneyRun
@@ -56,7 +68,7 @@ from lojal.ledger import queries as ledger_queries
 from lojal.ledger import service as ledger
 from lojal.ledger.models import PointBalance, PointLot
 from lojal.members import service as members
-from lojal.members.models import Member
+from lojal.members.models import Member, MemberIdentity
 from lojal.members.schemas import MemberUpdate
 from lojal.messaging import service as messaging
 from lojal.messaging.models import Message
@@ -68,9 +80,46 @@ from lojal.worker import queue
 MAX_STEPS_PER_WAKE = 100
 
 
-def holdout_salt(code: str) -> str:
-    """The salt of a journey's holdout: its members are shuffled apart from other journeys'."""
-    return f"journey:{code}"
+def _purposes(definition: JourneyDefinition) -> set[str]:
+    return {
+        step.send.purpose for step in walk_steps(definition.steps) if isinstance(step, SendStep)
+    }
+
+
+def transactional(definition: JourneyDefinition) -> bool:
+    """A journey whose messages are all transactional (a receipt, a renewal notice): exempt
+    from every control group."""
+    return _purposes(definition) == {"transactional"}
+
+
+def holdout_of(journey: Journey) -> HoldoutSettings | None:
+    """The journey's holdout (keyed by its id, so each journey holds out its own members)."""
+    if journey.holdout_percent <= 0:
+        return None
+    percent = min(float(journey.holdout_percent), MAX_CONTROL_PERCENT)
+    return HoldoutSettings(journey_key=str(journey.id), percent=percent)
+
+
+def household_of(session: Session, member_id: int) -> str:
+    email = session.scalar(
+        select(MemberIdentity.value)
+        .where(MemberIdentity.member_id == member_id, MemberIdentity.kind == "email")
+        .order_by(MemberIdentity.id)
+        .limit(1)
+    )
+    return household_key(member_id, email)
+
+
+def placement_of(
+    session: Session, journey: Journey, definition: JourneyDefinition, member_id: int, now: datetime
+) -> Placement:
+    """Where the member stands for the journey now (``journeys.control.place``)."""
+    return place(
+        household_of(session, member_id),
+        journey_service.control_settings(session, now=now),
+        holdout_of(journey),
+        transactional=transactional(definition),
+    )
 
 
 def rules_of(session: Session, channel: str) -> Rules:
@@ -197,12 +246,14 @@ def advance(session: Session, run: JourneyRun, *, now: datetime) -> str:
         _finish(run, "exited", now)
         return "exited"
     if run.state == "entered":
-        bucket = assign_bucket(str(member.id), holdout_salt(journey.code))
-        if bucket < journey.holdout_percent / 100:
+        placement = placement_of(session, journey, definition, member.id, now)
+        run.placement = placement.value
+        if placement.held_out:
             run.held_out = True
-            _note(run, now, None, "held_out", bucket=bucket)
-            _finish(run, "held_out", now)
-            return "held out"
+            _note(run, now, None, "held_out", placement=placement.value)
+            if "transactional" not in _purposes(definition):
+                _finish(run, "held_out", now)
+                return "held out"
         position: Position | None = (0,)
     else:
         position = tuple(run.position)
@@ -220,8 +271,7 @@ def advance(session: Session, run: JourneyRun, *, now: datetime) -> str:
             _note(run, now, position, "wait", until=until.isoformat())
             nxt = after(steps, position)
             if nxt is None:
-                _finish(run, "done", now)
-                return "done"
+                return _end(run, now)
             _sleep(session, run, nxt, until, now)
             return f"waiting until {until.isoformat()}"
         if isinstance(step, BranchStep):
@@ -230,6 +280,13 @@ def advance(session: Session, run: JourneyRun, *, now: datetime) -> str:
             )
             _note(run, now, position, "branch", took="then" if holds else "else")
             position = into(steps, position, 0 if holds else 1)
+            continue
+        if run.held_out and not (
+            isinstance(step, SendStep) and step.send.purpose == "transactional"
+        ):
+            # held out: nothing of the journey but its transactional messages
+            _note(run, now, position, "held_out")
+            position = after(steps, position)
             continue
         if isinstance(step, SendStep):
             send = step.send
@@ -338,5 +395,10 @@ def advance(session: Session, run: JourneyRun, *, now: datetime) -> str:
             position = after(steps, position)
             continue
         raise AssertionError(type(step))
-    _finish(run, "done", now)
-    return "done"
+    return _end(run, now)
+
+
+def _end(run: JourneyRun, now: datetime) -> str:
+    state = "held_out" if run.held_out else "done"
+    _finish(run, state, now)
+    return state.replace("_", " ")

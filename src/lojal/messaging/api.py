@@ -5,12 +5,12 @@ from html import escape
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from lojal.inputs import MAX_ID
-from lojal.messaging import service, unsubscribe
+from lojal.messaging import engagement, service, tracking, unsubscribe
 from lojal.messaging.models import InboxItem
 from lojal.web.deps import (
     API_PREFIX,
@@ -26,6 +26,12 @@ router = APIRouter(prefix=API_PREFIX, tags=["messaging"])
 # For people and mail clients, not API callers: no key, the signed token is the authority.
 public = APIRouter(tags=["messaging"])
 Token = Annotated[str, Path(max_length=200, description="The signed unsubscribe token")]
+TrackingToken = Annotated[str, Path(max_length=3000, description="The signed tracking token")]
+# a transparent 1×1 GIF
+PIXEL = bytes.fromhex(
+    "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
+)
+NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
 
 
 class Unsubscribed(BaseModel):
@@ -116,6 +122,47 @@ def unsubscribe_page(token: Token) -> HTMLResponse:
         "<!doctype html><meta charset=utf-8><title>Unsubscribe</title>"
         f'<form method=post action="{action}"><button>Unsubscribe</button></form>'
     )
+
+
+class Engaged(BaseModel):
+    recorded: bool
+
+
+def _tracker(request: Request) -> tracking.Tracker:
+    settings = request.app.state.settings
+    secret = tracking.secret_of(settings.messaging.tracking_secret, settings.api_key_pepper)
+    return tracking.Tracker(secret, settings.messaging.public_url)
+
+
+async def _record(request: Request, message_id: int, kind: str, url: str | None) -> None:
+    def work(session: Session, now: datetime) -> Reply:
+        done = engagement.message_event(
+            session, message_id=message_id, type_=kind, now=now, url=url
+        )
+        return Reply.of(Engaged(recorded=done), 200)
+
+    await request.app.state.writer.submit(Job(work=work, claim=None))
+
+
+# Not in the OpenAPI document: for mail clients, without an API key (the signed token is the
+# authority); rate-limited per address as the API is (lojal.web.limits).
+@public.get("/track/open/{token}", include_in_schema=False)
+async def opened(token: TrackingToken, request: Request) -> Response:
+    """The open pixel of a tracked email: records ``email_opened`` naming the message and
+    answers a transparent 1×1 GIF. A token lojal did not make is a 404."""
+    message_id = _tracker(request).read_open(token)
+    await _record(request, message_id, engagement.OPENED, None)
+    return Response(PIXEL, 200, media_type="image/gif", headers=NO_STORE)
+
+
+@public.get("/track/click/{token}", include_in_schema=False)
+async def clicked(token: TrackingToken, request: Request) -> Response:
+    """A tracked link: records ``email_clicked`` naming the message and the link, and sends
+    the reader on to the link (302). Only links lojal signed, and only http(s) ones, are
+    followed; anything else is a 404, so this is no open redirect."""
+    message_id, url = _tracker(request).read_click(token)
+    await _record(request, message_id, engagement.CLICKED, url)
+    return RedirectResponse(url, 302, headers=NO_STORE)
 
 
 @router.get("/messages/{message_id}", response_model=MessageRead)

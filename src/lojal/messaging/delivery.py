@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from lojal.db.session import transaction
 from lojal.members.models import Consent, Member, MemberIdentity
-from lojal.messaging import email, unsubscribe
+from lojal.messaging import email, engagement, tracking, unsubscribe
 from lojal.messaging.models import ChannelPause, Message
 from lojal.messaging.providers import (
     HttpProvider,
@@ -52,6 +52,10 @@ class Refused(Exception):
     pass
 
 
+class Bounced(Refused):
+    """The mail server refused the email for good (SMTP 5xx): recorded as ``email_bounced``."""
+
+
 class MessageHandler(IoHandler):
     kind = KIND
     max_attempts = 8
@@ -62,6 +66,14 @@ class MessageHandler(IoHandler):
         self.secret = unsubscribe.secret_of(
             self.settings.unsubscribe_secret, ctx.settings.api_key_pepper
         )
+        self.tracker = (
+            tracking.Tracker(
+                tracking.secret_of(self.settings.tracking_secret, ctx.settings.api_key_pepper),
+                self.settings.public_url,
+            )
+            if self.settings.track_engagement
+            else None
+        )
         self.smtp = email.SmtpSender(self.settings)
         self.http = HttpClient()
         self.pool = ThreadPoolExecutor(self.settings.concurrency, "lojal-messages")
@@ -69,6 +81,8 @@ class MessageHandler(IoHandler):
         self.paused: dict[str, tuple[datetime, str]] = {}
         # what each job came to, for ``record`` (status, error), by job id
         self.status: dict[int, tuple[str, str | None]] = {}
+        # the jobs whose email the mail server refused for good (a bounce)
+        self.bounced: set[int] = set()
 
     # ------------------------------------------------------------------ sending
 
@@ -102,6 +116,11 @@ class MessageHandler(IoHandler):
                 return Defer(paused[0], f"{message.channel} slowed down: {paused[1]}")
             try:
                 self._send(message, addresses.get(message.member_id, {}), now)
+            except Bounced as exc:
+                self.status[job.id] = ("failed", str(exc))
+                with self.lock:
+                    self.bounced.add(job.id)
+                return Fail(str(exc))
             except NoAddress as exc:
                 self.status[job.id] = ("suppressed", str(exc))
                 return Done(f"suppressed: {exc}")
@@ -146,13 +165,14 @@ class MessageHandler(IoHandler):
                 now=now,
                 message_id=message.id,
                 unsubscribe_token=token,
+                tracker=self.tracker if message.purpose == "marketing" else None,
             )
             try:
                 self.smtp.send(outgoing)
             except email.SmtpThrottled as exc:
                 raise Throttled(str(exc), None) from exc
             except email.SmtpRefused as exc:
-                raise Refused(str(exc)) from exc
+                raise Bounced(str(exc)) from exc
             return
         payload: dict[str, Any]
         if message.channel == "sms":
@@ -186,6 +206,9 @@ class MessageHandler(IoHandler):
     ) -> None:
         for job, _ in results:
             found = self.status.pop(job.id, None)
+            with self.lock:
+                bounced = job.id in self.bounced
+                self.bounced.discard(job.id)
             if found is None:
                 continue
             message = session.get(Message, job.payload["message"])
@@ -194,6 +217,10 @@ class MessageHandler(IoHandler):
             message.status, message.error = found[0], found[1][:500] if found[1] else None
             if found[0] == "sent":
                 message.sent_at = now
+            if bounced:
+                engagement.message_event(
+                    session, message_id=message.id, type_=engagement.BOUNCED, now=now
+                )
         with self.lock:
             paused = dict(self.paused)
         for channel, (until, reason) in paused.items():

@@ -7,6 +7,10 @@ List-Unsubscribe=One-Click`` (RFC 8058: a mail client POSTs to the https link, a
 consent is withdrawn within that request). The DKIM signature (``dkimpy``, RFC 6376,
 rsa-sha256, relaxed/simple) covers From, To, Subject, Date, Message-ID, the MIME headers and
 both unsubscribe headers, as Gmail, Yahoo and Microsoft require of bulk senders.
+
+With a ``Tracker`` (``lojal.messaging.tracking``: tracked marketing email) the text's links
+are rewritten to tracking links, and the message is ``multipart/alternative``: the text, and
+the same text as HTML (escaped, its links made links) ending with the 1×1 open pixel.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from html import escape
 from urllib.parse import quote
 
 import dkim
 
 from lojal.messaging.settings import MessagingSettings
+from lojal.messaging.tracking import LINK, Tracker
 
 SIGNED_HEADERS = (
     b"from",
@@ -59,6 +65,7 @@ def compose(
     now: datetime,
     message_id: int,
     unsubscribe_token: str | None,
+    tracker: Tracker | None = None,
 ) -> Outgoing:
     """The message as it goes on the wire, signed when DKIM is configured."""
     message = EmailMessage(policy=POLICY)
@@ -68,6 +75,8 @@ def compose(
     message["Date"] = format_datetime(now)
     domain = settings.dkim_domain or settings.email_from.rsplit("@", 1)[-1].rstrip(">")
     message["Message-ID"] = make_msgid(f"m{message_id}", domain=domain)
+    if tracker is not None:
+        body = tracker.rewrite(message_id, body)
     if unsubscribe_token is not None:
         url = f"{settings.public_url.rstrip('/')}/unsubscribe/{unsubscribe_token}"
         subject_line = quote(f"unsubscribe {unsubscribe_token}")
@@ -76,6 +85,8 @@ def compose(
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         body = f"{body}\n\n--\nUnsubscribe: {url}\n"
     message.set_content(body)
+    if tracker is not None:
+        message.add_alternative(_html(body, tracker.open_url(message_id)), subtype="html")
     data = message.as_bytes()
     if settings.dkim_domain and settings.dkim_selector and settings.dkim_private_key:
         signature = dkim.sign(
@@ -87,6 +98,25 @@ def compose(
         )
         data = signature + data
     return Outgoing(_address(settings.email_from), to, data)
+
+
+def _html(text: str, pixel: str) -> str:
+    """The text as HTML: escaped, line breaks kept, links made links; then the open pixel."""
+    parts: list[str] = []
+    at = 0
+    for found in LINK.finditer(text):
+        link = found.group(0).rstrip(".,;:!?")
+        parts.append(escape(text[at : found.start()]))
+        parts.append(f'<a href="{escape(link)}">{escape(link)}</a>')
+        at = found.start() + len(link)
+    parts.append(escape(text[at:]))
+    html = "".join(parts).replace("\n", "<br>\n")
+    return (
+        "<!doctype html><html><body>"
+        f"{html}"
+        f'<img src="{escape(pixel)}" width="1" height="1" alt="" style="display:block">'
+        "</body></html>\n"
+    )
 
 
 def _present(message: EmailMessage) -> set[str]:

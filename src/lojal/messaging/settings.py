@@ -14,6 +14,10 @@ class MessagingSettings(BaseModel):
     unsubscribe_mailto: str = "unsubscribe@localhost"
     # Signs unsubscribe tokens; by default derived from the API key pepper
     unsubscribe_secret: str | None = None
+    # Tracked opens and clicks of marketing email (lojal.messaging.tracking): off by default
+    track_engagement: bool = False
+    # Signs tracking tokens; by default derived from the API key pepper
+    tracking_secret: str | None = None
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str | None = None

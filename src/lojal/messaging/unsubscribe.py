@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from lojal.errors import Invalid
 from lojal.members import service as members
 from lojal.members.schemas import ConsentGrant
+from lojal.messaging import engagement
 
 CHANNELS = ("email", "sms", "push")
 
@@ -48,9 +49,11 @@ def read(secret: bytes, value: str) -> tuple[int, str]:
 
 
 def unsubscribe(session: Session, *, secret: bytes, value: str, now: datetime) -> tuple[int, str]:
-    """Withdraw the consent the token names (a new consent row, source ``unsubscribe``)."""
+    """Withdraw the consent the token names (a new consent row, source ``unsubscribe``),
+    and record it as activity (``<channel>_unsubscribed``, ``messaging.engagement``)."""
     member_id, channel = read(secret, value)
     member = members.resolve(session, members.get(session, member_id))
     grant = ConsentGrant(channel=channel, granted=False, source="unsubscribe")
     members.set_consent(session, member_id=member.id, grant=grant, now=now)
+    engagement.unsubscribed(session, member_id=member.id, channel=channel, now=now)
     return member.id, channel

@@ -5,8 +5,10 @@
   one (chunked) grows past the limit.
 * **Rate.** Requests are counted per API key (the ``Authorization`` header as sent, so that a
   stream of wrong keys is counted too) and per client address, in fixed windows of
-  ``rate_limit_window_seconds``. Past a quota the answer is ``429`` (``TooManyRequests``) with
-  ``Retry-After`` and nothing runs. Every answer under ``/api/`` carries the fields of the IETF
+  ``rate_limit_window_seconds``, under ``/api/`` and under ``/track/`` (the public open and
+  click links of email, which need no key: counted per address). Past a quota the answer is
+  ``429`` (``TooManyRequests``) with ``Retry-After`` and nothing runs. Every such answer carries
+  the fields of the IETF
   draft *RateLimit header fields for HTTP*, pinned at **draft-ietf-httpapi-ratelimit-headers-09**::
 
       RateLimit-Policy: "key";q=60000;w=60, "address";q=60000;w=60
@@ -31,7 +33,9 @@ from dataclasses import dataclass
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_API = "/api/"
+# the API, and the public tracking links of email (lojal.messaging.tracking), which anyone
+# with a message can call without a key
+LIMITED = ("/api/", "/track/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +101,7 @@ class RequestLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limited = scope["path"].startswith(_API) and bool(self.counters)
+        limited = scope["path"].startswith(LIMITED) and bool(self.counters)
         header = b""
         if limited:
             now = self.clock()
