@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lojal.audit import capture as audit
 from lojal.ledger import entries
 from lojal.ledger.entries import Leg
 from lojal.ledger.errors import ReasonRequired
@@ -140,7 +141,7 @@ def adjust(
             ),
             source="adjustment",
         )
-        return post(
+        entry = post(
             session,
             member_id=member_id,
             kind="adjust",
@@ -152,20 +153,34 @@ def adjust(
             detail=detail,
             new_lot=lot,
         )
-    lots = settle(session, member_id=member_id, now=now)
-    legs = entries.spend([as_lot(lot) for lot in lots], -points, counter=entries.PROGRAM_ADJUSTED)
-    return post(
+    else:
+        lots = settle(session, member_id=member_id, now=now)
+        legs = entries.spend(
+            [as_lot(lot) for lot in lots], -points, counter=entries.PROGRAM_ADJUSTED
+        )
+        entry = post(
+            session,
+            member_id=member_id,
+            kind="adjust",
+            key=key,
+            legs=legs,
+            effective_at=now,
+            now=now,
+            explanation=f"{points} points: {reason}",
+            detail=detail,
+            lots=lots,
+        )
+    # the entry is on the driver, out of the ORM's sight: the audit trail is told here
+    audit.record(
         session,
-        member_id=member_id,
-        kind="adjust",
-        key=key,
-        legs=legs,
-        effective_at=now,
+        action="points.adjusted",
+        entity="journal_entries",
+        entity_id=entry.id,
         now=now,
-        explanation=f"{points} points: {reason}",
-        detail=detail,
-        lots=lots,
+        about_member_id=member_id,
+        after={"points": points, "reason": reason, "key": key},
     )
+    return entry
 
 
 def clawback(
