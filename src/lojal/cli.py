@@ -26,6 +26,7 @@ from lojal.ledger import cli as ledger_cli
 from lojal.members import cli as members_cli
 from lojal.memberships import cli as memberships_cli
 from lojal.pages import cli as pages_cli
+from lojal.privacy import cli as privacy_cli
 from lojal.program import cli as program_cli
 from lojal.referrals import cli as referrals_cli
 from lojal.rewards import cli as rewards_cli
@@ -138,6 +139,7 @@ app.add_typer(db_app, name="db")
 program_cli.register(app)
 members_cli.register(app)
 summary_cli.register(members_cli.members_app)
+privacy_cli.register(members_cli.members_app)
 staff_cli.register(app)
 jobs_cli.register(app)
 imports_cli.register(app)
