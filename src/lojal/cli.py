@@ -18,6 +18,7 @@ from lojal.coupons import cli as coupons_cli
 from lojal.db.engine import make_engine
 from lojal.db.migrate import upgrade
 from lojal.demo import cli as demo_cli
+from lojal.fraud import cli as fraud_cli
 from lojal.imports import cli as imports_cli
 from lojal.insight import cli as insight_cli
 from lojal.jobs import cli as jobs_cli
@@ -157,3 +158,4 @@ worker_cli.register(app)
 webhooks_cli.register(app)
 segments_cli.register(app)
 journeys_cli.register(app)
+fraud_cli.register(app)

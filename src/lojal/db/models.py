@@ -24,6 +24,7 @@ from lojal.coupons.models import (
     CouponRedemption,
 )
 from lojal.db.base import Base
+from lojal.fraud.models import FraudAlert
 from lojal.insight.models import InsightFit, MemberScore
 from lojal.journeys.models import ChannelPolicy, Journey, JourneyMessage, JourneyRun
 from lojal.ledger.models import JournalEntry, PointBalance, PointLot, Posting
@@ -65,6 +66,7 @@ __all__ = [
     "CouponMemberUse",
     "CouponRedemption",
     "Event",
+    "FraudAlert",
     "IdempotencyRecord",
     "InboxItem",
     "InsightFit",
