@@ -61,9 +61,9 @@ def check_spend(
     row = session.execute(
         select(
             func.count(),
-            func.coalesce(func.sum(-JournalEntry.points), 0),
+            func.coalesce(func.sum(JournalEntry.points), 0),
             func.coalesce(func.sum(case((in_hour, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((in_hour, -JournalEntry.points), else_=0)), 0),
+            func.coalesce(func.sum(case((in_hour, JournalEntry.points), else_=0)), 0),
             func.min(JournalEntry.recorded_at),
             func.min(case((in_hour, JournalEntry.recorded_at), else_=None)),
         ).where(

@@ -85,9 +85,10 @@ def spend(
     reference: str | None = None,
     config: ProgramConfig | None = None,
 ) -> JournalEntry:
-    """A member spends points. With the programme (``config``: every spend a member asks
-    for — the API's, a reward's redemption) the fraud guards decide first, under the
-    member's lock: the hold after an identity change and the spend limits."""
+    """A member spends points (the entry's ``points`` are the points spent). With the
+    programme (``config``: every spend a member asks for — the API's, a reward's
+    redemption) the fraud guards decide first, under the member's lock: the hold after an
+    identity change and the spend limits."""
     existing = find_entry(session, key)
     if existing is not None:
         return existing
