@@ -93,7 +93,9 @@ def test_referees_enrolled_from_one_address_are_a_cluster(
     for referee in referees:
         _refer(session, advocate, referee, clock)
     _refer(session, other, make_member(session, clock).id, clock)
-    fraud = FraudConfig.model_validate({"alerts": {"referral_cluster": 3}})
+    # the factories' addresses are all @example.se: a provider's here
+    alerts = {"referral_cluster": 3, "common_email_domains": ["example.se"]}
+    fraud = FraudConfig.model_validate({"alerts": alerts})
     assert tasks.sweep(session, fraud=fraud, now=clock.now()) == 1
     [(kind, member, details)] = _kinds(session)
     assert (kind, member) == ("referral_cluster", advocate)
@@ -101,6 +103,24 @@ def test_referees_enrolled_from_one_address_are_a_cluster(
     # off: no alert
     off = FraudConfig.model_validate({"alerts": {"referral_cluster": None}})
     assert tasks.clusters(session, off, clock.now() - timedelta(days=1)) == []
+    session.rollback()
+
+
+def test_referees_sharing_an_own_email_domain_are_a_cluster(
+    session: Session, clock: FixedClock, program: object
+) -> None:
+    advocate = make_member(session, clock).id
+    for n in range(3):
+        referee = make_member(session, clock, email=f"friend{n}@my-own-shop.se").id
+        _refer(session, advocate, referee, clock)
+    for n in range(3):  # a common provider's addresses: no cluster
+        referee = make_member(session, clock, email=f"pal{n}.{advocate}@gmail.com").id
+        _refer(session, advocate, referee, clock)
+    fraud = FraudConfig.model_validate({"alerts": {"referral_cluster": 3}})
+    assert tasks.sweep(session, fraud=fraud, now=clock.now()) == 1
+    [(kind, member, details)] = _kinds(session)
+    assert (kind, member) == ("referral_cluster", advocate)
+    assert details == {"email_domain": "my-own-shop.se", "referees": 3, "threshold": 3}
     session.rollback()
 
 

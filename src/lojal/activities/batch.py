@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from lojal.activities.events import LineFacts, PurchaseRecorded
+from lojal.fraud.schemas import FraudConfig
 from lojal.fraud.velocity import EarnWindow
 from lojal.ledger.rows import Rows
 from lojal.rules.facts import RuleSet
@@ -126,6 +127,7 @@ class Prepared:
     # points it held (relative purchase id, member, order id, points, the limit, when the
     # points would have been available, when they are now)
     guarded: bool = False
+    fraud: FraudConfig | None = None
     earn_window: EarnWindow | None = None
     held: list[Held] = field(default_factory=list)
 

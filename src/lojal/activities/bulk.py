@@ -64,6 +64,7 @@ from lojal.activities.queries import MemberRow, load_members
 from lojal.db.driver import Driver
 from lojal.fraud import guards as fraud_guards
 from lojal.fraud.alerts import NewAlert, raise_alerts
+from lojal.fraud.schemas import FraudConfig
 from lojal.ledger import writer as ledger_writer
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
@@ -281,6 +282,7 @@ def _award(
     out.cap_reads = dict(used.used)
     out.cap_query = (member_ids, times)
     if out.guarded:  # nothing read unless the club set an earn limit
+        out.fraud = config.fraud
         out.earn_window = fraud_guards.earn_window(db, config.fraud, member_ids, out.now)
 
     # 4. Awards and rows (activities.awarding).
@@ -331,8 +333,8 @@ def apply(session: Session, prepared: Prepared, *, verify: bool = False) -> Batc
     prepared.state.has_purchase.update(prepared.bought)
     # The ORM must not serve rows cached before these writes.
     session.expire_all()
-    if prepared.guarded:
-        _raise_alerts(session, prepared, pid)
+    if prepared.fraud is not None:
+        _raise_alerts(session, prepared.fraud, prepared, pid)
     reactions.after_purchases(
         session,
         [replace(r, purchase_id=pid[r.purchase_id]) for r in prepared.recorded],
@@ -341,9 +343,11 @@ def apply(session: Session, prepared: Prepared, *, verify: bool = False) -> Batc
     return result
 
 
-def _raise_alerts(session: Session, prepared: Prepared, pid: Sequence[int]) -> None:
-    """The fraud alerts of live purchases: points held over an earn limit, back-dating."""
-    fraud = program_service.current(session).fraud
+def _raise_alerts(
+    session: Session, fraud: FraudConfig, prepared: Prepared, pid: Sequence[int]
+) -> None:
+    """The fraud alerts of live purchases: points held over an earn limit, back-dating (no
+    query unless there is one to raise)."""
     alerts = fraud_guards.backdated_alerts(
         fraud,
         prepared.now,

@@ -13,7 +13,8 @@ the alert thresholds are on with generous defaults::
         enrolments_per_address: 20  # enrolments from one client address in a day
         adjustment_points: 10000    # a manual adjustment of at least this many points
         backdated_days: 30          # a live purchase dated more than this many days back
-        referral_cluster: 5         # referees of one advocate enrolled from one address
+        referral_cluster: 5         # referees of one advocate enrolled from one address,
+                                    # or sharing an email domain (not a common provider's)
 """
 
 from __future__ import annotations
@@ -24,6 +25,26 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_POINTS = 10**12
+COMMON_EMAIL_DOMAINS = (
+    "gmail.com",
+    "googlemail.com",
+    "hotmail.com",
+    "hotmail.se",
+    "outlook.com",
+    "live.com",
+    "live.se",
+    "msn.com",
+    "yahoo.com",
+    "yahoo.se",
+    "icloud.com",
+    "me.com",
+    "proton.me",
+    "protonmail.com",
+    "telia.com",
+    "gmx.com",
+    "online.no",
+    "suomi24.fi",
+)
 
 
 class Window(BaseModel):
@@ -58,6 +79,11 @@ class AlertThresholds(BaseModel):
     adjustment_points: int | None = Field(default=10_000, ge=1, le=MAX_POINTS)
     backdated_days: int | None = Field(default=30, ge=1, le=3650)
     referral_cluster: int | None = Field(default=5, ge=2, le=1_000_000)
+    # mail providers whose addresses say nothing of who made them: referees sharing one of
+    # these domains are no cluster
+    common_email_domains: list[str] = Field(
+        default_factory=lambda: list(COMMON_EMAIL_DOMAINS), max_length=1000
+    )
 
 
 class FraudConfig(BaseModel):

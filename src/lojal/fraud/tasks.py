@@ -6,7 +6,10 @@ It only raises alerts; safe to run twice (each alert has its key).
   or through one more (A → B → C → A). One alert per ring, keyed by its members in order.
 * **Referral clusters**: an advocate with ``fraud.alerts.referral_cluster`` or more referees
   enrolled from one client address (one person enrolling "friends" from one device or
-  network). One alert per advocate and address.
+  network), or whose email addresses share one domain that is not a common mail provider's
+  (``fraud.alerts.common_email_domains``: one person's own domain, made-up addresses). One
+  alert per advocate and address or domain. (lojal is told no device id, so there is no
+  device cluster.)
 
 Referrals are few next to purchases; the sweep reads those made in the last
 ``LOOKBACK_DAYS`` days, on their primary key order.
@@ -21,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from lojal.fraud.alerts import NewAlert, raise_alerts
 from lojal.fraud.schemas import FraudConfig
-from lojal.members.models import Member
+from lojal.members.models import Member, MemberIdentity
 from lojal.referrals.models import Referral
 
 LOOKBACK_DAYS = 90
@@ -77,7 +80,7 @@ def clusters(session: Session, fraud: FraudConfig, since: datetime) -> list[NewA
         .group_by(Referral.advocate_id, Member.enrolment_address)
         .having(func.count() >= size)
     ).all()
-    return [
+    by_address = [
         NewAlert(
             f"referral_cluster:{advocate}:{address}",
             "referral_cluster",
@@ -85,4 +88,35 @@ def clusters(session: Session, fraud: FraudConfig, since: datetime) -> list[NewA
             {"address": address, "referees": int(count), "threshold": size},
         )
         for advocate, address, count in rows
+    ]
+    return by_address + _domain_clusters(session, fraud, since, size)
+
+
+def _domain_clusters(
+    session: Session, fraud: FraudConfig, since: datetime, size: int
+) -> list[NewAlert]:
+    value = MemberIdentity.value
+    # the text after the @ (emails are stored lower-case)
+    if session.get_bind().dialect.name == "postgresql":
+        domain = func.split_part(value, "@", 2)
+    else:
+        domain = func.substr(value, func.instr(value, "@") + 1)
+    common = [d.lower() for d in fraud.alerts.common_email_domains]
+    query = (
+        select(Referral.advocate_id, domain, func.count())
+        .join(MemberIdentity, MemberIdentity.member_id == Referral.referee_id)
+        .where(Referral.referred_at >= since, MemberIdentity.kind == "email")
+        .group_by(Referral.advocate_id, domain)
+        .having(func.count() >= size)
+    )
+    if common:
+        query = query.where(domain.not_in(common))
+    return [
+        NewAlert(
+            f"referral_cluster:{advocate}:@{name}",
+            "referral_cluster",
+            int(advocate),
+            {"email_domain": name, "referees": int(count), "threshold": size},
+        )
+        for advocate, name, count in session.execute(query).all()
     ]
