@@ -7,15 +7,17 @@ many enrolments from one address."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from lojal.clock import FixedClock
+from lojal.db.driver import Driver
+from lojal.fraud import guards as fraud_guards
 from lojal.fraud.models import FraudAlert
-from lojal.fraud.schemas import Velocity
+from lojal.fraud.schemas import FraudConfig, Velocity
 from lojal.ledger import service as ledger
 from lojal.ledger.models import PointLot
 from lojal.members.models import Member
@@ -295,3 +297,18 @@ def test_only_an_earn_alert_has_points_to_release(api: Api, session: Session) ->
     r = api.post(f"/fraud/alerts/{alert['id']}/acknowledge", {"release": True})
     assert r.status_code == 422, r.text
     assert "release" in r.text
+
+
+class _NoDatabase:
+    """A driver that fails on any use: what must not touch the database."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the database was used ({name})")
+
+
+def test_without_earn_limits_a_batch_of_purchases_reads_nothing_for_them() -> None:
+    db = cast(Driver, _NoDatabase())
+    assert fraud_guards.earn_window(db, FraudConfig(), [1, 2, 3], START) is None
+    limited = FraudConfig.model_validate({"earn_limits": {"per_day": {"count": 3}}})
+    with pytest.raises(AssertionError, match="the database was used"):
+        fraud_guards.earn_window(db, limited, [1, 2, 3], START)
