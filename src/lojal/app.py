@@ -24,6 +24,7 @@ from lojal.config import Settings
 from lojal.coupons.api import router as coupons_router
 from lojal.db.engine import Checkpointer, make_engine
 from lojal.db.session import HeldReader, make_session_factory
+from lojal.fraud.api import router as fraud_router
 from lojal.insight.api import router as insight_router
 from lojal.journeys.api import router as journeys_router
 from lojal.ledger.api import router as ledger_router
@@ -139,6 +140,7 @@ def create_app(
         rewards_router,
         privacy_router,
         audit_router,
+        fraud_router,
         webhooks_router,
         messaging_router,
         unsubscribe_router,

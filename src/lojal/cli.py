@@ -18,6 +18,7 @@ from lojal.coupons import cli as coupons_cli
 from lojal.db.engine import make_engine
 from lojal.db.migrate import upgrade
 from lojal.demo import cli as demo_cli
+from lojal.fraud import cli as fraud_cli
 from lojal.imports import cli as imports_cli
 from lojal.insight import cli as insight_cli
 from lojal.jobs import cli as jobs_cli
@@ -26,6 +27,7 @@ from lojal.ledger import cli as ledger_cli
 from lojal.members import cli as members_cli
 from lojal.memberships import cli as memberships_cli
 from lojal.pages import cli as pages_cli
+from lojal.privacy import cli as privacy_cli
 from lojal.program import cli as program_cli
 from lojal.referrals import cli as referrals_cli
 from lojal.rewards import cli as rewards_cli
@@ -138,6 +140,7 @@ app.add_typer(db_app, name="db")
 program_cli.register(app)
 members_cli.register(app)
 summary_cli.register(members_cli.members_app)
+privacy_cli.register(members_cli.members_app)
 staff_cli.register(app)
 jobs_cli.register(app)
 imports_cli.register(app)
@@ -155,3 +158,4 @@ worker_cli.register(app)
 webhooks_cli.register(app)
 segments_cli.register(app)
 journeys_cli.register(app)
+fraud_cli.register(app)

@@ -16,15 +16,28 @@ from sqlalchemy.orm import Session
 
 from lojal import reactions
 from lojal.activities.crediting import credit_unmatched
+from lojal.fraud import guards
 from lojal.members import service as members
 from lojal.members.models import Member
 from lojal.members.schemas import MemberCreate
+from lojal.program import service as program_service
 
 
-def enrol(session: Session, *, data: MemberCreate, now: datetime, region: str = "SE") -> Member:
+def enrol(
+    session: Session,
+    *,
+    data: MemberCreate,
+    now: datetime,
+    region: str = "SE",
+    address: str | None = None,
+) -> Member:
     """Enrol a member; credit any activity that arrived for their identities before they
-    joined."""
-    member = members.create(session, data=data, now=now, region=region)
+    joined. ``address``: the client address of an API enrolment (kept for the fraud alert on
+    many enrolments from one address)."""
+    member = members.create(session, data=data, now=now, region=region, address=address)
+    if address is not None:
+        fraud = program_service.current(session).fraud
+        guards.enrolment_alert(session, fraud=fraud, member=member, address=address, now=now)
     identities = [(identity.kind, identity.value) for identity in member.identities]
     reactions.after_enrolment(session, member, data, now)
     credit_unmatched(session, member=member, identities=identities, now=now)

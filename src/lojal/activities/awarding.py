@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from lojal.activities.batch import BulkPurchase, Prepared, Written
+from lojal.activities.batch import BulkPurchase, Held, Prepared, Written
 from lojal.activities.events import PurchaseRecorded
 from lojal.activities.queries import MemberRow
 from lojal.conditions.model import AllOf, AnyOf, Compare, Not
@@ -65,6 +65,8 @@ def award_batch(
     ledger_rows, usage_rows = out.ledger, out.usage
     members_purchases = out.recorded
     capped = {rule.id for rule in ruleset.capped}
+    window = out.earn_window
+    review = timedelta(days=config.fraud.earn_review_days)
     next_line = next_entry = 0
     for purchase_id, (index, p, member, identity) in enumerate(plan):
         occurred_at = p.occurred_at
@@ -104,6 +106,22 @@ def award_batch(
                     points, order_points = award.points, award.order_points
                     line_points = award.line_points
                     available_at = (p.pending_from or occurred_at) + pending_days
+                    if window is not None:
+                        limit = window.take(owner, occurred_at, award.points)
+                        if limit is not None and now + review > available_at:
+                            # over an earn limit: recorded, its points held for review
+                            out.held.append(
+                                Held(
+                                    purchase_id,
+                                    owner,
+                                    p.order_id,
+                                    award.points,
+                                    limit,
+                                    available_at,
+                                    now + review,
+                                )
+                            )
+                            available_at = now + review
                     is_pending = available_at > now
                     expires_at = expiry.of(occurred_at)
                     # the key holds the purchase's relative id until apply()

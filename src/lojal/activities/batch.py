@@ -11,6 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from lojal.activities.events import LineFacts, PurchaseRecorded
+from lojal.fraud.schemas import FraudConfig
+from lojal.fraud.velocity import EarnWindow
 from lojal.ledger.rows import Rows
 from lojal.rules.facts import RuleSet
 
@@ -121,3 +123,23 @@ class Prepared:
     cap_query: tuple[list[int], list[datetime]] = field(default_factory=lambda: ([], []))
     ruleset: RuleSet | None = None
     zone: ZoneInfo | None = None
+    # live purchases (the API's): the fraud guards' earn window, and the purchases whose
+    # points it held (relative purchase id, member, order id, points, the limit, when the
+    # points would have been available, when they are now)
+    guarded: bool = False
+    fraud: FraudConfig | None = None
+    earn_window: EarnWindow | None = None
+    held: list[Held] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A purchase over an earn limit: its points held for review (``lojal.fraud.guards``)."""
+
+    purchase_id: int
+    member_id: int
+    order_id: str
+    points: int
+    limit: str
+    available_at: datetime
+    held_until: datetime

@@ -62,6 +62,9 @@ from lojal.activities.batch import (
 )
 from lojal.activities.queries import MemberRow, load_members
 from lojal.db.driver import Driver
+from lojal.fraud import guards as fraud_guards
+from lojal.fraud.alerts import NewAlert, raise_alerts
+from lojal.fraud.schemas import FraudConfig
 from lojal.ledger import writer as ledger_writer
 from lojal.program import service as program_service
 from lojal.program.schemas import ProgramConfig
@@ -113,9 +116,14 @@ def import_purchases(
     config: ProgramConfig | None = None,
     state: ImportState | None = None,
     details: bool = False,
+    guard: bool = False,
 ) -> BatchResult:
-    """Record ``purchases`` (in order) with their points; see the module docstring."""
-    prepared = prepare(session, purchases, now, config=config, state=state, details=details)
+    """Record ``purchases`` (in order) with their points; see the module docstring.
+    ``guard``: live purchases (an API request's), which the fraud guards check — the earn
+    limits and the back-dating alert; an import is history and is not checked."""
+    prepared = prepare(
+        session, purchases, now, config=config, state=state, details=details, guard=guard
+    )
     written = apply(session, prepared)
     assert written is not None  # nothing to verify: read and written in one transaction
     return written
@@ -129,13 +137,14 @@ def prepare(
     config: ProgramConfig | None = None,
     state: ImportState | None = None,
     details: bool = False,
+    guard: bool = False,
 ) -> Prepared:
     """Read what the rules need and compute the batch's rows (nothing is written)."""
     config = config or program_service.current(session)
     state = state or ImportState()
     state.trim()
     result = BatchResult(read=len(purchases))
-    out = Prepared(now=now, result=result, state=state, ruleset=config.ruleset())
+    out = Prepared(now=now, result=result, state=state, ruleset=config.ruleset(), guarded=guard)
     db = Driver.of(session)
 
     # 1. Order ids already recorded (repeats within the batch are found in step 2).
@@ -272,6 +281,9 @@ def _award(
     used = CapUsage(db, out.ruleset, zone, member_ids, times)
     out.cap_reads = dict(used.used)
     out.cap_query = (member_ids, times)
+    if out.guarded:  # nothing read unless the club set an earn limit
+        out.fraud = config.fraud
+        out.earn_window = fraud_guards.earn_window(db, config.fraud, member_ids, out.now)
 
     # 4. Awards and rows (activities.awarding).
     award_batch(
@@ -321,12 +333,43 @@ def apply(session: Session, prepared: Prepared, *, verify: bool = False) -> Batc
     prepared.state.has_purchase.update(prepared.bought)
     # The ORM must not serve rows cached before these writes.
     session.expire_all()
+    if prepared.fraud is not None:
+        _raise_alerts(session, prepared.fraud, prepared, pid)
     reactions.after_purchases(
         session,
         [replace(r, purchase_id=pid[r.purchase_id]) for r in prepared.recorded],
         prepared.now,
     )
     return result
+
+
+def _raise_alerts(
+    session: Session, fraud: FraudConfig, prepared: Prepared, pid: Sequence[int]
+) -> None:
+    """The fraud alerts of live purchases: points held over an earn limit, back-dating (no
+    query unless there is one to raise)."""
+    alerts = fraud_guards.backdated_alerts(
+        fraud,
+        prepared.now,
+        [(pid[r.purchase_id], r.order_id, r.member_id, r.occurred_at) for r in prepared.recorded],
+    )
+    alerts += [
+        NewAlert(
+            f"earn_velocity:{pid[h.purchase_id]}",
+            "earn_velocity",
+            h.member_id,
+            {
+                "purchase_id": pid[h.purchase_id],
+                "order_id": h.order_id,
+                "points": h.points,
+                "limit": h.limit,
+                "available_at": h.available_at.isoformat(),
+                "held_until": h.held_until.isoformat(),
+            },
+        )
+        for h in prepared.held
+    ]
+    raise_alerts(session, alerts, now=prepared.now)
 
 
 def _still_holds(db: Driver, prepared: Prepared) -> bool:

@@ -119,7 +119,8 @@ def record_purchases(
             )
         )
         positions.append(i)
-    result = import_purchases(session, batch, now, config=config, details=True)
+    # live purchases: the fraud guards' earn limits and back-dating alert apply
+    result = import_purchases(session, batch, now, config=config, details=True, guard=True)
     rejected = {r.index: r for r in result.rejected}
     skipped = set(result.skipped_indices)
     for j, i in enumerate(positions):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -186,19 +187,61 @@ def record(
     about_member_id: int | None = None,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
+    actor: str | None = None,
 ) -> None:
-    """Record a change made outside the ORM's unit of work (on the driver, in bulk)."""
+    """Record a change made outside the ORM's unit of work (on the driver, in bulk).
+    ``actor``: who, when the caller knows better than the session (a staff user of the
+    pages); by default the session's actor."""
+    record_many(
+        session,
+        [
+            Change(
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                about_member_id=about_member_id,
+                before=before,
+                after=after,
+                actor=actor,
+            )
+        ],
+        now=now,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change for ``record_many``."""
+
+    action: str
+    entity: str
+    entity_id: object
+    about_member_id: int | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    actor: str | None = None
+
+
+def record_many(session: Session, changes: Sequence[Change], *, now: datetime) -> None:
+    """Record many changes made outside the ORM in one statement (a batch of tier decisions)."""
+    if not changes:
+        return
+    default = actor_of(session)
     session.execute(
-        insert(AuditRecord).values(
-            at=now,
-            actor=actor_of(session),
-            action=action,
-            entity=entity,
-            entity_id=None if entity_id is None else str(entity_id),
-            about_member_id=about_member_id,
-            before=None if before is None else _json(before),
-            after=None if after is None else _json(after),
-        )
+        insert(AuditRecord),
+        [
+            {
+                "at": now,
+                "actor": c.actor or default,
+                "action": c.action,
+                "entity": c.entity,
+                "entity_id": None if c.entity_id is None else str(c.entity_id),
+                "about_member_id": c.about_member_id,
+                "before": None if c.before is None else _json(c.before),
+                "after": None if c.after is None else _json(c.after),
+            }
+            for c in changes
+        ],
     )
 
 

@@ -24,6 +24,7 @@ from lojal.coupons.models import (
     CouponRedemption,
 )
 from lojal.db.base import Base
+from lojal.fraud.models import FraudAlert
 from lojal.insight.models import (
     InsightFit,
     MemberScore,
@@ -76,6 +77,7 @@ __all__ = [
     "CouponMemberUse",
     "CouponRedemption",
     "Event",
+    "FraudAlert",
     "IdempotencyRecord",
     "InboxItem",
     "InsightFit",

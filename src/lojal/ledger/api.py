@@ -118,6 +118,7 @@ async def spend_points(
 
     def work(session: Session, now: datetime) -> Reply:
         member = members.get_active(session, member_id)
+        config = program_service.current(session)
         ledger.spend(
             session,
             member_id=member.id,
@@ -126,9 +127,9 @@ async def spend_points(
             now=now,
             reason=body.reason,
             reference=body.reference,
+            config=config,
         )
-        point_name = program_service.current(session).point_name
-        return Reply.of(_points(session, member.id, point_name, now), 200)
+        return Reply.of(_points(session, member.id, config.point_name, now), 200)
 
     return await write(work)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lojal.db.base import Base
@@ -17,6 +17,15 @@ class JournalEntry(Base):
     __tablename__ = "journal_entries"
     __table_args__ = (
         Index("ix_journal_entries_member_id_id", "member_id", "id"),
+        # a member's spends of the last day (the fraud guards' spend limits); partial: the
+        # purchase path's earn entries never pay for it
+        Index(
+            "ix_journal_entries_member_id_recorded_at_spends",
+            "member_id",
+            "recorded_at",
+            sqlite_where=text("kind = 'spend'"),
+            postgresql_where=text("kind = 'spend'"),
+        ),
         CheckConstraint(f"kind IN {ENTRY_KINDS!r}", name="kind"),
     )
 

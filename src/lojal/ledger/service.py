@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lojal.audit import capture as audit
+from lojal.fraud import guards
 from lojal.ledger import entries
 from lojal.ledger.entries import Leg
 from lojal.ledger.errors import ReasonRequired
@@ -81,7 +83,12 @@ def spend(
     now: datetime,
     reason: str | None = None,
     reference: str | None = None,
+    config: ProgramConfig | None = None,
 ) -> JournalEntry:
+    """A member spends points (the entry's ``points`` are the points spent). With the
+    programme (``config``: every spend a member asks for — the API's, a reward's
+    redemption) the fraud guards decide first, under the member's lock: the hold after an
+    identity change and the spend limits."""
     existing = find_entry(session, key)
     if existing is not None:
         return existing
@@ -90,6 +97,8 @@ def spend(
     existing = find_entry(session, key)
     if existing is not None:
         return existing
+    if config is not None:
+        guards.check_spend(session, member_id=member_id, points=points, now=now, fraud=config.fraud)
     lots = settle(session, member_id=member_id, now=now)
     legs = entries.spend([as_lot(lot) for lot in lots], points)
     text = f"spent {points} points" + (f": {reason}" if reason else "")
@@ -140,7 +149,7 @@ def adjust(
             ),
             source="adjustment",
         )
-        return post(
+        entry = post(
             session,
             member_id=member_id,
             kind="adjust",
@@ -152,20 +161,44 @@ def adjust(
             detail=detail,
             new_lot=lot,
         )
-    lots = settle(session, member_id=member_id, now=now)
-    legs = entries.spend([as_lot(lot) for lot in lots], -points, counter=entries.PROGRAM_ADJUSTED)
-    return post(
+    else:
+        lots = settle(session, member_id=member_id, now=now)
+        legs = entries.spend(
+            [as_lot(lot) for lot in lots], -points, counter=entries.PROGRAM_ADJUSTED
+        )
+        entry = post(
+            session,
+            member_id=member_id,
+            kind="adjust",
+            key=key,
+            legs=legs,
+            effective_at=now,
+            now=now,
+            explanation=f"{points} points: {reason}",
+            detail=detail,
+            lots=lots,
+        )
+    # the entry is on the driver, out of the ORM's sight: the audit trail is told here
+    audit.record(
         session,
-        member_id=member_id,
-        kind="adjust",
-        key=key,
-        legs=legs,
-        effective_at=now,
+        action="points.adjusted",
+        entity="journal_entries",
+        entity_id=entry.id,
         now=now,
-        explanation=f"{points} points: {reason}",
-        detail=detail,
-        lots=lots,
+        about_member_id=member_id,
+        after={"points": points, "reason": reason, "key": key},
     )
+    guards.adjustment_alert(
+        session,
+        fraud=config.fraud,
+        member_id=member_id,
+        entry_id=entry.id,
+        points=points,
+        reason=reason,
+        actor=audit.actor_of(session),
+        now=now,
+    )
+    return entry
 
 
 def clawback(
@@ -204,6 +237,27 @@ def clawback(
         lots=lots,
     )
     return entry, short
+
+
+def release_held(
+    session: Session, *, member_id: int, source: str, available_at: datetime, now: datetime
+) -> bool:
+    """Points held for review (``lojal.fraud.guards``: a purchase over an earn limit) become
+    available at ``available_at``, their usual time — at once when that has passed. False
+    when the lot is no longer pending (released already, taken back by a return)."""
+    lock_balance(session, member_id)
+    lot = session.scalar(
+        select(PointLot).where(
+            PointLot.member_id == member_id, PointLot.source == source, PointLot.state == "pending"
+        )
+    )
+    if lot is None:
+        return False
+    lot.available_at = min(lot.available_at, available_at)
+    session.flush()
+    if lot.available_at <= now and lot.remaining > 0:
+        write_owed(session, lot, "activate", now)
+    return True
 
 
 def activate_due(session: Session, *, now: datetime, limit: int = 5000) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from lojal import enrolment
@@ -45,10 +45,13 @@ def _member(session: Session, member: Member, status: int = 200) -> Reply:
 
 
 @router.post("/members", response_model=MemberRead, status_code=201)
-async def enrol(body: MemberCreate, write: ChannelWrite) -> Response:
+async def enrol(request: Request, body: MemberCreate, write: ChannelWrite) -> Response:
+    address = request.client.host if request.client else None
+
     def work(session: Session, now: datetime) -> Reply:
         region = program_service.current(session).phone_region
-        return _member(session, enrolment.enrol(session, data=body, now=now, region=region), 201)
+        member = enrolment.enrol(session, data=body, now=now, region=region, address=address)
+        return _member(session, member, 201)
 
     return await write(work)
 

@@ -12,7 +12,7 @@ from lojal.members.models import Consent, Member, MemberIdentity
 
 TABLES = {
     "members": "the row stays as the pseudonymous holder of the ledger; names, birth date, "
-    "language and attributes are removed",
+    "language, attributes and the enrolment's client address are removed",
     "member_identities": "deleted: email, phone, card number and shop customer id",
     "consents": "deleted: with no contact data left there is nothing to consent to",
 }
@@ -36,6 +36,7 @@ def erase_personal(session: Session, member_ids: Sequence[int], now: datetime) -
             birth_date=None,
             locale=None,
             attributes={},
+            enrolment_address=None,
             updated_at=now,
         )
         .execution_options(synchronize_session="fetch")

@@ -45,6 +45,7 @@ from lojal.activities.system import SystemEvent, record_events
 from lojal.badges import merging as badges
 from lojal.challenges import merging as challenges
 from lojal.coupons import merging as coupons
+from lojal.fraud import merging as fraud
 from lojal.insight import merging as insight
 from lojal.journeys import merging as journeys
 from lojal.ledger import merging as ledger
@@ -136,6 +137,7 @@ STEPS: tuple[Step, ...] = (
     Step("segments", segments.merge_members, segments.TABLES),
     Step("insight", insight.merge_members, insight.TABLES),
     Step("journeys", journeys.merge_members, journeys.TABLES),
+    Step("fraud alerts", fraud.merge_members, fraud.TABLES),
 )
 
 

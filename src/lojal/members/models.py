@@ -39,6 +39,15 @@ class Member(Base):
             sqlite_where=text("merged_into_id IS NOT NULL"),
             postgresql_where=text("merged_into_id IS NOT NULL"),
         ),
+        # enrolments from one address in a day (partial: members enrolled without one, the
+        # imported and the command line's, cost it nothing)
+        Index(
+            "ix_members_enrolment_address_enrolled_at",
+            "enrolment_address",
+            "enrolled_at",
+            sqlite_where=text("enrolment_address IS NOT NULL"),
+            postgresql_where=text("enrolment_address IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
@@ -57,6 +66,12 @@ class Member(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The client address the API saw at enrolment (personal data: erasure removes it), for
+    # the alert on many enrolments from one address (lojal.fraud.guards).
+    enrolment_address: Mapped[str | None] = mapped_column(String(64))
+    # When an email or phone last changed after enrolment: spending waits for
+    # fraud.identity_hold_hours after it (lojal.fraud.guards).
+    identity_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     identities: Mapped[list[MemberIdentity]] = relationship(
         back_populates="member", order_by="MemberIdentity.id", lazy="selectin"

@@ -114,6 +114,8 @@ def signed_in_staff(request: Request, session: SessionDep) -> Staff:
     staff = None if token is None else accounts.staff_of(session, token=token, now=now_of(request))
     if staff is None:
         raise NotSignedIn("sign in to continue")
+    # the audit trail's actor for what this request changes (lojal.audit.capture)
+    session.info["actor"] = f"staff:{staff.email}"
     return staff
 
 

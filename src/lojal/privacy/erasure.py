@@ -31,6 +31,7 @@ from lojal.activities.models import Event, Purchase, Return
 from lojal.activities.system import SystemEvent, record_events
 from lojal.audit import capture as audit
 from lojal.calendar import add_months
+from lojal.fraud import erasing as fraud
 from lojal.members import erasing as members
 from lojal.members import service as member_service
 from lojal.members.models import Member
@@ -44,6 +45,7 @@ TABLES: dict[str, str] = {
     **members.TABLES,
     **activities.TABLES,
     **messaging.TABLES,
+    **fraud.TABLES,
     "journal_entries": "kept (bookkeeping): the points ledger stays balanced",
     "postings": "kept (bookkeeping)",
     "point_lots": "kept (bookkeeping)",
@@ -107,6 +109,7 @@ def erase(session: Session, *, member_id: int, now: datetime, reason: str = "req
     removed |= members.erase_personal(session, ids, now)
     removed |= activities.erase_personal(session, ids)
     removed |= messaging.erase_personal(session, ids)
+    removed |= fraud.erase_personal(session, ids)
     session.flush()
     removed["audit_records"] = audit.redact(session, ids, now)
     audit.record(

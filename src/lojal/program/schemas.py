@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from lojal.fraud.schemas import FraudConfig
 from lojal.i18n import minor_units
 from lojal.referrals.schemas import ReferralConfig
 from lojal.rules.facts import RuleSet
@@ -43,6 +44,8 @@ class ProgramConfig(BaseModel):
     referrals: ReferralConfig | None = None
     # Levels members climb (lojal.tiers); their multipliers join the rules (see ruleset()).
     tiers: TiersConfig | None = None
+    # Velocity limits, the hold after an identity change, alert thresholds (lojal.fraud).
+    fraud: FraudConfig = FraudConfig()
 
     @field_validator("timezone")
     @classmethod

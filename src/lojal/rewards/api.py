@@ -109,7 +109,8 @@ redemption_key = service.redemption_key
         200: {"description": "The reference was redeemed before: the first redemption"},
         409: {
             "description": "InsufficientPoints, OutOfStock, NotEligible, RewardUnavailable, "
-            "PartnerPoolEmpty, RewardLimitReached"
+            "PartnerPoolEmpty, RewardLimitReached, SpendingOnHold (the member's email or phone "
+            "changed a short while ago)"
         },
     },
 )

@@ -308,6 +308,7 @@ def redeem(
         now=now,
         reason=f"reward {reward.code}",
         reference=key,
+        config=config,
     )
     code = None
     if reward.kind in ISSUES_COUPON:

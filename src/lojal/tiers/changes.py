@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from lojal.activities.events import EventRecorded
 from lojal.activities.system import SystemEvent, record_events
+from lojal.audit import capture as audit
 from lojal.db.driver import Driver
 from lojal.ledger import writer as ledger_writer
 from lojal.members.tiers import show_tiers
@@ -154,4 +155,26 @@ def write(
         )
         for change_id, change in zip(change_ids, changes, strict=True)
     ]
+    # tier_changes and member_tiers are written outside the ORM's unit of work: the audit
+    # trail is told here, one record per change, with the session's actor (the key, the
+    # command's user, or system for the job and the reactions)
+    audit.record_many(
+        session,
+        [
+            audit.Change(
+                action="tier.changed",
+                entity="tier_changes",
+                entity_id=change_id,
+                about_member_id=change["member_id"],
+                before={"tier": change["from_tier"]},
+                after={
+                    "tier": change["to_tier"],
+                    "reason": change["reason"],
+                    **({"note": change["detail"]["note"]} if change["detail"].get("note") else {}),
+                },
+            )
+            for change_id, change in zip(change_ids, changes, strict=True)
+        ],
+        now=now,
+    )
     return record_events(session, [*events, *notices], now)

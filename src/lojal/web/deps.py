@@ -248,6 +248,8 @@ def _response(reply: Reply) -> Response:
     headers = {"Idempotent-Replayed": "true"} if reply.replayed else {}
     if reply.status == 503:  # the database stayed busy: the client may retry shortly
         headers["Retry-After"] = "1"
+    if reply.retry_after is not None:
+        headers["Retry-After"] = str(max(1, reply.retry_after))
     return Response(reply.body, reply.status, headers, media_type="application/json")
 
 

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from lojal.clock import Clock
 from lojal.db.failures import describe, log_failure
 from lojal.db.session import transaction
-from lojal.errors import LojalError
+from lojal.errors import LojalError, TooManyRequests
 from lojal.web import idempotency
 from lojal.web.errors import error_payload
 from lojal.web.idempotency import Claim
@@ -59,6 +59,8 @@ class Reply:
     status: int
     body: bytes
     replayed: bool = False
+    # seconds, for a 429's Retry-After (a domain TooManyRequests: a velocity limit)
+    retry_after: int | None = None
 
     @classmethod
     def of(cls, model: BaseModel, status: int) -> Reply:
@@ -67,7 +69,8 @@ class Reply:
     @classmethod
     def error(cls, exc: LojalError) -> Reply:
         status, payload = error_payload(exc)
-        return cls(status, orjson.dumps(payload))
+        wait = exc.context.get("retry_after") if isinstance(exc, TooManyRequests) else None
+        return cls(status, orjson.dumps(payload), retry_after=None if wait is None else int(wait))
 
 
 INTERNAL_ERROR = Reply(500, b'{"error":"InternalError","detail":"an unexpected error occurred"}')

@@ -10,7 +10,7 @@ is simply the next one (the club's steps catch up by themselves: they work on wh
 referrals, paid memberships, tier reviews, coupon reservations, idempotency records), the
 daily refit of the insight figures (``insight_refit``), the worker's own housekeeping, and
 the journeys' date triggers (``journeys.tasks.sweep_dates``: each journey once per local
-day of the club).
+day of the club), and the fraud sweep (``fraud.tasks.sweep``: referral rings and clusters).
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from lojal.db.session import transaction
+from lojal.fraud import tasks as fraud
 from lojal.insight import tasks as insight
 from lojal.jobs.service import run_due
 from lojal.journeys.tasks import sweep_dates
+from lojal.program import service as program
 from lojal.worker import queue
 from lojal.worker.kinds import Context, Done, IoHandler, Outcome, Retry
 from lojal.worker.queue import Claimed
@@ -73,12 +75,20 @@ def journey_dates(ctx: Context, now: datetime) -> str:
     return f"{done.journeys} journeys swept, {done.entered} members entered"
 
 
+def fraud_sweep(ctx: Context, now: datetime) -> str:
+    """The fraud alerts' patterns across members (``lojal.fraud.tasks``)."""
+    with transaction(ctx.factory) as session:
+        found = fraud.sweep(session, fraud=program.current(session).fraud, now=now)
+    return f"{found} fraud patterns seen"
+
+
 DEFAULT: tuple[Entry, ...] = (
     Entry("club-jobs", timedelta(minutes=5), club_jobs),
     # each journey is swept once per local day; a slot only finds the ones not swept yet
     Entry("journey-dates", timedelta(minutes=15), journey_dates),
     Entry("purge-jobs", timedelta(hours=6), purge_jobs),
     Entry("insight-refit", timedelta(days=1), refit_insight),
+    Entry("fraud-sweep", timedelta(minutes=15), fraud_sweep),
 )
 
 
