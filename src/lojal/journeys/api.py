@@ -15,7 +15,6 @@ from lojal.insight.lift import DEFAULT_CONFIDENCE
 from lojal.journeys import queries, service
 from lojal.journeys.definition import JourneyDefinition
 from lojal.journeys.errors import InvalidJourney
-from lojal.journeys.models import ChannelPolicy, Journey, JourneyRun
 from lojal.journeys.schemas import (
     ControlRead,
     ControlWrite,
@@ -35,70 +34,24 @@ JourneyIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The journey's 
 ChannelPath = Annotated[Literal["email", "sms", "push", "inbox"], Path(description="The channel")]
 
 
-def journey_read(journey: Journey) -> JourneyRead:
-    return JourneyRead(
-        id=journey.id,
-        code=journey.code,
-        name=journey.name,
-        trigger=journey.trigger_kind,
-        enabled=journey.enabled,
-        holdout_percent=journey.holdout_percent,
-        revision=journey.revision,
-        definition=journey.definition,
-        swept_on=journey.swept_on.isoformat() if journey.swept_on else None,
-        created_at=journey.created_at,
-        updated_at=journey.updated_at,
-    )
-
-
-def run_read(run: JourneyRun, code: str) -> JourneyRunRead:
-    return JourneyRunRead(
-        id=run.id,
-        journey_id=run.journey_id,
-        journey=code,
-        member_id=run.member_id,
-        occasion=run.occasion,
-        cause=run.cause,
-        state=run.state,
-        held_out=run.held_out,
-        position=list(run.position),
-        next_at=run.next_at,
-        history=list(run.history),
-        entered_at=run.entered_at,
-        converts_until=run.converts_until,
-        finished_at=run.finished_at,
-    )
-
-
-def policy_read(policy: ChannelPolicy) -> PolicyRead:
-    return PolicyRead(
-        channel=policy.channel,
-        cap_messages=policy.cap_messages,
-        cap_days=policy.cap_days,
-        quiet_from=policy.quiet_from,
-        quiet_until=policy.quiet_until,
-        updated_at=policy.updated_at,
-    )
-
-
 @router.post("/journeys", response_model=JourneyRead, status_code=201)
 async def create_journey(body: JourneyDefinition, write: AdminWrite) -> Response:
     """Save a journey, switched off: switch it on with ``POST /journeys/{id}/enable``."""
 
     def work(session: Session, now: datetime) -> Reply:
-        return Reply.of(journey_read(service.add(session, definition=body, now=now)), 201)
+        return Reply.of(queries.journey_read(service.add(session, definition=body, now=now)), 201)
 
     return await write(work)
 
 
 @router.get("/journeys", response_model=list[JourneyRead])
 def list_journeys(session: SessionDep, _: Admin) -> list[JourneyRead]:
-    return [journey_read(j) for j in queries.list_journeys(session)]
+    return [queries.journey_read(j) for j in queries.list_journeys(session)]
 
 
 @router.get("/journeys/{journey_id}", response_model=JourneyRead)
 def get_journey(journey_id: JourneyIdPath, session: SessionDep, _: Admin) -> JourneyRead:
-    return journey_read(queries.get(session, journey_id))
+    return queries.journey_read(queries.get(session, journey_id))
 
 
 @router.put("/journeys/{journey_id}", response_model=JourneyRead)
@@ -114,7 +67,9 @@ async def replace_journey(
             raise InvalidJourney(
                 f"code: the journey's code is {found.code!r}; it does not change", field="code"
             )
-        return Reply.of(journey_read(service.replace(session, definition=body, now=now)), 200)
+        return Reply.of(
+            queries.journey_read(service.replace(session, definition=body, now=now)), 200
+        )
 
     return await write(work)
 
@@ -125,7 +80,7 @@ async def enable_journey(journey_id: JourneyIdPath, write: AdminWrite) -> Respon
 
     def work(session: Session, now: datetime) -> Reply:
         found = service.set_enabled(session, journey=journey_id, enabled=True, now=now)
-        return Reply.of(journey_read(found), 200)
+        return Reply.of(queries.journey_read(found), 200)
 
     return await write(work)
 
@@ -136,7 +91,7 @@ async def disable_journey(journey_id: JourneyIdPath, write: AdminWrite) -> Respo
 
     def work(session: Session, now: datetime) -> Reply:
         found = service.set_enabled(session, journey=journey_id, enabled=False, now=now)
-        return Reply.of(journey_read(found), 200)
+        return Reply.of(queries.journey_read(found), 200)
 
     return await write(work)
 
@@ -171,7 +126,7 @@ def journey_runs(
     """The journey's runs, by id, a page at a time, each with its state and history."""
     journey = queries.get(session, journey_id)
     return [
-        run_read(r, journey.code)
+        queries.run_read(r, journey.code)
         for r in queries.runs_page(session, journey.id, after=after, limit=limit)
     ]
 
@@ -181,12 +136,14 @@ def member_runs(member_id: MemberIdPath, session: SessionDep, _: Admin) -> list[
     """The journeys a member has taken and is taking, newest first."""
     member = members.get(session, member_id)
     codes = {j.id: j.code for j in queries.list_journeys(session)}
-    return [run_read(r, codes[r.journey_id]) for r in queries.runs_of_member(session, member.id)]
+    return [
+        queries.run_read(r, codes[r.journey_id]) for r in queries.runs_of_member(session, member.id)
+    ]
 
 
 @router.get("/journey-policies", response_model=list[PolicyRead])
 def list_policies(session: SessionDep, _: Admin) -> list[PolicyRead]:
-    return [policy_read(p) for p in queries.policies(session)]
+    return [queries.policy_read(p) for p in queries.policies(session)]
 
 
 @router.put("/journey-policies/{channel}", response_model=PolicyRead)
@@ -196,7 +153,7 @@ async def set_policy(channel: ChannelPath, body: PolicyBody, write: AdminWrite) 
     data = PolicyWrite.model_validate({"channel": channel, **body.model_dump()})
 
     def work(session: Session, now: datetime) -> Reply:
-        return Reply.of(policy_read(service.set_policy(session, data=data, now=now)), 200)
+        return Reply.of(queries.policy_read(service.set_policy(session, data=data, now=now)), 200)
 
     return await write(work)
 

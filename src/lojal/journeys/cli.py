@@ -16,7 +16,7 @@ from lojal.clock import SystemClock
 from lojal.commands import DbOption, console, session_factory, session_for
 from lojal.i18n import format_money
 from lojal.insight.lift import DEFAULT_CONFIDENCE
-from lojal.journeys import api, queries, service
+from lojal.journeys import queries, service
 from lojal.journeys.schemas import ControlWrite, IntervalRead, PolicyWrite
 from lojal.journeys.tasks import sweep_dates
 from lojal.terminal import print_table
@@ -83,7 +83,7 @@ def register(app: typer.Typer) -> None:
         """A journey with its definition."""
         with session_for(command, database_url) as session:
             found = queries.get(session, journey)
-            console.print_json(api.journey_read(found).model_dump_json())
+            console.print_json(queries.journey_read(found).model_dump_json())
 
     @journeys_app.command("enable")
     def enable(command: typer.Context, journey: JourneyArg, database_url: DbOption = None) -> None:
@@ -203,7 +203,7 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(str(exc).splitlines()[-1]) from None
         with session_for(command, database_url) as session:
             done = service.set_policy(session, data=data, now=SystemClock().now())
-            console.print_json(api.policy_read(done).model_dump_json())
+            console.print_json(queries.policy_read(done).model_dump_json())
 
     @journeys_app.command("control")
     def control(

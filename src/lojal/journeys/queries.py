@@ -51,7 +51,10 @@ from lojal.journeys.schemas import (
     GroupFigures,
     IntervalRead,
     JourneyFigures,
+    JourneyRead,
+    JourneyRunRead,
     LiftRead,
+    PolicyRead,
 )
 from lojal.members.models import Member
 from lojal.messaging.models import InboxItem, Message
@@ -355,4 +358,50 @@ def figures(
         control=control.figures,
         lift=found_lift,
         at=now,
+    )
+
+
+def journey_read(journey: Journey) -> JourneyRead:
+    return JourneyRead(
+        id=journey.id,
+        code=journey.code,
+        name=journey.name,
+        trigger=journey.trigger_kind,
+        enabled=journey.enabled,
+        holdout_percent=journey.holdout_percent,
+        revision=journey.revision,
+        definition=journey.definition,
+        swept_on=journey.swept_on.isoformat() if journey.swept_on else None,
+        created_at=journey.created_at,
+        updated_at=journey.updated_at,
+    )
+
+
+def run_read(run: JourneyRun, code: str) -> JourneyRunRead:
+    return JourneyRunRead(
+        id=run.id,
+        journey_id=run.journey_id,
+        journey=code,
+        member_id=run.member_id,
+        occasion=run.occasion,
+        cause=run.cause,
+        state=run.state,
+        held_out=run.held_out,
+        position=list(run.position),
+        next_at=run.next_at,
+        history=list(run.history),
+        entered_at=run.entered_at,
+        converts_until=run.converts_until,
+        finished_at=run.finished_at,
+    )
+
+
+def policy_read(policy: ChannelPolicy) -> PolicyRead:
+    return PolicyRead(
+        channel=policy.channel,
+        cap_messages=policy.cap_messages,
+        cap_days=policy.cap_days,
+        quiet_from=policy.quiet_from,
+        quiet_until=policy.quiet_until,
+        updated_at=policy.updated_at,
     )
