@@ -13,16 +13,15 @@ from urllib.parse import unquote
 
 import yaml
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
 from lojal.audiences import service
-from lojal.cli import app
 from lojal.clock import FixedClock
 from lojal.members import service as members
 from lojal.members.schemas import ConsentGrant
 from lojal.program.schemas import ProgramConfig
 from lojal.segments import service as segments
 from lojal.segments.schemas import SegmentCreate
+from tests.cli_runner import runner_for
 from tests.conftest import DEFAULT_PROGRAM, Api
 from tests.factories import make_member
 
@@ -173,12 +172,7 @@ def test_the_command_writes_the_file(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'club.db'}"
     club = tmp_path / "club.yaml"
     club.write_text(yaml.safe_dump(DEFAULT_PROGRAM), encoding="utf-8")
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(app, [*args, "--database-url", url])
-        assert result.exit_code == code, (args, result.output, result.exception)
-        return result.output + (str(result.exception) if code == 1 else "")
+    run = runner_for(url)
 
     run("db", "upgrade")
     run("program", "apply", str(club))

@@ -8,12 +8,11 @@ import json
 from pathlib import Path
 
 import yaml
-from typer.testing import CliRunner
 
-from lojal.cli import app
 from lojal.clock import FixedClock
 from lojal.db.engine import make_engine
 from lojal.db.session import make_session_factory
+from tests.cli_runner import runner_for
 from tests.conftest import DEFAULT_PROGRAM, START
 from tests.insight.club import make_club
 
@@ -22,13 +21,7 @@ def test_insight_from_the_command_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'club.db'}"
     club = tmp_path / "club.yaml"
     club.write_text(yaml.safe_dump(DEFAULT_PROGRAM), encoding="utf-8")
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(app, [*args, "--database-url", url])
-        assert result.exit_code == code, (args, result.output, result.exception)
-        # a domain error reaches lojal.cli.main, which prints it as one line
-        return result.output + (str(result.exception) if code == 1 else "")
+    run = runner_for(url)
 
     run("db", "upgrade")
     run("program", "apply", str(club))

@@ -11,15 +11,14 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
-from lojal.cli import app
 from lojal.clock import FixedClock
 from lojal.db.models import Base
 from lojal.insight import recommendations, tasks
 from lojal.insight.models import RecommendationItem, RecommendationPair
 from lojal.insight.schemas import RefitRequest
 from lojal.summary import service as summary
+from tests.cli_runner import runner_for
 from tests.conftest import DEFAULT_PROGRAM, Api
 from tests.factories import make_member, unique
 from tests.insight.club import make_club as make_scored_club
@@ -148,12 +147,7 @@ def test_the_commands_recommend_and_evaluate(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'club.db'}"
     club = tmp_path / "club.yaml"
     club.write_text(yaml.safe_dump(DEFAULT_PROGRAM), encoding="utf-8")
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(app, [*args, "--database-url", url])
-        assert result.exit_code == code, (args, result.output, result.exception)
-        return result.output + (str(result.exception) if code == 1 else "")
+    run = runner_for(url)
 
     run("db", "upgrade")
     run("program", "apply", str(club))

@@ -10,11 +10,10 @@ from typing import Any
 
 import yaml
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
-from lojal.cli import app
 from lojal.clock import FixedClock
 from lojal.demo.journeys import ready_made
+from tests.cli_runner import runner_for
 from tests.conftest import DEFAULT_PROGRAM, Api
 from tests.journeys.crowd import add_members
 
@@ -132,12 +131,7 @@ def test_journeys_from_the_command_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'club.db'}"
     club = tmp_path / "club.yaml"
     club.write_text(yaml.safe_dump(DEFAULT_PROGRAM), encoding="utf-8")
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(app, [*args, "--database-url", url])
-        assert result.exit_code == code, (args, result.output, result.exception)
-        return result.output + (str(result.exception) if code == 1 else "")
+    run = runner_for(url)
 
     run("db", "upgrade")
     run("program", "apply", str(club))
