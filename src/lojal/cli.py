@@ -6,40 +6,86 @@ the database option, the settings, a transaction, the consoles, turning errors i
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from functools import cache
+from importlib import import_module
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+import typer.core
+import typer.main
 
 from lojal import commands
-from lojal.badges import cli as badges_cli
-from lojal.challenges import cli as challenges_cli
 from lojal.commands import DbOption, console, env_note, open_database, proxies, settings
-from lojal.coupons import cli as coupons_cli
 from lojal.db.engine import make_engine
 from lojal.db.migrate import upgrade
-from lojal.demo import cli as demo_cli
-from lojal.fraud import cli as fraud_cli
-from lojal.imports import cli as imports_cli
-from lojal.insight import cli as insight_cli
-from lojal.jobs import cli as jobs_cli
-from lojal.journeys import cli as journeys_cli
-from lojal.ledger import cli as ledger_cli
-from lojal.members import cli as members_cli
-from lojal.memberships import cli as memberships_cli
-from lojal.pages import cli as pages_cli
-from lojal.privacy import cli as privacy_cli
-from lojal.program import cli as program_cli
-from lojal.referrals import cli as referrals_cli
-from lojal.rewards import cli as rewards_cli
-from lojal.segments import cli as segments_cli
-from lojal.staff import cli as staff_cli
-from lojal.summary import cli as summary_cli
-from lojal.tiers import cli as tiers_cli
-from lojal.webhooks import cli as webhooks_cli
-from lojal.worker import cli as worker_cli
+
+if TYPE_CHECKING:  # Typer's own copy of Click, whose classes its groups take and return
+    from typer._click import Command, Context
+
+# The features' commands, in the order of `lojal --help` (after `serve`): each name, and the
+# module whose ``register(root)`` adds it. A module is imported when one of its commands is
+# named on the command line (Click's lazy loading of subcommands), so that `lojal import
+# purchases` starts without SciPy (`lojal demo` refits the insight), FastAPI (`lojal journeys`'
+# views) or DKIM (the worker's senders) — ~2 s of CPU and ~110 MiB at every start otherwise;
+# `lojal --help` imports them all. The features' modules sit below this one (the import
+# contracts of pyproject.toml).
+FEATURES: dict[str, str] = {
+    "demo": "lojal.demo.cli",
+    "program": "lojal.program.cli",
+    "members": "lojal.members.cli",
+    "keys": "lojal.staff.cli",
+    "jobs": "lojal.jobs.cli",
+    "import": "lojal.imports.cli",
+    "insight": "lojal.insight.cli",
+    "ledger": "lojal.ledger.cli",
+    "referrals": "lojal.referrals.cli",
+    "tiers": "lojal.tiers.cli",
+    "plans": "lojal.memberships.cli",
+    "memberships": "lojal.memberships.cli",
+    "challenges": "lojal.challenges.cli",
+    "badges": "lojal.badges.cli",
+    "coupons": "lojal.coupons.cli",
+    "rewards": "lojal.rewards.cli",
+    "staff": "lojal.pages.cli",
+    "worker": "lojal.worker.cli",
+    "webhooks": "lojal.webhooks.cli",
+    "segments": "lojal.segments.cli",
+    "journeys": "lojal.journeys.cli",
+    "fraud": "lojal.fraud.cli",
+}
+# Commands that a feature adds to another feature's group: `lojal members summary|export|...`.
+MEMBER_COMMANDS = ("lojal.summary.cli", "lojal.privacy.cli")
+
+
+@cache
+def _loaded(module: str) -> typer.core.TyperGroup:
+    """The commands that ``module`` registers, as Click sees them (built once per process)."""
+    holder = typer.Typer()
+    feature = import_module(module)
+    feature.register(holder)
+    if module == "lojal.members.cli":
+        for extra in MEMBER_COMMANDS:
+            import_module(extra).register(feature.members_app)
+    return typer.main.get_group(holder)
+
+
+class Commands(typer.core.TyperGroup):
+    """The root group: its own commands (`serve`, `db`) and the features', loaded when named."""
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return [*super().list_commands(ctx), *FEATURES]
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in FEATURES:
+            command = _loaded(FEATURES[cmd_name]).commands.get(cmd_name)
+        return command
+
 
 app = typer.Typer(
-    help="lojal — the loyalty programme and customer club platform.", no_args_is_help=True
+    cls=Commands,
+    help="lojal — the loyalty programme and customer club platform.",
+    no_args_is_help=True,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -134,28 +180,4 @@ def db_upgrade(ctx: typer.Context, database_url: DbOption = None, revision: str 
     console.print(f"database at [bold]{revision}[/bold]")
 
 
-# The order here is the order of `lojal --help`.
-demo_cli.register(app)
 app.add_typer(db_app, name="db")
-program_cli.register(app)
-members_cli.register(app)
-summary_cli.register(members_cli.members_app)
-privacy_cli.register(members_cli.members_app)
-staff_cli.register(app)
-jobs_cli.register(app)
-imports_cli.register(app)
-insight_cli.register(app)
-ledger_cli.register(app)
-referrals_cli.register(app)
-tiers_cli.register(app)
-memberships_cli.register(app)
-challenges_cli.register(app)
-badges_cli.register(app)
-coupons_cli.register(app)
-rewards_cli.register(app)
-pages_cli.register(app)
-worker_cli.register(app)
-webhooks_cli.register(app)
-segments_cli.register(app)
-journeys_cli.register(app)
-fraud_cli.register(app)
