@@ -64,3 +64,20 @@ def test_the_help_lists_every_command_once() -> None:
     ]
     for name in ["serve", "db", *cli.FEATURES]:
         assert listed.count(name) == 1, (name, listed)
+
+
+def test_the_import_workers_server_loads_lojal_frozen_with_the_collector_on() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import gc, lojal.imports.preload, sys\n"
+            "print(gc.isenabled(), gc.get_freeze_count(), 'lojal.activities.bulk' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out[0] == "True"
+    assert int(out[1]) > 100_000  # lojal's objects, out of the collector's reach
+    assert out[2] == "True"  # what a worker runs is loaded before any worker is forked

@@ -1,18 +1,25 @@
 """The ``lojal`` command's entry point: a module that costs nothing to import.
 
-``lojal import purchases --workers N`` starts each worker process the way ``multiprocessing``
-starts any on Linux ("spawn"): a fresh interpreter that first runs the command's own script
-again, minus its ``if __name__ == "__main__"`` part, and then the worker's function. That
-script imports only this module; ``lojal.cli`` — every command, and through them most of
-lojal (~1 s of CPU) — is imported when the command runs, so a worker imports only what it
-works with.
+``lojal`` is a script that imports this module and calls :func:`main`. Processes that run the
+script's module again without calling ``main`` (``multiprocessing``'s spawned children, e.g.
+the server's workers) import only this; ``lojal.cli`` — the commands, and through the one that
+is named most of lojal — is imported when the command runs.
+
+That import creates a few hundred thousand objects that live as long as the process: it runs
+with the garbage collector paused, and they are frozen after it (``gc.freeze``), so that no
+collection walks them again while the command works.
 """
 
 from __future__ import annotations
 
+import gc
+
 
 def main() -> None:
     """Run the ``lojal`` command line."""
+    gc.disable()
     from lojal.cli import main as run  # on running, not on import: see the module docstring
 
+    gc.freeze()
+    gc.enable()
     run()
