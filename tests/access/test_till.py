@@ -219,3 +219,55 @@ def test_a_till_calling_an_admin_operation_is_refused(
     r = api.client.request(method, f"/api/v1{path}", json=body, headers=api.headers("pos"))
     assert (r.status_code, r.json()["error"]) == (403, "MissingScope"), r.text
     assert "admin" in r.json()["detail"]
+
+
+def _coupon_code(api: Api) -> str:
+    body = {"name": unique("Till campaign"), "discount_kind": "amount", "amount_minor": 1_000}
+    campaign = api.post("/coupon-campaigns", body)
+    assert campaign.status_code == 201, campaign.text
+    cid = campaign.json()["id"]
+    r = api.post(f"/coupon-campaigns/{cid}/batches", {"key": "b1", "count": 1})
+    assert r.status_code == 200, r.text
+    page = api.get(f"/coupon-campaigns/{cid}/codes", params={"batch": "b1"}).json()
+    code: str = page["codes"][0]["code"]
+    return code
+
+
+def test_a_till_releases_and_commits_only_its_own_stores_reservations(api: Api) -> None:
+    code = _coupon_code(api)
+    basket = {"total_minor": 10_000, "currency": "SEK"}
+    # the web shop holds the code for a basket of another store
+    hold = {"code": code, "reference": "basket-9", "basket": basket, "store_id": "store-9"}
+    r = api.post("/coupons/reserve", hold, scope="web")
+    assert (r.status_code, r.json()["state"]) == (200, "reserved"), r.text
+    # a till of store-1 sees no such reservation: it can neither release nor redeem it
+    release = {"code": code, "reference": "basket-9"}
+    r = api.post("/coupons/release", release, scope="pos")
+    assert (r.status_code, r.json()["error"]) == (404, "ReservationNotFound")
+    commit = {"code": code, "reference": "basket-9", "order_id": unique("o")}
+    r = api.post("/coupons/commit", commit, scope="pos")
+    assert (r.status_code, r.json()["error"]) == (404, "ReservationNotFound")
+    # the reservation is untouched: the web shop releases it
+    r = api.post("/coupons/release", release, scope="web")
+    assert (r.status_code, r.json()["state"]) == (200, "released")
+    # the till's own reservation it releases and redeems
+    mine = {"code": code, "reference": "basket-1", "basket": basket}
+    r = api.post("/coupons/reserve", mine, scope="pos")
+    assert r.status_code == 200, r.text
+    r = api.post("/coupons/release", {"code": code, "reference": "basket-1"}, scope="pos")
+    assert (r.status_code, r.json()["state"]) == (200, "released")
+    assert api.post("/coupons/reserve", mine, scope="pos").status_code == 200
+    order = unique("o")
+    done = {"code": code, "reference": "basket-1", "order_id": order}
+    r = api.post("/coupons/commit", done, scope="pos")
+    assert (r.status_code, r.json()["state"]) == (200, "redeemed"), r.text
+    again = api.post("/coupons/commit", done, scope="pos")  # the same order: the same answer
+    assert (again.status_code, again.json()["id"]) == (200, r.json()["id"])
+    # another store's redeemed order is not shown to this till
+    other = _coupon_code(api)
+    theirs = {"code": other, "basket": basket, "order_id": unique("o"), "store_id": "store-9"}
+    assert api.post("/coupons/commit", theirs, scope="web").status_code == 200
+    mine_too = {**theirs, "store_id": TILL_STORE}
+    r = api.post("/coupons/commit", mine_too, scope="pos")
+    assert (r.status_code, r.json()["error"]) == (409, "AlreadyRedeemed")
+    assert "store-9" not in r.text

@@ -288,13 +288,19 @@ async def reserve(body: ReserveRequest, request: Request, write: ChannelWrite) -
 @router.post("/coupons/commit", response_model=RedemptionRead, responses=REDEMPTION_ERRORS)
 async def commit(body: CommitRequest, request: Request, write: ChannelWrite) -> Response:
     body = policy.at_till(write.principal, body)
+    store = policy.store_of(write.principal)
     return await _redeeming(
-        request, write, lambda session, now: redemptions.commit(session, request=body, now=now)
+        request,
+        write,
+        lambda session, now: redemptions.commit(session, request=body, now=now, store=store),
     )
 
 
 @router.post("/coupons/release", response_model=RedemptionRead, responses=REDEMPTION_ERRORS)
 async def release(body: ReleaseRequest, request: Request, write: ChannelWrite) -> Response:
+    store = policy.store_of(write.principal)  # a till releases its own store's baskets only
     return await _redeeming(
-        request, write, lambda session, now: redemptions.release(session, request=body, now=now)
+        request,
+        write,
+        lambda session, now: redemptions.release(session, request=body, now=now, store=store),
     )

@@ -90,16 +90,29 @@ def reserve(session: Session, *, request: ReserveRequest, now: datetime) -> Coup
     return row
 
 
-def commit(session: Session, *, request: CommitRequest, now: datetime) -> CouponRedemption:
+def _of_store(row: CouponRedemption | None, store: str | None) -> CouponRedemption | None:
+    """``row`` if the caller may act on it: a till (``store`` given) only on its own store's
+    reservations and redemptions — another store's look as if they did not exist."""
+    if row is None or store is None or row.store_id == store:
+        return row
+    return None
+
+
+def commit(
+    session: Session, *, request: CommitRequest, now: datetime, store: str | None = None
+) -> CouponRedemption:
     """Redeem the code on ``order_id``: the reservation ``reference`` becomes a redemption, or,
     without one, the basket is checked and a use taken at once. Committing the same order
-    again answers with the same redemption."""
+    again answers with the same redemption. A till (``store``) commits only its store's
+    reservations."""
     found = find(session, request.code)
     done = uses.locked(session, found.code.id, order_id=request.order_id)
     if done is not None:
+        if _of_store(done, store) is None:
+            raise AlreadyRedeemed("the code was redeemed on this order at another store")
         return done
     if request.reference is not None:
-        row = uses.locked(session, found.code.id, reference=request.reference)
+        row = _of_store(uses.locked(session, found.code.id, reference=request.reference), store)
         if row is None:
             raise ReservationNotFound(
                 f"no reservation of this code for {request.reference!r}", field="reference"
@@ -151,10 +164,13 @@ def commit(session: Session, *, request: CommitRequest, now: datetime) -> Coupon
     return row
 
 
-def release(session: Session, *, request: ReleaseRequest, now: datetime) -> CouponRedemption:
-    """Give the basket's use back (the basket was abandoned or the coupon removed from it)."""
+def release(
+    session: Session, *, request: ReleaseRequest, now: datetime, store: str | None = None
+) -> CouponRedemption:
+    """Give the basket's use back (the basket was abandoned or the coupon removed from it). A
+    till (``store``) releases only its store's reservations."""
     found = find(session, request.code)
-    row = uses.locked(session, found.code.id, reference=request.reference)
+    row = _of_store(uses.locked(session, found.code.id, reference=request.reference), store)
     if row is None:
         raise ReservationNotFound(
             f"no reservation of this code for {request.reference!r}", field="reference"
