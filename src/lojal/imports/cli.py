@@ -12,7 +12,7 @@ import typer
 from lojal.clock import SystemClock
 from lojal.commands import DbOption, progress, session_factory
 from lojal.commands import err as console
-from lojal.imports import cdnow, members, purchases
+from lojal.imports import cdnow, members, parallel, purchases
 from lojal.imports.reader import Summary, parse_mapping
 
 MapOption = Annotated[
@@ -97,7 +97,8 @@ def import_purchases(
     if workers == 0:
         big = file.exists() and file.stat().st_size > 5_000_000
         workers = min(os.cpu_count() or 1, 4) if big else 1
-
+    if workers > 1:
+        parallel.start_server()  # its import of lojal overlaps this process's start
     mapping = parse_mapping(map)
     with session_factory(ctx, database_url) as factory, progress("purchases") as update:
         summary = purchases.run(

@@ -95,6 +95,19 @@ class _Collected:
     rejected: list[tuple[int, Rows, int, str]] = field(default_factory=list)
 
 
+def start_server() -> Any:
+    """The context that starts the workers, its server started (once per process).
+
+    The workers are forked from a server process, fresh (no threads, no open database), that
+    has imported this module and through it all a worker runs (``lojal.imports.preload``):
+    each worker starts at once instead of importing lojal again (~1 s of CPU per worker). The
+    command starts it first thing, so that its import overlaps the command's own start."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["lojal.imports.preload"])
+    multiprocessing.forkserver.ensure_running()
+    return context
+
+
 def run(
     url: str,
     source: CsvSource,
@@ -108,14 +121,7 @@ def run(
     pause: float,
 ) -> Summary:
     """Import the purchases of ``path`` with ``workers`` processes; see the module docstring."""
-    context = multiprocessing.get_context("forkserver")
-    # The workers are forked from a server process started once, fresh (no threads, no open
-    # database), that has imported this module and through it all a worker runs
-    # (``lojal.imports.preload``): each worker starts at once instead of importing lojal again
-    # (~1 s of CPU per worker). Started here, its import overlaps the reading of the file's
-    # first orders.
-    context.set_forkserver_preload(["lojal.imports.preload"])
-    multiprocessing.forkserver.ensure_running()
+    context = start_server()
     inboxes = [context.Queue(maxsize=2) for _ in range(workers)]
     outbox: Any = context.Queue()
     collected = _Collected(Summary(extra={"purchases written": 0, "points": 0}))
