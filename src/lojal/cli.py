@@ -134,9 +134,9 @@ def serve(
     """Serve the API (OpenAPI at /openapi.json, docs at /docs)."""
     # uvicorn and the app (its routers, pages and templates: ~1 s of CPU) are the server's
     # alone: imported when serving, so that every other command starts without them.
-    import uvicorn
+    import uvicorn  # noqa: PLC0415  (when serving: above)
 
-    from lojal.app import create_app
+    from lojal.app import create_app  # noqa: PLC0415  (when serving: above)
 
     cfg = settings(ctx, database_url)  # an option given here stands over its setting
     host = cfg.host if host is None else host

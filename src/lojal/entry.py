@@ -18,7 +18,7 @@ import gc
 def main() -> None:
     """Run the ``lojal`` command line."""
     gc.disable()
-    from lojal.cli import main as run  # on running, not on import: see the module docstring
+    from lojal.cli import main as run  # noqa: PLC0415  (on running, not on import: above)
 
     gc.freeze()
     gc.enable()

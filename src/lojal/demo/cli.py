@@ -103,9 +103,9 @@ def register(app: typer.Typer) -> None:
             # uvicorn and the app (its routers, pages and templates: ~1 s of CPU) are the
             # server's alone: imported when serving, so that every other command starts
             # without them.
-            import uvicorn
+            import uvicorn  # noqa: PLC0415  (when serving: above)
 
-            from lojal.app import create_app
+            from lojal.app import create_app  # noqa: PLC0415  (when serving: above)
 
             uvicorn.run(
                 create_app(cfg, freeze_gc=True),
