@@ -191,3 +191,18 @@ def test_a_module_that_does_not_exist_is_found() -> None:
         ("gone/", None),
         ("x.py", "gone"),
     ]
+
+
+# A module over this many lines is a sign that it holds more than one concept: split it by
+# concept (the migrations, a list of schema changes each, aside).
+MODULE_LINES = 500
+
+
+def test_no_module_is_over_the_line_budget() -> None:
+    over = {
+        str(path.relative_to(SRC)): n
+        for path in SRC.rglob("*.py")
+        if "migrations" not in path.parts
+        and (n := len(path.read_text(encoding="utf-8").splitlines())) > MODULE_LINES
+    }
+    assert over == {}

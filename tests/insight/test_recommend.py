@@ -15,11 +15,10 @@ from lojal.insight.recommend import (
     Options,
     bought_together,
     buy_again,
-    evaluate,
-    evaluate_timing,
     fit,
     next_best,
 )
+from lojal.insight.recommend_evaluation import evaluate, evaluate_timing
 from tests.insight.cdnow import CALIBRATION_END, DATA, HOLDOUT_END
 
 # (member, day, item): four baskets of member 1, three of member 2, two of member 3

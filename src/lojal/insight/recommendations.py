@@ -28,7 +28,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from lojal.calendar import local_day
-from lojal.insight import recommend
+from lojal.insight import recommend, recommend_evaluation
 from lojal.insight.baskets import Level, club_baskets
 from lojal.insight.errors import InvalidPeriod, NotEnoughHistory
 from lojal.insight.models import InsightFit, RecommendationItem, RecommendationPair
@@ -252,7 +252,7 @@ def evaluate(
     found = club_baskets(session, zone=zone, until=end, level=level)
     if len(found.baskets) == 0:
         raise NotEnoughHistory(f"up to {end}, no member bought an item: nothing to evaluate")
-    done = recommend.evaluate(found.baskets, recommend.Options(k=k))
+    done = recommend_evaluation.evaluate(found.baskets, recommend.Options(k=k))
     if done.members == 0:
         raise NotEnoughHistory(f"up to {end}, no member came back: nothing to evaluate")
     first = done.results[0]
@@ -302,7 +302,7 @@ def evaluate_timing(
     found = club_baskets(session, zone=zone, until=end)
     if not np.any(found.baskets.day <= calibration_end.toordinal()):
         raise NotEnoughHistory(f"nobody bought anything up to {calibration_end}")
-    done = recommend.evaluate_timing(
+    done = recommend_evaluation.evaluate_timing(
         found.baskets,
         calibration_end=calibration_end.toordinal(),
         holdout_end=end.toordinal(),
