@@ -190,6 +190,10 @@ def test_killed_half_way_and_run_again_ends_with_each_row_once(
         time.sleep(1.5)
         half, settled = settled, counts(factory)["purchases"]
     assert 25 <= half < n
+    # and every process of the killed import ends: none is left holding the database
+    while _processes_of(env["LOJAL_DATABASE_URL"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_of(env["LOJAL_DATABASE_URL"]) == []
     done = subprocess.run(
         [lojal, "import", "purchases", str(file)],
         env=env,
@@ -202,6 +206,22 @@ def test_killed_half_way_and_run_again_ends_with_each_row_once(
     assert (after["purchases"], after["lines"], after["entries"], after["lots"]) == (n, 2 * n, n, n)
     with transaction(factory, read_only=True) as session:
         assert ledger_queries.verify(session) == []
+
+
+def _processes_of(url: str) -> list[int]:
+    """The processes whose environment names this database (the import's and its workers')."""
+    wanted = f"LOJAL_DATABASE_URL={url}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if wanted in environ.split(b"\0"):
+            found.append(int(proc.name))
+    return found
 
 
 # ------------------------------------------------------------------ bulk = one by one

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.forkserver
-import os
 import queue
 import time
 import traceback
@@ -122,6 +121,10 @@ def run(
 ) -> Summary:
     """Import the purchases of ``path`` with ``workers`` processes; see the module docstring."""
     context = start_server()
+    # The workers' lifeline: this process holds the only sending end and never sends; when it
+    # ends, however it ends, the workers' end reads as closed and they stop. (Their parent is
+    # the fork server, which its children keep alive: it cannot tell them.)
+    lifeline, holding = context.Pipe(duplex=False)
     inboxes = [context.Queue(maxsize=2) for _ in range(workers)]
     outbox: Any = context.Queue()
     collected = _Collected(Summary(extra={"purchases written": 0, "points": 0}))
@@ -143,6 +146,7 @@ def run(
                     now,
                     index,
                     pause,
+                    lifeline,
                 ),
                 daemon=True,
             )
@@ -226,6 +230,7 @@ def run(
             process.join(timeout=5)
             if process.is_alive():
                 process.terminate()
+        holding.close()
     rejects = Rejects(rejects_path)
     try:
         for _, rows, bad, reason in sorted(collected.rejected, key=lambda r: r[0]):
@@ -287,10 +292,8 @@ def _work(
     now: datetime,
     index: dict[str, int],
     pause: float,
+    lifeline: Any,
 ) -> None:
-    # The process this worker was forked from: the server, which ends when the import's process
-    # ends (however it ends) — then this worker's parent changes.
-    parent = os.getppid()
     try:
         engine = make_engine(url)
         factory = make_session_factory(engine)
@@ -301,7 +304,7 @@ def _work(
             try:
                 item = inbox.get(timeout=PARENT_CHECK_SECONDS)
             except queue.Empty:
-                if os.getppid() != parent:  # the import was stopped: stop too
+                if lifeline.poll():  # closed: the import was stopped, stop too
                     return
                 continue
             if item is None:
