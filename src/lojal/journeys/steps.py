@@ -14,7 +14,9 @@ Then each step in turn:
 * ``branch``: the condition (a segment definition) is decided in SQL for the member now;
 * ``send``: in the channel's quiet hours (club time) the run sleeps until they end and sends
   then; over the channel's frequency cap a marketing message is skipped (recorded
-  ``capped``); else the template is rendered (sandboxed Jinja2) and the message is queued
+  ``capped``); else the template is rendered (sandboxed Jinja2: the member, the journey, the
+  run's coupon code, the points expiring, and — for a template that names them — the
+  member's ``recommendations``, ``insight.recommendations.template_values``) and queued
   through ``messaging.service.send`` — consent is checked by the sender when it goes out, so
   a member who withdrew it meanwhile gets nothing (``suppressed``);
 * ``coupon``: a code of the campaign, bound to the member (``coupons.service.issue_code``,
@@ -37,6 +39,7 @@ from sqlalchemy.orm import Session
 from lojal.calendar import day_window, local_day
 from lojal.coupons import service as coupons
 from lojal.coupons.models import CouponCampaign
+from lojal.insight import recommendations
 from lojal.journeys import service as journey_service
 from lojal.journeys.control import (
     MAX_CONTROL_PERCENT,
@@ -226,6 +229,10 @@ def _render(
         "coupon_code": run.context.get("coupon_code"),
         "points_expiring": expiring,
     }
+    if "recommendations" in text:  # the member's offer (~10 ms) only for a template that reads it
+        values["recommendations"] = recommendations.template_values(
+            session, member_id=member.id, now=now
+        )
     return TEMPLATES.from_string(text).render(values)
 
 
