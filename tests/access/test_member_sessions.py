@@ -168,3 +168,23 @@ def test_a_closed_member_s_session_stops(api: Api, session: Session) -> None:
     assert api.client.get(points, headers=auth).status_code == 200
     assert api.post(f"/members/{me['id']}/close").status_code == 200
     assert api.client.get(points, headers=auth).status_code == 401
+
+
+def test_the_code_is_emailed_in_the_members_language(api: Api, session: Session) -> None:
+    said = {}
+    for locale in ("fi", "nb", "en", None):
+        body = {"email": f"{unique('lang')}@example.se"} | ({"locale": locale} if locale else {})
+        r = api.post("/members", body, scope="web")
+        assert r.status_code == 201, r.text
+        assert _app(api, "/member-sessions/code", {"email": body["email"]}).status_code == 202
+        [message] = session.scalars(
+            select(Message).where(Message.member_id == r.json()["id"])
+        ).all()
+        said[locale] = (message.subject, message.body)
+        assert _code(session, r.json()["id"]) in message.body
+    assert said["fi"][0].startswith("Kirjautumiskoodisi")
+    assert said["nb"][0].startswith("Din innloggingskode")
+    assert said["en"][0].startswith("Your sign-in code")
+    # no language of their own: the club's (a club in Stockholm speaks Swedish)
+    assert said[None][0].startswith("Din inloggningskod")
+    assert "10 minuter" in said[None][1]

@@ -29,11 +29,13 @@ async def request_code(body: CodeRequest, settings: SettingsDep, write: AppWrite
     key). The answer is the same whether or not the email is a member's."""
 
     def work(session: Session, now: datetime) -> Reply:
+        config = program_service.current(session)
         service.request_code(
             session,
             app=write.principal,
             email=body.email,
-            club=program_service.current(session).name,
+            club=config.name,
+            club_timezone=config.timezone,
             pepper=settings.api_key_pepper,
             now=now,
         )

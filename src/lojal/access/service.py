@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from lojal.access.errors import SignInCodeInvalid
 from lojal.access.models import MemberSession, SignInCode
+from lojal.i18n import language_of, texts
 from lojal.members import queries as member_queries
 from lojal.members.identities import normalise_email
 from lojal.members.models import Member
@@ -67,9 +68,17 @@ def _active_member(session: Session, email: str) -> Member | None:
 
 
 def request_code(
-    session: Session, *, app: Principal, email: str, club: str, pepper: str, now: datetime
+    session: Session,
+    *,
+    app: Principal,
+    email: str,
+    club: str,
+    pepper: str,
+    now: datetime,
+    club_timezone: str | None = None,
 ) -> None:
-    """Email a sign-in code to the active member with this email (nothing for anyone else)."""
+    """Email a sign-in code to the active member with this email (nothing for anyone else),
+    in the member's language (the club's, from its time zone, when the member has none)."""
     member = _active_member(session, email)
     if member is None:
         return
@@ -96,14 +105,19 @@ def request_code(
     session.add(row)
     session.flush()
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
+    t = texts(language_of(member.locale, club_timezone=club_timezone))
     draft = messaging.Draft(
         member_id=member.id,
         channel="email",
         purpose="transactional",
         key=f"sign-in-code:{row.id}",
-        subject=f"Your sign-in code for {club}",
-        body=f"Your code is {code}. It works once, within {minutes} minutes.\n\n"
-        "If you did not ask for it, ignore this email.",
+        subject=t("Your sign-in code for {club}", club=club),
+        body=t(
+            "Your code is {code}. It works once, within {minutes} minutes.\n\n"
+            "If you did not ask for it, ignore this email.",
+            code=code,
+            minutes=minutes,
+        ),
     )
     messaging.send(session, [draft], now=now)
 
