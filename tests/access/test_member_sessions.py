@@ -171,7 +171,7 @@ def test_a_closed_member_s_session_stops(api: Api, session: Session) -> None:
 
 
 def test_the_code_is_emailed_in_the_members_language(api: Api, session: Session) -> None:
-    said = {}
+    said: dict[str | None, tuple[str, str]] = {}
     for locale in ("fi", "nb", "en", None):
         body = {"email": f"{unique('lang')}@example.se"} | ({"locale": locale} if locale else {})
         r = api.post("/members", body, scope="web")
@@ -180,7 +180,7 @@ def test_the_code_is_emailed_in_the_members_language(api: Api, session: Session)
         [message] = session.scalars(
             select(Message).where(Message.member_id == r.json()["id"])
         ).all()
-        said[locale] = (message.subject, message.body)
+        said[locale] = (message.subject or "", message.body)
         assert _code(session, r.json()["id"]) in message.body
     assert said["fi"][0].startswith("Kirjautumiskoodisi")
     assert said["nb"][0].startswith("Din innloggingskode")
