@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # PostgreSQL: threads that run write transactions side by side (SQLite has one writer).
     writer_threads: int = 4
     sql_echo: bool = False
+    # SQLite: the page cache each connection of the server may hold (MiB; the server holds a
+    # writer's, a reader's and its threads'); less for a small machine, more for a big club.
+    sqlite_cache_mib: int = Field(default=64, ge=1, le=65_536)
     # Requests (lojal.web.limits): bodies over this are answered 413 ...
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # ... and callers over these quotas per window 429 (per server process; 0: no limit).

@@ -35,6 +35,7 @@ def make_engine(
     pool_size: int = 10,
     busy_timeout_ms: int = 30_000,
     auto_checkpoint: bool = True,
+    sqlite_cache_mib: int = 64,
 ) -> Engine:
     """An engine for ``url``. SQLite: ``busy_timeout_ms`` is how long a write waits for another
     connection's write lock before "database is locked"; ``auto_checkpoint=False`` leaves
@@ -42,7 +43,11 @@ def make_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(
-            url, echo=echo, busy_timeout_ms=busy_timeout_ms, auto_checkpoint=auto_checkpoint
+            url,
+            echo=echo,
+            busy_timeout_ms=busy_timeout_ms,
+            auto_checkpoint=auto_checkpoint,
+            cache_mib=sqlite_cache_mib,
         )
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
@@ -60,7 +65,9 @@ def make_engine(
     )
 
 
-def _sqlite_engine(url: str, *, echo: bool, busy_timeout_ms: int, auto_checkpoint: bool) -> Engine:
+def _sqlite_engine(
+    url: str, *, echo: bool, busy_timeout_ms: int, auto_checkpoint: bool, cache_mib: int
+) -> Engine:
     parsed = make_url(url)
     memory = parsed.database in (None, "", ":memory:")
     kwargs: dict[str, Any] = {
@@ -79,7 +86,7 @@ def _sqlite_engine(url: str, *, echo: bool, busy_timeout_ms: int, auto_checkpoin
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute(f"PRAGMA cache_size=-{int(cache_mib) * 1024}")  # in KiB
         if not auto_checkpoint:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
