@@ -18,16 +18,24 @@ from typing import Any
 import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
+from sqlalchemy import select
 
 from lojal.app import create_app
 from lojal.clock import SystemClock
 from lojal.config import Settings
+from lojal.coupons.codes import display
+from lojal.coupons.models import CouponCode
 from lojal.db.engine import make_engine
 from lojal.db.migrate import upgrade
 from lojal.db.session import make_session_factory, transaction
 from lojal.demo.generator import busiest_member, generate
+from lojal.ledger import service as ledger
 from lojal.members.models import Member
 from lojal.pages import accounts
+from lojal.program import service as program_service
+from lojal.rewards import service as reward_service
+from lojal.rewards.models import RewardRedemption
+from lojal.rewards.schemas import RewardCreate
 from lojal.segments import queries as segment_queries
 from lojal.segments.definition import parse_definition
 from tests.pages.test_admin_and_portal import Inbox
@@ -308,3 +316,89 @@ def test_the_dashboard_draws_ifrs_15_and_the_insight(browser: Any, club: Club) -
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.splitlines()[0].startswith("First purchase,0,1")
     _no_serious_violations(page)
+
+
+def _open_portal_by_link(page: Any, club: Club) -> None:
+    """Ask for a sign-in link in Swedish and open the one that arrives."""
+    sent = len(club.inbox.messages)
+    page.goto(f"{club.url}/portal/sign-in?lang=sv")
+    page.get_by_label("Din e-postadress").fill(club.member_email)
+    page.get_by_role("button", name="Skicka en inloggningslänk").click()
+    page.get_by_text("inloggningslänk på väg").wait_for()
+    deadline = time.monotonic() + 10
+    while len(club.inbox.messages) == sent and time.monotonic() < deadline:
+        time.sleep(0.05)
+    body = club.inbox.messages[-1].get_payload(decode=True)
+    assert isinstance(body, bytes)
+    link = re.search(r"http://\S+/portal/link/\S+", body.decode())
+    assert link
+    page.goto(link.group(0))
+    page.get_by_role("heading", name="Ditt medlemskort").wait_for()
+
+
+def test_a_member_redeems_a_reward_and_sees_the_coupon(browser: Any, club: Club) -> None:
+    price = 50
+    engine = make_engine(club.database_url)
+    try:
+        factory = make_session_factory(engine)
+        with transaction(factory) as session:
+            now = SystemClock().now()
+            prize = reward_service.create_reward(
+                session,
+                data=RewardCreate.model_validate(
+                    {
+                        "code": "walk-coffee",
+                        "name": "Kaffe på huset",
+                        "kind": "coupon",
+                        "points_price": price,
+                        "coupon": {"discount_kind": "amount", "amount_minor": 3_500},
+                    }
+                ),
+                now=now,
+            )
+            reward_id = prize.id
+            ledger.adjust(
+                session,
+                member_id=club.member_id,
+                points=price,
+                reason="walk",
+                key="walk:reward-points",
+                now=now,
+                config=program_service.current(session),
+            )
+        page = _page(browser, phone=True)
+        _open_portal_by_link(page, club)
+        page.get_by_role("link", name="Lös in belöningar och se dina kuponger").click()
+        page.get_by_role("heading", name="Belöningar", exact=True).wait_for()
+        _no_serious_violations(page)
+        before = int(re.sub(r"\D", "", page.get_by_test_id("available").inner_text()))
+        form = page.locator(f'form[action="/portal/rewards/{reward_id}/redeem"]')
+        form.get_by_role("button", name="Lös in").click()
+        page.get_by_role("heading", name="Din kupong").wait_for()
+        shown = page.get_by_test_id("coupon").inner_text().strip()
+        assert shown
+        assert page.locator('[data-testid="coupon-qr"] svg').count() == 1
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, "the coupon page scrolls sideways on a phone"
+        _no_serious_violations(page)
+        _shot(page, "portal-coupon-phone")
+        page.get_by_role("link", name="Belöningar").click()
+        page.get_by_role("heading", name="Dina inlösta belöningar").wait_for()
+        after = int(re.sub(r"\D", "", page.get_by_test_id("available").inner_text()))
+        assert after == before - price
+        _no_serious_violations(page)
+        _shot(page, "portal-rewards-phone")
+        with transaction(factory, read_only=True) as session:
+            redemption = session.scalars(
+                select(RewardRedemption).where(
+                    RewardRedemption.member_id == club.member_id,
+                    RewardRedemption.reward_id == reward_id,
+                )
+            ).one()
+            code = session.get(CouponCode, redemption.coupon_code_id)
+            assert code is not None
+            assert code.member_id == club.member_id
+            assert display(code.code) == shown
+            assert redemption.points == price
+    finally:
+        engine.dispose()
