@@ -37,7 +37,9 @@ from lojal.rewards import service as reward_service
 from lojal.rewards.models import RewardRedemption
 from lojal.rewards.schemas import RewardCreate
 from lojal.segments import queries as segment_queries
+from lojal.segments import service as segment_service
 from lojal.segments.definition import parse_definition
+from lojal.segments.schemas import SegmentCreate
 from tests.pages.test_admin_and_portal import Inbox
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -400,5 +402,57 @@ def test_a_member_redeems_a_reward_and_sees_the_coupon(browser: Any, club: Club)
             assert code.member_id == club.member_id
             assert display(code.code) == shown
             assert redemption.points == price
+    finally:
+        engine.dispose()
+
+
+def test_staff_edit_a_saved_segment_in_the_builder(browser: Any, club: Club) -> None:
+    saved = {
+        "all": [
+            {
+                "activity": "purchases",
+                "within": {"last_days": 180},
+                "measure": "count",
+                "op": "gte",
+                "value": 1,
+            },
+            {"field": "member.consent.email", "op": "eq", "value": True},
+        ]
+    }
+    engine = make_engine(club.database_url)
+    try:
+        factory = make_session_factory(engine)
+        with transaction(factory) as session:
+            segment_service.create(
+                session,
+                data=SegmentCreate.model_validate(
+                    {"code": "walk-edit", "name": "Half-year buyers", "definition": saved}
+                ),
+                now=SystemClock().now(),
+            )
+        page = _page(browser)
+        _sign_in(page, club, "owner")
+        page.goto(f"{club.url}/staff/segments")
+        page.get_by_role("link", name="Edit walk-edit").click()
+        page.get_by_role("heading", name="Edit the segment walk-edit").wait_for()
+        # the saved definition is read back into the builder's rows
+        assert page.get_by_label("Condition 1: over the last days").input_value() == "180"
+        assert page.get_by_label("Condition 2: member field").input_value() == (
+            "member.consent.email"
+        )
+        assert json.loads(page.locator("#definition").input_value()) == saved
+        page.wait_for_function(
+            "() => /^[0-9,]+ members$/.test(document.getElementById('count').value)"
+        )
+        _no_serious_violations(page)
+        page.get_by_label("Condition 1: value").fill("2")
+        page.get_by_role("button", name="Remove condition 2").click()
+        page.get_by_label("Name").fill("Bought twice in half a year")
+        page.get_by_role("button", name="Save the segment").click()
+        page.get_by_text("The segment “walk-edit” was saved.").wait_for()
+        with transaction(factory, read_only=True) as session:
+            segment = segment_queries.get(session, "walk-edit")
+            assert segment.name == "Bought twice in half a year"
+            assert segment.definition == {"all": [{**saved["all"][0], "value": 2}]}
     finally:
         engine.dispose()
