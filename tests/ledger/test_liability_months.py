@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from lojal.calendar import local_day
+from lojal.activities.models import Purchase
+from lojal.calendar import local_day, local_midnight
 from lojal.clock import FixedClock
 from lojal.demo.generator import busiest_member, generate
 from lojal.ledger import service as ledger
@@ -87,6 +88,9 @@ def test_stored_months_and_the_open_one_live_equal_the_whole_ledger(
             lines=[line(unit_price_minor=70_000)],
         )
         session.commit()
+        late = session.scalars(select(Purchase).order_by(Purchase.id.desc()).limit(1)).one()
+        assert late.occurred_at < local_midnight(mark.closed_before, ZoneInfo("Europe/Stockholm"))
+        assert late.id > mark.purchase_id
         kept, whole = _both(session, clock)
         assert kept == whole
         assert session.scalar(select(func.count()).select_from(LedgerMonth)) == int(
