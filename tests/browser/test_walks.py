@@ -18,18 +18,28 @@ from typing import Any
 import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
+from sqlalchemy import select
 
 from lojal.app import create_app
 from lojal.clock import SystemClock
 from lojal.config import Settings
+from lojal.coupons.codes import display
+from lojal.coupons.models import CouponCode
 from lojal.db.engine import make_engine
 from lojal.db.migrate import upgrade
 from lojal.db.session import make_session_factory, transaction
 from lojal.demo.generator import busiest_member, generate
+from lojal.ledger import service as ledger
 from lojal.members.models import Member
 from lojal.pages import accounts
+from lojal.program import service as program_service
+from lojal.rewards import service as reward_service
+from lojal.rewards.models import RewardRedemption
+from lojal.rewards.schemas import RewardCreate
 from lojal.segments import queries as segment_queries
+from lojal.segments import service as segment_service
 from lojal.segments.definition import parse_definition
+from lojal.segments.schemas import SegmentCreate
 from tests.pages.test_admin_and_portal import Inbox
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -308,3 +318,141 @@ def test_the_dashboard_draws_ifrs_15_and_the_insight(browser: Any, club: Club) -
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.splitlines()[0].startswith("First purchase,0,1")
     _no_serious_violations(page)
+
+
+def _open_portal_by_link(page: Any, club: Club) -> None:
+    """Ask for a sign-in link in Swedish and open the one that arrives."""
+    sent = len(club.inbox.messages)
+    page.goto(f"{club.url}/portal/sign-in?lang=sv")
+    page.get_by_label("Din e-postadress").fill(club.member_email)
+    page.get_by_role("button", name="Skicka en inloggningslänk").click()
+    page.get_by_text("inloggningslänk på väg").wait_for()
+    deadline = time.monotonic() + 10
+    while len(club.inbox.messages) == sent and time.monotonic() < deadline:
+        time.sleep(0.05)
+    body = club.inbox.messages[-1].get_payload(decode=True)
+    assert isinstance(body, bytes)
+    link = re.search(r"http://\S+/portal/link/\S+", body.decode())
+    assert link
+    page.goto(link.group(0))
+    page.get_by_role("heading", name="Ditt medlemskort").wait_for()
+
+
+def test_a_member_redeems_a_reward_and_sees_the_coupon(browser: Any, club: Club) -> None:
+    price = 50
+    engine = make_engine(club.database_url)
+    try:
+        factory = make_session_factory(engine)
+        with transaction(factory) as session:
+            now = SystemClock().now()
+            prize = reward_service.create_reward(
+                session,
+                data=RewardCreate.model_validate(
+                    {
+                        "code": "walk-coffee",
+                        "name": "Kaffe på huset",
+                        "kind": "coupon",
+                        "points_price": price,
+                        "coupon": {"discount_kind": "amount", "amount_minor": 3_500},
+                    }
+                ),
+                now=now,
+            )
+            reward_id = prize.id
+            ledger.adjust(
+                session,
+                member_id=club.member_id,
+                points=price,
+                reason="walk",
+                key="walk:reward-points",
+                now=now,
+                config=program_service.current(session),
+            )
+        page = _page(browser, phone=True)
+        _open_portal_by_link(page, club)
+        page.get_by_role("link", name="Lös in belöningar och se dina kuponger").click()
+        page.get_by_role("heading", name="Belöningar", exact=True).wait_for()
+        _no_serious_violations(page)
+        before = int(re.sub(r"\D", "", page.get_by_test_id("available").inner_text()))
+        form = page.locator(f'form[action="/portal/rewards/{reward_id}/redeem"]')
+        form.get_by_role("button", name="Lös in").click()
+        page.get_by_role("heading", name="Din kupong").wait_for()
+        shown = page.get_by_test_id("coupon").inner_text().strip()
+        assert shown
+        assert page.locator('[data-testid="coupon-qr"] svg').count() == 1
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, "the coupon page scrolls sideways on a phone"
+        _no_serious_violations(page)
+        _shot(page, "portal-coupon-phone")
+        page.get_by_role("link", name="Belöningar").click()
+        page.get_by_role("heading", name="Dina inlösta belöningar").wait_for()
+        after = int(re.sub(r"\D", "", page.get_by_test_id("available").inner_text()))
+        assert after == before - price
+        _no_serious_violations(page)
+        _shot(page, "portal-rewards-phone")
+        with transaction(factory, read_only=True) as session:
+            redemption = session.scalars(
+                select(RewardRedemption).where(
+                    RewardRedemption.member_id == club.member_id,
+                    RewardRedemption.reward_id == reward_id,
+                )
+            ).one()
+            code = session.get(CouponCode, redemption.coupon_code_id)
+            assert code is not None
+            assert code.member_id == club.member_id
+            assert display(code.code) == shown
+            assert redemption.points == price
+    finally:
+        engine.dispose()
+
+
+def test_staff_edit_a_saved_segment_in_the_builder(browser: Any, club: Club) -> None:
+    saved = {
+        "all": [
+            {
+                "activity": "purchases",
+                "within": {"last_days": 180},
+                "measure": "count",
+                "op": "gte",
+                "value": 1,
+            },
+            {"field": "member.consent.email", "op": "eq", "value": True},
+        ]
+    }
+    engine = make_engine(club.database_url)
+    try:
+        factory = make_session_factory(engine)
+        with transaction(factory) as session:
+            segment_service.create(
+                session,
+                data=SegmentCreate.model_validate(
+                    {"code": "walk-edit", "name": "Half-year buyers", "definition": saved}
+                ),
+                now=SystemClock().now(),
+            )
+        page = _page(browser)
+        _sign_in(page, club, "owner")
+        page.goto(f"{club.url}/staff/segments")
+        page.get_by_role("link", name="Edit walk-edit").click()
+        page.get_by_role("heading", name="Edit the segment walk-edit").wait_for()
+        # the saved definition is read back into the builder's rows
+        assert page.get_by_label("Condition 1: over the last days").input_value() == "180"
+        assert page.get_by_label("Condition 2: member field").input_value() == (
+            "member.consent.email"
+        )
+        assert json.loads(page.locator("#definition").input_value()) == saved
+        page.wait_for_function(
+            "() => /^[0-9,]+ members$/.test(document.getElementById('count').value)"
+        )
+        _no_serious_violations(page)
+        page.get_by_label("Condition 1: value").fill("2")
+        page.get_by_role("button", name="Remove condition 2").click()
+        page.get_by_label("Name").fill("Bought twice in half a year")
+        page.get_by_role("button", name="Save the segment").click()
+        page.get_by_text("The segment “walk-edit” was saved.").wait_for()
+        with transaction(factory, read_only=True) as session:
+            segment = segment_queries.get(session, "walk-edit")
+            assert segment.name == "Bought twice in half a year"
+            assert segment.definition == {"all": [{**saved["all"][0], "value": 2}]}
+    finally:
+        engine.dispose()

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, case, func, literal, select
+from sqlalchemy import ColumnElement, Integer, case, delete, func, literal, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from lojal.activities.models import Purchase
@@ -33,7 +33,7 @@ from lojal.calendar import add_months, local_day, local_midnight
 from lojal.i18n import minor_units
 from lojal.ledger.breakage import Cohort, MonthFigures, RateEstimate, estimate_rates, recognise
 from lojal.ledger.entries import MEMBER_ACCOUNTS
-from lojal.ledger.models import JournalEntry, PointLot, Posting
+from lojal.ledger.models import JournalEntry, LedgerMonth, LedgerMonthMark, PointLot, Posting
 
 # The entries that move points out of (or, merges, between) the lots of a cohort.
 MOVES = ("spend", "expire", "clawback", "adjust", "merge")
@@ -118,7 +118,7 @@ def read_kept(
         kept = _KEPT.get(key)
     if kept is not None and kept[0] == now:
         return kept[1]
-    found = read(
+    found = read_stored(
         session, until=until, timezone=timezone, currency=currency, point_value=point_value
     )
     with _lock:
@@ -129,32 +129,70 @@ def read_kept(
     return found
 
 
-def read(
-    session: Session, *, until: date, timezone: str, currency: str, point_value: Decimal
-) -> Liability:
-    """The figures of every month from the first lot's to ``until``'s (inclusive)."""
-    zone = ZoneInfo(timezone)
-    last = until.replace(day=1)
-    start = first_month(session, zone) or last
-    start = min(start, last)
+def _months(start: date, last: date) -> list[date]:
     months = []
     month = start
     while month <= last:
         months.append(month)
         month = add_months(month, 1)
+    return months
+
+
+@dataclass(slots=True)
+class _Sums:
+    """The grouped sums the figures are made of, by month index (``months``)."""
+
+    issued: defaultdict[int, int]
+    # (cohort, month, entry kind, member-side amount)
+    moves: list[tuple[int, int, str, int]]
+    sales: defaultdict[int, int]
+
+
+def _sums(
+    session: Session,
+    *,
+    months: list[date],
+    zone: ZoneInfo,
+    currency: str,
+    since: datetime | None = None,
+    until: datetime,
+    marks: tuple[int, int, int] | None = None,
+) -> _Sums:
+    """The sums over the lots earned, the entries effective and the purchases made in
+    [``since``, ``until``) (from the start when ``since`` is None), of the rows up to
+    ``marks`` (entry, lot and purchase ids) when given."""
     bounds = [local_midnight(m, zone) for m in months[1:]]
-    ends_at = local_midnight(add_months(last, 1), zone)
     origin = aliased(JournalEntry)
     cohort_of = _month_of(PointLot.earned_at, bounds)
     month_of = _month_of(JournalEntry.effective_at, bounds)
-    n = len(months)
     # Issued: the earned lots' points (read from the lots, not from their postings: the
     # ledger's many earn and activate postings need not be read at all).
-    issued: dict[int, int] = defaultdict(int)
+    lots = [origin.kind == "earn", PointLot.earned_at < until]
+    moves = [
+        JournalEntry.kind.in_(MOVES),
+        JournalEntry.effective_at < until,
+        Posting.account.in_(MEMBER_ACCOUNTS),
+        origin.kind != "adjust",
+    ]
+    purchases = [
+        Purchase.member_id.is_not(None),
+        Purchase.currency == currency,
+        Purchase.occurred_at >= local_midnight(months[0], zone),
+        Purchase.occurred_at < until,
+    ]
+    if since is not None:
+        lots.append(PointLot.earned_at >= since)
+        moves.append(JournalEntry.effective_at >= since)
+        purchases.append(Purchase.occurred_at >= since)
+    if marks is not None:
+        lots.append(PointLot.id <= marks[1])
+        moves.append(JournalEntry.id <= marks[0])
+        purchases.append(Purchase.id <= marks[2])
+    issued: defaultdict[int, int] = defaultdict(int)
     for cohort, points in session.execute(
         select(cohort_of, func.sum(PointLot.points))
         .join(origin, origin.id == PointLot.entry_id)
-        .where(origin.kind == "earn", PointLot.earned_at < ends_at)
+        .where(*lots)
         .group_by(cohort_of)
     ).all():
         issued[int(cohort)] += int(points)
@@ -165,19 +203,25 @@ def read(
         .join(Posting, Posting.entry_id == JournalEntry.id)
         .join(PointLot, PointLot.id == Posting.lot_id)
         .join(origin, origin.id == PointLot.entry_id)
-        .where(
-            JournalEntry.kind.in_(MOVES),
-            JournalEntry.effective_at < ends_at,
-            Posting.account.in_(MEMBER_ACCOUNTS),
-            origin.kind != "adjust",
-        )
+        .where(*moves)
         .group_by(cohort_of, month_of, JournalEntry.kind)
     ).all()
+    sales_month = _month_of(Purchase.occurred_at, bounds)
+    sales: defaultdict[int, int] = defaultdict(int)
+    for m, total in session.execute(
+        select(sales_month, func.sum(Purchase.total_minor)).where(*purchases).group_by(sales_month)
+    ).all():
+        sales[int(m)] += int(total or 0)
+    return _Sums(issued, [(int(c), int(m), str(k), int(a)) for c, m, k, a in rows], sales)
+
+
+def _figures(months: list[date], sums: _Sums, *, currency: str, point_value: Decimal) -> Liability:
+    n = len(months)
+    issued = defaultdict(int, sums.issued)
     flows: dict[str, defaultdict[int, list[int]]] = {
         kind: defaultdict(lambda: [0] * n) for kind in ("redeemed", "expired", "taken_back")
     }
-    for cohort, at, kind, amount in rows:
-        c, m, points = int(cohort), int(at), int(amount)
+    for c, m, kind, points in sums.moves:
         if kind == "merge":
             issued[c] += points
         elif kind == "spend":
@@ -186,25 +230,11 @@ def read(
             flows["expired"][c][m] -= points
         else:
             flows["taken_back"][c][m] -= points
-    sales_month = _month_of(Purchase.occurred_at, bounds)
-    sales = {
-        int(m): int(total or 0)
-        for m, total in session.execute(
-            select(sales_month, func.sum(Purchase.total_minor))
-            .where(
-                Purchase.member_id.is_not(None),
-                Purchase.currency == currency,
-                Purchase.occurred_at >= local_midnight(start, zone),
-                Purchase.occurred_at < ends_at,
-            )
-            .group_by(sales_month)
-        ).all()
-    }
     cohorts = [
         Cohort(
             month=c,
             issued=issued.get(c, 0),
-            sales=sales.get(c, 0),
+            sales=sums.sales.get(c, 0),
             redeemed=flows["redeemed"][c],
             expired=flows["expired"][c],
             taken_back=flows["taken_back"][c],
@@ -215,3 +245,150 @@ def read(
     worth = point_value * (Decimal(10) ** minor_units(currency))
     figures = recognise(cohorts, rates=[r.rate for r in rates], point_value=worth)
     return Liability(months, cohorts, rates, figures)
+
+
+def read(
+    session: Session, *, until: date, timezone: str, currency: str, point_value: Decimal
+) -> Liability:
+    """The figures of every month from the first lot's to ``until``'s (inclusive), from the
+    whole ledger."""
+    zone = ZoneInfo(timezone)
+    last = until.replace(day=1)
+    start = min(first_month(session, zone) or last, last)
+    months = _months(start, last)
+    ends_at = local_midnight(add_months(last, 1), zone)
+    sums = _sums(session, months=months, zone=zone, currency=currency, until=ends_at)
+    return _figures(months, sums, currency=currency, point_value=point_value)
+
+
+# ------------------------------------------------------------------ stored closed months
+
+# How the stored kinds of moves map to entry kinds (``_figures`` reads entry kinds).
+_MEASURES = {"merge": "merged", "spend": "redeemed", "expire": "expired"}
+_KINDS = {"merged": "merge", "redeemed": "spend", "expired": "expire"}
+
+
+def _last_ids(session: Session) -> tuple[int, int, int]:
+    return (
+        int(session.scalar(select(func.max(JournalEntry.id))) or 0),
+        int(session.scalar(select(func.max(PointLot.id))) or 0),
+        int(session.scalar(select(func.max(Purchase.id))) or 0),
+    )
+
+
+def store_months(session: Session, *, now: datetime, timezone: str, currency: str) -> int:
+    """Replace the stored figures with those of every month before ``now``'s local month, as
+    far as the ledger has got (the worker's ``ledger_months`` job). Returns the rows stored.
+    Running it twice gives the same rows."""
+    zone = ZoneInfo(timezone)
+    closed_before = local_day(now, zone).replace(day=1)
+    marks = _last_ids(session)
+    first = first_month(session, zone)
+    session.execute(delete(LedgerMonth))
+    rows: list[LedgerMonth] = []
+    if first is not None and first < closed_before:
+        # cohorts are stored by their own month, even one earned after the closed months
+        latest = session.scalar(select(func.max(PointLot.earned_at)))
+        assert latest is not None
+        months = _months(first, max(local_day(latest, zone).replace(day=1), first))
+        sums = _sums(
+            session,
+            months=months,
+            zone=zone,
+            currency=currency,
+            until=local_midnight(closed_before, zone),
+            marks=marks,
+        )
+        rows += [
+            LedgerMonth(measure="issued", cohort=months[c], month=months[c], amount=points)
+            for c, points in sums.issued.items()
+        ]
+        rows += [
+            LedgerMonth(
+                measure=_MEASURES.get(kind, "taken_back"),
+                cohort=months[c],
+                month=months[m],
+                amount=amount,
+            )
+            for c, m, kind, amount in sums.moves
+        ]
+        rows += [
+            LedgerMonth(measure="sales", cohort=None, month=months[m], amount=total)
+            for m, total in sums.sales.items()
+        ]
+    session.add_all(rows)
+    mark_row = session.get(LedgerMonthMark, 1) or LedgerMonthMark(id=1)
+    mark_row.closed_before = closed_before
+    mark_row.first_month = first
+    mark_row.timezone = timezone
+    mark_row.currency = currency
+    mark_row.entry_id, mark_row.lot_id, mark_row.purchase_id = marks
+    mark_row.stored_at = now
+    session.add(mark_row)
+    session.flush()
+    return len(rows)
+
+
+def _late(session: Session, stored: LedgerMonthMark, zone: ZoneInfo) -> bool:
+    """Whether anything recorded after the figures were stored falls in a closed month (a
+    back-dated entry, lot or purchase): primary-key range reads of the new rows only."""
+    closed = local_midnight(stored.closed_before, zone)
+    return any(
+        session.scalar(select(literal(1)).where(where).limit(1)) is not None
+        for where in (
+            (JournalEntry.id > stored.entry_id) & (JournalEntry.effective_at < closed),
+            (PointLot.id > stored.lot_id) & (PointLot.earned_at < closed),
+            (Purchase.id > stored.purchase_id) & (Purchase.occurred_at < closed),
+        )
+    )
+
+
+def read_stored(
+    session: Session, *, until: date, timezone: str, currency: str, point_value: Decimal
+) -> Liability:
+    """``read``, from the stored closed months plus the open ones read live: the same figures
+    (the stored rows are the sums of the rows up to their marks before ``closed_before``; the
+    live ones are every row from it). Falls back to ``read`` when nothing is stored for this
+    time zone and currency, when ``until`` is a closed month, or when a row recorded since
+    falls in a closed month."""
+    zone = ZoneInfo(timezone)
+    last = until.replace(day=1)
+    stored = session.get(LedgerMonthMark, 1)
+    if (
+        stored is None
+        or stored.first_month is None
+        or (stored.timezone, stored.currency) != (timezone, currency)
+        or last < stored.closed_before
+        or first_month(session, zone) != stored.first_month
+        or _late(session, stored, zone)
+    ):
+        return read(
+            session, until=until, timezone=timezone, currency=currency, point_value=point_value
+        )
+    months = _months(stored.first_month, last)
+    n = len(months)
+    sums = _sums(
+        session,
+        months=months,
+        zone=zone,
+        currency=currency,
+        since=local_midnight(stored.closed_before, zone),
+        until=local_midnight(add_months(last, 1), zone),
+    )
+    start = stored.first_month
+
+    def index(month: date) -> int:
+        # as ``_month_of`` places a moment: before the first month in it, after the last in it
+        return min(max((month.year - start.year) * 12 + month.month - start.month, 0), n - 1)
+
+    for row in session.scalars(select(LedgerMonth)):
+        if row.measure == "sales":
+            sums.sales[index(row.month)] += row.amount
+        elif row.measure == "issued":
+            assert row.cohort is not None
+            sums.issued[index(row.cohort)] += row.amount
+        else:
+            assert row.cohort is not None
+            kind = _KINDS.get(row.measure, "clawback")
+            sums.moves.append((index(row.cohort), index(row.month), kind, row.amount))
+    return _figures(months, sums, currency=currency, point_value=point_value)

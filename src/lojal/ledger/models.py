@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lojal.db.base import Base
@@ -104,3 +104,43 @@ class PointBalance(Base):
     lifetime_spent: Mapped[int] = mapped_column(Amount, default=0)
     lifetime_expired: Mapped[int] = mapped_column(Amount, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LedgerMonth(Base):
+    """A figure of a closed month for the IFRS 15 reader (``lojal.ledger.liability``), written by
+    the worker's ``ledger_months`` job: the points of a cohort (``cohort``: the month its lots
+    were earned in) that were issued, merged, redeemed, expired or taken back in ``month``, or
+    (``measure`` "sales", no cohort) the members' purchases of ``month`` in minor units.
+    Programme-wide, not member-scoped."""
+
+    __tablename__ = "ledger_months"
+    __table_args__ = (
+        CheckConstraint(
+            "measure IN ('issued', 'merged', 'redeemed', 'expired', 'taken_back', 'sales')",
+            name="measure",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    measure: Mapped[str] = mapped_column(String(12))
+    cohort: Mapped[date | None] = mapped_column(Date)
+    month: Mapped[date] = mapped_column(Date)
+    amount: Mapped[int] = mapped_column(Amount)
+
+
+class LedgerMonthMark(Base):
+    """How far the stored ``LedgerMonth`` rows reach (one row, id 1): every month before
+    ``closed_before``, read in ``timezone`` and ``currency``, over the entries, lots and
+    purchases up to the ids named here. Anything later is read live."""
+
+    __tablename__ = "ledger_month_marks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    closed_before: Mapped[date] = mapped_column(Date)
+    first_month: Mapped[date | None] = mapped_column(Date)
+    timezone: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    entry_id: Mapped[int] = mapped_column(BigInteger)
+    lot_id: Mapped[int] = mapped_column(BigInteger)
+    purchase_id: Mapped[int] = mapped_column(BigInteger)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))

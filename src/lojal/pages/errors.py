@@ -39,3 +39,7 @@ class WeakPassword(Invalid):
 
 class LinkInvalid(Unauthorized):
     """A sign-in link that is unknown, used, expired or for a member who left."""
+
+
+class RedemptionNotFound(NotFound):
+    """A reward redemption that is not the signed-in member's (or does not exist)."""

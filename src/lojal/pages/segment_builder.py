@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.orm import Session
@@ -33,8 +33,8 @@ from lojal.pages.security import (
 from lojal.pages.templating import render
 from lojal.segments import queries, service
 from lojal.segments.definition import parse_definition
-from lojal.segments.errors import SegmentCodeTaken
-from lojal.segments.schemas import SegmentCreate
+from lojal.segments.errors import NotAStaticList, SegmentCodeTaken
+from lojal.segments.schemas import SegmentCreate, SegmentUpdate
 from lojal.web.deps import SessionDep
 
 router = APIRouter(prefix="/staff/segments", include_in_schema=False)
@@ -87,8 +87,15 @@ def _problem(exc: ValidationError) -> str:
 
 
 def _builder(
-    request: Request, staff: Any, *, status: int = 200, message: str = "", form: dict[str, str]
+    request: Request,
+    staff: Any,
+    *,
+    status: int = 200,
+    message: str = "",
+    form: dict[str, str],
+    editing: str | None = None,
 ) -> Response:
+    """The builder's page; ``editing``: the code of the saved segment it changes."""
     return render(
         request,
         "staff/segment_new.html",
@@ -99,6 +106,7 @@ def _builder(
         fields=json.dumps(FIELDS),
         message=message,
         form=form,
+        editing=editing,
     )
 
 
@@ -167,4 +175,63 @@ def save(
         segment = service.create(session, data=data, now=now_of(request))
     except SegmentCodeTaken as exc:
         return _builder(request, staff, status=409, message=f"code: {exc.detail}", form=form)
+    return RedirectResponse(f"/staff/segments?message=saved:{segment.code}", status_code=303)
+
+
+@router.get("/{code}/edit")
+def edit_page(
+    request: Request,
+    session: SessionDep,
+    staff: SegmentEditor,
+    code: Annotated[str, Path(max_length=64)],
+) -> Response:
+    segment = queries.get(session, code)
+    if segment.kind != "dynamic":
+        raise NotAStaticList("a static list has no definition to edit", field="definition")
+    read = queries.segment_read(session, segment)
+    form = {
+        "code": segment.code,
+        "name": segment.name,
+        "description": segment.description or "",
+        "definition": json.dumps(read.definition, indent=2) if read.definition else "",
+    }
+    return _builder(request, staff, form=form, editing=segment.code)
+
+
+@router.post("/{code}")
+def save_edit(
+    request: Request,
+    session: SessionDep,
+    staff: SegmentEditor,
+    code: Annotated[str, Path(max_length=64)],
+    name: Annotated[str, Form(max_length=200)],
+    definition: Annotated[str, Form(max_length=MAX_DEFINITION)] = "",
+    description: Annotated[str, Form(max_length=2000)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    check_csrf(csrf, staff.csrf_token)
+    segment = queries.get(session, code)
+    form = {
+        "code": segment.code,
+        "name": name,
+        "description": description,
+        "definition": definition,
+    }
+    try:
+        parsed = json.loads(definition)
+    except ValueError:
+        return _builder(
+            request, staff, status=422, message="definition: not JSON", form=form, editing=code
+        )
+    try:
+        data = SegmentUpdate.model_validate(
+            {"name": name, "description": description or None, "definition": parsed}
+        )
+    except ValidationError as exc:
+        return _builder(request, staff, status=422, message=_problem(exc), form=form, editing=code)
+    if data.definition is None:
+        return _builder(
+            request, staff, status=422, message="definition: required", form=form, editing=code
+        )
+    service.update(session, segment=segment.id, data=data, now=now_of(request))
     return RedirectResponse(f"/staff/segments?message=saved:{segment.code}", status_code=303)

@@ -70,6 +70,17 @@ def member_redemptions(
     )
 
 
+def member_redemption(
+    session: Session, member_id: int, redemption_id: int
+) -> RewardRedemption | None:
+    """The member's redemption ``redemption_id``; None when it is unknown or another member's."""
+    return session.scalar(
+        select(RewardRedemption).where(
+            RewardRedemption.id == redemption_id, RewardRedemption.member_id == member_id
+        )
+    )
+
+
 def redemptions_per_reward(session: Session, member_id: int) -> dict[int, int]:
     """How many times the member has redeemed each reward."""
     return {

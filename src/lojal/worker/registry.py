@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lojal.insight.tasks import RefitHandler
 from lojal.journeys.tasks import JourneyHandler
+from lojal.ledger.tasks import LedgerMonthsHandler
 from lojal.messaging.delivery import MessageHandler
 from lojal.webhooks.delivery import WebhookHandler
 from lojal.worker.kinds import Context, Handler
@@ -17,5 +18,6 @@ def handlers(ctx: Context, schedule: Schedule | None = None) -> dict[str, Handle
         MessageHandler(ctx),
         RefitHandler(),
         JourneyHandler(),
+        LedgerMonthsHandler(),
     ]
     return {h.kind: h for h in found}

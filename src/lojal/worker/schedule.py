@@ -8,7 +8,8 @@ is simply the next one (the club's steps catch up by themselves: they work on wh
 
 ``DEFAULT`` is the list: the scheduled steps of ``lojal.jobs`` (points activation and expiry,
 referrals, paid memberships, tier reviews, coupon reservations, idempotency records), the
-daily refit of the insight figures (``insight_refit``), the worker's own housekeeping, and
+daily refit of the insight figures (``insight_refit``), the daily store of the closed months'
+IFRS 15 figures (``ledger_months``), the worker's own housekeeping, and
 the journeys' date triggers (``journeys.tasks.sweep_dates``: each journey once per local
 day of the club), and the fraud sweep (``fraud.tasks.sweep``: referral rings and clusters).
 """
@@ -26,6 +27,7 @@ from lojal.fraud import tasks as fraud
 from lojal.insight import tasks as insight
 from lojal.jobs.service import run_due
 from lojal.journeys.tasks import sweep_dates
+from lojal.ledger import tasks as ledger_months
 from lojal.program import service as program
 from lojal.worker import queue
 from lojal.worker.kinds import Context, Done, IoHandler, Outcome, Retry
@@ -70,6 +72,14 @@ def refit_insight(ctx: Context, now: datetime) -> str:
     return "refit queued" if job is not None else "refit already queued"
 
 
+def store_ledger_months(ctx: Context, now: datetime) -> str:
+    """Queue the day's store of the closed months' IFRS 15 figures (``ledger_months``): a
+    month closes at the club's midnight, and the dashboard reads it live until this runs."""
+    with transaction(ctx.factory) as session:
+        job = ledger_months.enqueue(session, now=now, key=ledger_months.scheduled_key(now.date()))
+    return "ledger months queued" if job is not None else "ledger months already queued"
+
+
 def journey_dates(ctx: Context, now: datetime) -> str:
     done = sweep_dates(ctx.factory, now=now)
     return f"{done.journeys} journeys swept, {done.entered} members entered"
@@ -88,6 +98,7 @@ DEFAULT: tuple[Entry, ...] = (
     Entry("journey-dates", timedelta(minutes=15), journey_dates),
     Entry("purge-jobs", timedelta(hours=6), purge_jobs),
     Entry("insight-refit", timedelta(days=1), refit_insight),
+    Entry("ledger-months", timedelta(days=1), store_ledger_months),
     Entry("fraud-sweep", timedelta(minutes=15), fraud_sweep),
 )
 

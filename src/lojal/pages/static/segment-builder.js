@@ -1,6 +1,9 @@
-// The segment builder (/staff/segments/new): each condition the marketer adds becomes a node
-// of the segment definition JSON (lojal.segments.definition); the definition is written into
-// the form's "definition" field and counted live by POST /staff/segments/preview. No library.
+// The segment builder (/staff/segments/new, and /staff/segments/<code>/edit for a saved one):
+// each condition the marketer adds becomes a node of the segment definition JSON
+// (lojal.segments.definition); the definition is written into the form's "definition" field
+// and counted live by POST /staff/segments/preview. A saved definition is read back into rows
+// when the builder can show every condition of it; otherwise its JSON is edited as text.
+// No library.
 "use strict";
 
 (function () {
@@ -21,6 +24,8 @@
     bool: [["eq", "is"]],
   };
   let serial = 0;
+  let textual = false;
+  const asTextNow = () => textual;
   let timer = null;
   let asked = 0;
 
@@ -61,8 +66,10 @@
     return element("input", { type: "text" });
   }
 
-  // Each row keeps a function that reads its controls into a definition node.
-  function addRow(kind) {
+  // Each row keeps a function that reads its controls into a definition node; ``preset`` (a
+  // saved node) fills the controls.
+  function addRow(kind, preset) {
+    const p = preset || null;
     serial += 1;
     const n = serial;
     const item = element("li", { "data-kind": kind });
@@ -73,8 +80,9 @@
       const holder = element("span", { class: "row" });
       const build = () => {
         const field = fields.find((f) => f.path === which.value);
-        const op = select(OPS[field.kind]);
+        const op = select(OPS[field.kind], p && p.field === field.path ? p.op : undefined);
         const value = fieldValueControl(field);
+        if (p && p.field === field.path) value.value = String(p.value);
         holder.replaceChildren(
           ...labelled(op, `Condition ${n}: comparison`, `c${n}-op`),
           ...labelled(value, `Condition ${n}: value`, `c${n}-value`),
@@ -86,14 +94,16 @@
           return { field: field.path, op: op.value, value: v };
         };
       };
+      if (p) which.value = p.field;
       which.addEventListener("change", () => { build(); changed(); });
       row.append(...labelled(which, `Condition ${n}: member field`, `c${n}-field`), holder);
       build();
     } else if (kind === "purchases") {
-      const measure = select([["count", "number of purchases"], ["sum", "total spent (minor units)"]]);
-      const days = numberInput(365, 1);
-      const op = select(OPS.number);
-      const value = numberInput(1, 0);
+      const measure = select([["count", "number of purchases"], ["sum", "total spent (minor units)"]],
+                             p ? p.measure : undefined);
+      const days = numberInput(p ? p.within.last_days : 365, 1);
+      const op = select(OPS.number, p ? p.op : undefined);
+      const value = numberInput(p ? p.value : 1, 0);
       row.append(
         ...labelled(measure, `Condition ${n}: measure`, `c${n}-measure`),
         ...labelled(days, `Condition ${n}: over the last days`, `c${n}-days`),
@@ -107,16 +117,16 @@
         return node;
       };
     } else if (kind === "no-purchases") {
-      const days = numberInput(90, 1);
+      const days = numberInput(p ? p.within.last_days : 90, 1);
       row.append(...labelled(days, `Condition ${n}: no purchase in the last days`, `c${n}-days`));
       read = () => ({ activity: "purchases", within: { last_days: Number(days.value) },
                       measure: "none" });
     } else if (kind === "enrolled") {
-      const days = numberInput(30, 1);
+      const days = numberInput(p ? p.within.last_days : 30, 1);
       row.append(...labelled(days, `Condition ${n}: enrolled in the last days`, `c${n}-days`));
       read = () => ({ date: "member.enrolled_at", within: { last_days: Number(days.value) } });
     } else {
-      const days = numberInput(7, 0);
+      const days = numberInput(p ? p.birthday.in_days[1] : 7, 0);
       row.append(...labelled(days, `Condition ${n}: birthday within the next days`, `c${n}-days`));
       read = () => ({ birthday: { in_days: [0, Number(days.value)] } });
     }
@@ -127,9 +137,44 @@
     item.appendChild(row);
     item.read = () => read();
     list.appendChild(item);
+    if (p) return;
     const first = item.querySelector("select, input");
     if (first) first.focus();
     changed();
+  }
+
+  // The row kind that shows a saved node, or null when the builder cannot show it.
+  function kindOf(node) {
+    const keys = Object.keys(node).sort().join(",");
+    const last = node.within && Object.keys(node.within).join(",") === "last_days";
+    if (keys === "field,op,value" && fields.some((f) => f.path === node.field)) return "field";
+    if (node.activity === "purchases" && last && node.measure === "none" &&
+        keys === "activity,measure,within") return "no-purchases";
+    if (node.activity === "purchases" && last && node.measure === "count" &&
+        keys === "activity,measure,op,value,within") return "purchases";
+    if (node.activity === "purchases" && last && node.measure === "sum" &&
+        node.of === "purchase.total_minor" && keys === "activity,measure,of,op,value,within") {
+      return "purchases";
+    }
+    if (node.date === "member.enrolled_at" && last && keys === "date,within") return "enrolled";
+    if (keys === "birthday" && Array.isArray(node.birthday.in_days) &&
+        node.birthday.in_days[0] === 0 && Object.keys(node.birthday).length === 1) {
+      return "birthday";
+    }
+    return null;
+  }
+
+  function load(text) {
+    let tree;
+    try { tree = JSON.parse(text); } catch (error) { return false; }
+    const how = tree && Object.keys(tree).length === 1 ? Object.keys(tree)[0] : null;
+    if (how !== "all" && how !== "any" || !Array.isArray(tree[how])) return false;
+    const kinds = tree[how].map(kindOf);
+    if (kinds.includes(null)) return false;
+    combine.value = how;
+    tree[how].forEach((node, i) => addRow(kinds[i], node));
+    changed();
+    return true;
   }
 
   function current() {
@@ -140,6 +185,7 @@
 
   function changed() {
     const tree = current();
+    if (!tree && asTextNow()) return; // the saved JSON stays until a condition is added
     definition.value = tree ? JSON.stringify(tree, null, 2) : "";
     clearTimeout(timer);
     if (!tree) {
@@ -177,6 +223,15 @@
     }
   }
 
+  const saved = definition.value.trim();
+  const asText = saved !== "" && !load(saved);
+  textual = asText;
+  if (asText) { // conditions the builder cannot show: the JSON is edited as it is
+    definition.readOnly = false;
+    form.querySelector("details").open = true;
+    problem.textContent = "The builder cannot show every condition of this segment: edit its definition below.";
+  }
+
   document.getElementById("add").addEventListener("click", () => {
     addRow(document.getElementById("add-kind").value);
   });
@@ -184,7 +239,7 @@
   list.addEventListener("change", changed);
   combine.addEventListener("change", changed);
   form.addEventListener("submit", (event) => {
-    if (!current()) {
+    if (!current() && !(asText && list.children.length === 0)) {
       event.preventDefault();
       problem.textContent = "Add at least one condition.";
     }
