@@ -39,6 +39,7 @@ from tests.smtp import Sink
 from tests.webhooks.receiver import Receiver
 
 ZONE = ZoneInfo("Europe/Stockholm")
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Stockholm
 
 
 def local(day: date, hour: int = 12, minute: int = 0) -> datetime:

@@ -5,10 +5,6 @@ and a real SMTP server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
-
 import pytest
 from sqlalchemy import delete, select
 
@@ -19,21 +15,7 @@ from lojal.journeys.entry import definition_of
 from lojal.journeys.schemas import ControlWrite
 from lojal.journeys.steps import placement_of
 from lojal.members.models import MemberIdentity
-from tests.journeys.club import Club
-from tests.smtp import smtp_server
-from tests.webhooks.receiver import receiving
-
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def club(fresh_engine: Any) -> Iterator[Club]:
-    with smtp_server() as smtp, receiving() as provider:
-        made = Club(fresh_engine, smtp, provider, START)
-        try:
-            yield made
-        finally:
-            made.close()
+from tests.journeys.club import START, Club
 
 
 def _placed(club: Club, member_id: int, journey: str) -> Placement:

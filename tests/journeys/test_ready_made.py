@@ -6,11 +6,8 @@ hours, and keeps its control group out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from lojal.activities import service as activities
@@ -25,21 +22,7 @@ from lojal.ledger.models import JournalEntry, PointLot
 from lojal.memberships import service as memberships
 from lojal.memberships.schemas import PaymentCreate, PlanCreate
 from lojal.messaging.service import Draft, send
-from tests.journeys.club import DAY, ZONE, Club, local
-from tests.smtp import smtp_server
-from tests.webhooks.receiver import receiving
-
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Stockholm
-
-
-@pytest.fixture
-def club(fresh_engine: Any) -> Iterator[Club]:
-    with smtp_server() as smtp, receiving() as provider:
-        made = Club(fresh_engine, smtp, provider, START)
-        try:
-            yield made
-        finally:
-            made.close()
+from tests.journeys.club import DAY, START, ZONE, Club, local
 
 
 def _held_out(club: Club, member_id: int, journey: str) -> bool:

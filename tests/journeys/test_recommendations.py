@@ -4,8 +4,7 @@ same one the API answers; one that does not is rendered without computing it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,22 +15,9 @@ from lojal.activities.schemas import EventCreate, PurchaseCreate
 from lojal.insight import recommendations
 from lojal.journeys import service as journeys
 from lojal.journeys.definition import JourneyDefinition
-from tests.journeys.club import Club
-from tests.smtp import smtp_server
-from tests.webhooks.receiver import receiving
+from tests.journeys.club import START, Club
 
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Stockholm
 TEMPLATE = "Tips: {% for r in recommendations %}[{{ r.name }}]{% endfor %}"
-
-
-@pytest.fixture
-def club(fresh_engine: Any) -> Iterator[Club]:
-    with smtp_server() as smtp, receiving() as provider:
-        made = Club(fresh_engine, smtp, provider, START)
-        try:
-            yield made
-        finally:
-            made.close()
 
 
 def _journey(club: Club, code: str, body: str) -> None:
