@@ -36,7 +36,16 @@ from lojal.messaging.providers import (
 )
 from lojal.messaging.service import KIND
 from lojal.worker.http import HttpClient
-from lojal.worker.kinds import Context, Defer, Done, Fail, IoHandler, Outcome, Retry
+from lojal.worker.kinds import (
+    Context,
+    Defer,
+    Done,
+    Fail,
+    IoHandler,
+    Outcome,
+    Retry,
+    side_by_side,
+)
 from lojal.worker.queue import Claimed
 
 DEFAULT_PAUSE = timedelta(minutes=1)
@@ -76,7 +85,8 @@ class MessageHandler(IoHandler):
         )
         self.smtp = email.SmtpSender(self.settings)
         self.http = HttpClient()
-        self.pool = ThreadPoolExecutor(self.settings.concurrency, "lojal-messages")
+        self.width = self.settings.concurrency
+        self.pool = ThreadPoolExecutor(self.width, "lojal-messages")
         self.lock = threading.Lock()
         self.paused: dict[str, tuple[datetime, str]] = {}
         # what each job came to, for ``record`` (status, error), by job id
@@ -139,7 +149,7 @@ class MessageHandler(IoHandler):
             self.status[job.id] = ("sent", None)
             return Done()
 
-        return list(self.pool.map(one, jobs))
+        return side_by_side(self.pool, self.width, one, jobs)
 
     def _pause(self, channel: str, until: datetime, reason: str) -> None:
         with self.lock:
