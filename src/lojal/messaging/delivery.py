@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from lojal.db.session import transaction
@@ -214,6 +214,10 @@ class MessageHandler(IoHandler):
     def record(
         self, session: Session, results: Sequence[tuple[Claimed, Outcome]], now: datetime
     ) -> None:
+        # one UPDATE for the batch's outcomes (a message still queued takes its status), and
+        # a bounce's engagement event for each refused email
+        rows: list[dict[str, Any]] = []
+        bounces: list[int] = []
         for job, _ in results:
             found = self.status.pop(job.id, None)
             with self.lock:
@@ -221,16 +225,39 @@ class MessageHandler(IoHandler):
                 self.bounced.discard(job.id)
             if found is None:
                 continue
-            message = session.get(Message, job.payload["message"])
-            if message is None or message.status != "queued":
-                continue
-            message.status, message.error = found[0], found[1][:500] if found[1] else None
-            if found[0] == "sent":
-                message.sent_at = now
+            message_id = job.payload["message"]
+            rows.append(
+                {
+                    "b_id": message_id,
+                    "b_status": found[0],
+                    "b_error": found[1][:500] if found[1] else None,
+                    "b_sent_at": now if found[0] == "sent" else None,
+                }
+            )
             if bounced:
-                engagement.message_event(
-                    session, message_id=message.id, type_=engagement.BOUNCED, now=now
+                bounces.append(message_id)
+        if bounces:  # only those still queued: a bounce recorded before is not again
+            bounces = list(
+                session.scalars(
+                    select(Message.id).where(Message.id.in_(bounces), Message.status == "queued")
                 )
+            )
+        if rows:
+            session.connection().execute(
+                update(Message)
+                .where(Message.id == bindparam("b_id"), Message.status == "queued")
+                .values(
+                    status=bindparam("b_status"),
+                    error=bindparam("b_error"),
+                    sent_at=bindparam("b_sent_at", type_=Message.sent_at.type),
+                )
+                .execution_options(synchronize_session=False),
+                rows,
+            )
+        for message_id in bounces:
+            engagement.message_event(
+                session, message_id=message_id, type_=engagement.BOUNCED, now=now
+            )
         with self.lock:
             paused = dict(self.paused)
         for channel, (until, reason) in paused.items():
