@@ -174,6 +174,7 @@ class MessageHandler(IoHandler):
                 body=message.body,
                 now=now,
                 message_id=message.id,
+                message_key=message.key,
                 unsubscribe_token=token,
                 tracker=self.tracker if message.purpose == "marketing" else None,
             )
