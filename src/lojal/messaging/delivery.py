@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from lojal.db.session import transaction
@@ -36,7 +36,16 @@ from lojal.messaging.providers import (
 )
 from lojal.messaging.service import KIND
 from lojal.worker.http import HttpClient
-from lojal.worker.kinds import Context, Defer, Done, Fail, IoHandler, Outcome, Retry
+from lojal.worker.kinds import (
+    Context,
+    Defer,
+    Done,
+    Fail,
+    IoHandler,
+    Outcome,
+    Retry,
+    side_by_side,
+)
 from lojal.worker.queue import Claimed
 
 DEFAULT_PAUSE = timedelta(minutes=1)
@@ -76,7 +85,8 @@ class MessageHandler(IoHandler):
         )
         self.smtp = email.SmtpSender(self.settings)
         self.http = HttpClient()
-        self.pool = ThreadPoolExecutor(self.settings.concurrency, "lojal-messages")
+        self.width = self.settings.concurrency
+        self.pool = ThreadPoolExecutor(self.width, "lojal-messages")
         self.lock = threading.Lock()
         self.paused: dict[str, tuple[datetime, str]] = {}
         # what each job came to, for ``record`` (status, error), by job id
@@ -139,7 +149,7 @@ class MessageHandler(IoHandler):
             self.status[job.id] = ("sent", None)
             return Done()
 
-        return list(self.pool.map(one, jobs))
+        return side_by_side(self.pool, self.width, one, jobs)
 
     def _pause(self, channel: str, until: datetime, reason: str) -> None:
         with self.lock:
@@ -164,6 +174,7 @@ class MessageHandler(IoHandler):
                 body=message.body,
                 now=now,
                 message_id=message.id,
+                message_key=message.key,
                 unsubscribe_token=token,
                 tracker=self.tracker if message.purpose == "marketing" else None,
             )
@@ -204,6 +215,10 @@ class MessageHandler(IoHandler):
     def record(
         self, session: Session, results: Sequence[tuple[Claimed, Outcome]], now: datetime
     ) -> None:
+        # one UPDATE for the batch's outcomes (a message still queued takes its status), and
+        # a bounce's engagement event for each refused email
+        rows: list[dict[str, Any]] = []
+        bounces: list[int] = []
         for job, _ in results:
             found = self.status.pop(job.id, None)
             with self.lock:
@@ -211,16 +226,39 @@ class MessageHandler(IoHandler):
                 self.bounced.discard(job.id)
             if found is None:
                 continue
-            message = session.get(Message, job.payload["message"])
-            if message is None or message.status != "queued":
-                continue
-            message.status, message.error = found[0], found[1][:500] if found[1] else None
-            if found[0] == "sent":
-                message.sent_at = now
+            message_id = job.payload["message"]
+            rows.append(
+                {
+                    "b_id": message_id,
+                    "b_status": found[0],
+                    "b_error": found[1][:500] if found[1] else None,
+                    "b_sent_at": now if found[0] == "sent" else None,
+                }
+            )
             if bounced:
-                engagement.message_event(
-                    session, message_id=message.id, type_=engagement.BOUNCED, now=now
+                bounces.append(message_id)
+        if bounces:  # only those still queued: a bounce recorded before is not again
+            bounces = list(
+                session.scalars(
+                    select(Message.id).where(Message.id.in_(bounces), Message.status == "queued")
                 )
+            )
+        if rows:
+            session.connection().execute(
+                update(Message)
+                .where(Message.id == bindparam("b_id"), Message.status == "queued")
+                .values(
+                    status=bindparam("b_status"),
+                    error=bindparam("b_error"),
+                    sent_at=bindparam("b_sent_at", type_=Message.sent_at.type),
+                )
+                .execution_options(synchronize_session=False),
+                rows,
+            )
+        for message_id in bounces:
+            engagement.message_event(
+                session, message_id=message_id, type_=engagement.BOUNCED, now=now
+            )
         with self.lock:
             paused = dict(self.paused)
         for channel, (until, reason) in paused.items():

@@ -16,13 +16,14 @@ the same text as HTML (escaped, its links made links) ending with the 1×1 open 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import smtplib
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from html import escape
 from urllib.parse import quote
 
@@ -66,15 +67,19 @@ def compose(
     message_id: int,
     unsubscribe_token: str | None,
     tracker: Tracker | None = None,
+    message_key: str = "",
 ) -> Outgoing:
-    """The message as it goes on the wire, signed when DKIM is configured."""
+    """The message as it goes on the wire, signed when DKIM is configured. Its Message-ID is
+    the same on every try (from the message's id and natural key): a worker that dies
+    between a send and its commit sends the email again, and the receiving side can tell
+    it is the one it has."""
     message = EmailMessage(policy=POLICY)
     message["From"] = settings.email_from
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = format_datetime(now)
     domain = settings.dkim_domain or settings.email_from.rsplit("@", 1)[-1].rstrip(">")
-    message["Message-ID"] = make_msgid(f"m{message_id}", domain=domain)
+    message["Message-ID"] = message_id_of(message_id, message_key, domain)
     if tracker is not None:
         body = tracker.rewrite(message_id, body)
     if unsubscribe_token is not None:
@@ -98,6 +103,12 @@ def compose(
         )
         data = signature + data
     return Outgoing(_address(settings.email_from), to, data)
+
+
+def message_id_of(message_id: int, message_key: str, domain: str) -> str:
+    """``<m{id}.{digest of id and key}@domain>``: the same on every try of the message."""
+    digest = hashlib.sha256(f"{message_id}:{message_key}".encode()).hexdigest()[:20]
+    return f"<m{message_id}.{digest}@{domain}>"
 
 
 def _html(text: str, pixel: str) -> str:

@@ -23,7 +23,7 @@ from lojal.webhooks.events import KIND
 from lojal.webhooks.models import WebhookEndpoint
 from lojal.worker import backoff
 from lojal.worker.http import HttpClient, retry_after
-from lojal.worker.kinds import Context, Done, Fail, IoHandler, Outcome, Retry
+from lojal.worker.kinds import Context, Done, Fail, IoHandler, Outcome, Retry, side_by_side
 from lojal.worker.queue import Claimed
 
 GONE = "410 Gone: the receiver asked for no more messages; the endpoint is turned off"
@@ -36,6 +36,7 @@ class WebhookHandler(IoHandler):
     def __init__(self, ctx: Context, *, concurrency: int = 16, timeout: float = 15.0) -> None:
         self.ctx = ctx
         self.http = HttpClient(timeout=timeout)
+        self.width = concurrency
         self.pool = ThreadPoolExecutor(concurrency, "lojal-webhooks")
 
     def backoff(self, attempts: int) -> timedelta:
@@ -67,7 +68,7 @@ class WebhookHandler(IoHandler):
                 return Fail(GONE)
             return Retry(f"{url} answered {answer.status}", retry_after(answer.headers))
 
-        return list(self.pool.map(one, jobs))
+        return side_by_side(self.pool, self.width, one, jobs)
 
     def record(
         self, session: Session, results: Sequence[tuple[Claimed, Outcome]], now: datetime
